@@ -1,0 +1,117 @@
+import type { AuditLog } from '../audit/audit.ts';
+import type { Clock, Random } from '../clock.ts';
+import type { Collection } from '../store/store.ts';
+import { tenantCollection } from '../store/tenant.ts';
+import { errors } from '../errors.ts';
+import type { Acting } from '../auth/principal.ts';
+import { roleAtLeast, type ApiKeyRole } from '../auth/roles.ts';
+import { issueSecret, parseToken, secretMatches } from '../auth/tokens.ts';
+
+export interface ApiKeyDoc {
+  _id: string;
+  organisationId: string;
+  name: string;
+  role: ApiKeyRole;
+  secretHash: string;
+  createdAt: string;
+  createdBy: { id: string; name: string } | null;
+  lastUsedAt: string | null;
+  revokedAt: string | null;
+}
+
+// `lectern_` makes a leaked key recognisable to secret scanners and to people; `_` cannot occur
+// in the base32 id, so the token splits unambiguously.
+const PREFIX = 'lectern_';
+const SEPARATOR = '_';
+/** Recording every use would turn each read into a write; once a minute is precise enough. */
+const LAST_USED_GRANULARITY_MS = 60_000;
+
+interface ApiKeyServiceDeps {
+  apiKeys: Collection<ApiKeyDoc>;
+  audit: AuditLog;
+  clock: Clock;
+  random: Random;
+}
+
+export class ApiKeyService {
+  readonly #deps: ApiKeyServiceDeps;
+
+  constructor(deps: ApiKeyServiceDeps) {
+    this.#deps = deps;
+  }
+
+  #scoped(organisationId: string): Collection<ApiKeyDoc> {
+    return tenantCollection(this.#deps.apiKeys, organisationId);
+  }
+
+  list(organisationId: string): Promise<ApiKeyDoc[]> {
+    return this.#scoped(organisationId).find({ revokedAt: null }, { sort: { createdAt: 1, _id: 1 } }).toArray();
+  }
+
+  async create(acting: Acting, input: { name: string; role: ApiKeyRole }): Promise<{ doc: ApiKeyDoc; key: string }> {
+    const { principal } = acting;
+    if (!roleAtLeast(principal.role, input.role)) throw errors.forbidden('A key cannot have a higher role than its creator.');
+    const { id, secret, secretHash } = issueSecret(this.#deps.random);
+    const doc: ApiKeyDoc = {
+      _id: id,
+      organisationId: principal.organisationId,
+      name: input.name.trim(),
+      role: input.role,
+      secretHash,
+      createdAt: this.#deps.clock.now().toISOString(),
+      createdBy: principal.actor.id ? { id: principal.actor.id, name: principal.actor.name ?? '' } : null,
+      lastUsedAt: null,
+      revokedAt: null,
+    };
+    await this.#scoped(principal.organisationId).insertOne(doc);
+    await this.#deps.audit.record({
+      organisationId: principal.organisationId,
+      action: 'apikey.create',
+      actor: principal.actor,
+      target: { type: 'apiKey', id, name: doc.name },
+      ip: acting.ip,
+      details: { role: doc.role },
+    });
+    return { doc, key: `${PREFIX}${id}${SEPARATOR}${secret}` };
+  }
+
+  async revoke(acting: Acting, id: string): Promise<void> {
+    const { principal } = acting;
+    const now = this.#deps.clock.now().toISOString();
+    const doc = await this.#scoped(principal.organisationId).findOneAndUpdate({ _id: id, revokedAt: null }, { $set: { revokedAt: now } });
+    if (!doc) throw errors.notFound('API key');
+    await this.#deps.audit.record({
+      organisationId: principal.organisationId,
+      action: 'apikey.revoke',
+      actor: principal.actor,
+      target: { type: 'apiKey', id, name: doc.name },
+      ip: acting.ip,
+    });
+  }
+
+  /** The live key for a bearer token, or null; records when it was last used. */
+  async authenticate(token: string): Promise<ApiKeyDoc | null> {
+    const parts = parseToken(token, PREFIX, SEPARATOR);
+    if (!parts) return null;
+    const doc = await this.#deps.apiKeys.findOne({ _id: parts.id });
+    if (!doc || doc.revokedAt !== null || !secretMatches(parts.secret, doc.secretHash)) return null;
+    const now = this.#deps.clock.now();
+    if (!doc.lastUsedAt || now.getTime() - Date.parse(doc.lastUsedAt) >= LAST_USED_GRANULARITY_MS) {
+      doc.lastUsedAt = now.toISOString();
+      await this.#deps.apiKeys.updateOne({ _id: doc._id }, { $set: { lastUsedAt: doc.lastUsedAt } });
+    }
+    return doc;
+  }
+}
+
+export function presentApiKey(doc: ApiKeyDoc) {
+  return {
+    id: doc._id,
+    name: doc.name,
+    role: doc.role,
+    prefix: `${PREFIX}${doc._id.slice(0, 6)}`,
+    createdAt: doc.createdAt,
+    createdBy: doc.createdBy,
+    lastUsedAt: doc.lastUsedAt,
+  };
+}

@@ -1,0 +1,98 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import Koa from 'koa';
+import Router from '@koa/router';
+import { bodyParser } from '@koa/bodyparser';
+import { apiKeyRoutes } from './api-keys/routes.ts';
+import { auditRoutes } from './audit/routes.ts';
+import { authenticate, csrfGuard, type CookiePolicy } from './auth/middleware.ts';
+import { authRoutes } from './auth/routes.ts';
+import type { Config } from './config.ts';
+import { errors } from './errors.ts';
+import type { AppState } from './http/context.ts';
+import { docsCss, renderDocsPage } from './http/docs-page.ts';
+import { errorHandler, requestContext, securityHeaders } from './http/middleware.ts';
+import { buildOpenApi } from './http/openapi.ts';
+import { mount } from './http/route.ts';
+import { serveConsole } from './http/static.ts';
+import type { Logger } from './logger.ts';
+import type { Readiness } from './ops/health.ts';
+import { organisationRoutes } from './organisations/routes.ts';
+import type { Services } from './services.ts';
+import { userRoutes } from './users/routes.ts';
+
+export interface AppDeps {
+  config: Config;
+  log: Logger;
+  services: Services;
+  readiness: Readiness;
+  /** The built console; `web/dist` of the repository unless a test says otherwise. */
+  webRoot?: string;
+}
+
+const API_BASE = '/api/v1';
+const repoRoot = path.resolve(import.meta.dirname, '..');
+const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+
+const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz';
+
+/** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
+export function createApp({ config, log, services, readiness, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
+  // Koa would print errors itself; the error handler has already logged them with the request id.
+  app.silent = true;
+  const cookies: CookiePolicy = { forceSecure: config.PUBLIC_URL?.startsWith('https:') ?? false };
+
+  const routes = [
+    ...authRoutes(services.auth, cookies),
+    ...userRoutes(services.users),
+    ...apiKeyRoutes(services.apiKeys),
+    ...organisationRoutes(services.organisations, services.users),
+    ...auditRoutes(services.audit),
+  ];
+  const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
+  const docsHtml = renderDocsPage(openapi);
+
+  const api = new Router<AppState>({ prefix: API_BASE });
+  api.use(csrfGuard(config.PUBLIC_URL));
+  api.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, jsonStrict: true, encoding: 'utf-8' }));
+  api.use(authenticate(services.auth, cookies));
+  api.get('/openapi.json', (ctx) => {
+    ctx.body = openapi;
+  });
+  mount(api, routes);
+
+  const ops = new Router<AppState>();
+  ops.get('/healthz', (ctx) => {
+    ctx.set('cache-control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  ops.get('/readyz', async (ctx) => {
+    const report = await readiness.report();
+    ctx.set('cache-control', 'no-store');
+    ctx.status = report.status === 'ready' ? 200 : 503;
+    ctx.body = report;
+  });
+  ops.get('/api/docs', (ctx) => {
+    ctx.type = 'html';
+    ctx.body = docsHtml;
+  });
+  ops.get('/api/docs.css', (ctx) => {
+    ctx.type = 'css';
+    ctx.body = docsCss;
+  });
+
+  app.use(requestContext(log));
+  app.use(errorHandler({ bodyLimit: config.BODY_LIMIT }));
+  app.use(securityHeaders());
+  app.use(async (ctx, next) => {
+    await next();
+    // Runs after the routers and allowedMethods had their say, so 405 still wins over 404.
+    if (ctx.status === 404 && ctx.body == null && isApiPath(ctx.path)) throw errors.notFound('endpoint');
+  });
+  app.use(ops.routes());
+  app.use(api.routes());
+  app.use(api.allowedMethods({ throw: true }));
+  app.use(serveConsole(webRoot, isApiPath));
+  return { app, openapi };
+}

@@ -1,0 +1,83 @@
+import type { Clock, Random } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+import type { Collection } from '../store/store.ts';
+import { tenantCollection } from '../store/tenant.ts';
+import { newId } from '../auth/tokens.ts';
+
+export type AuditAction =
+  | 'setup'
+  | 'login'
+  | 'logout'
+  | 'password.change'
+  | 'user.create'
+  | 'user.update'
+  | 'user.role'
+  | 'user.disable'
+  | 'user.enable'
+  | 'user.delete'
+  | 'apikey.create'
+  | 'apikey.revoke'
+  | 'organisation.create';
+
+export interface AuditActor {
+  type: 'user' | 'apiKey' | 'anonymous';
+  id: string | null;
+  name: string | null;
+}
+
+export interface AuditTarget {
+  type: 'user' | 'apiKey' | 'organisation' | 'session';
+  id: string;
+  name: string | null;
+}
+
+export interface AuditDoc {
+  _id: string;
+  /** null for events that belong to no organisation, such as a login attempt for an unknown email. */
+  organisationId: string | null;
+  at: string;
+  action: AuditAction;
+  outcome: 'success' | 'failure';
+  actor: AuditActor;
+  target: AuditTarget | null;
+  ip: string | null;
+  details: Record<string, string | number | boolean | null> | null;
+}
+
+export type AuditEvent = Omit<AuditDoc, '_id' | 'at' | 'target' | 'details' | 'ip' | 'outcome'> &
+  Partial<Pick<AuditDoc, 'target' | 'details' | 'ip' | 'outcome'>>;
+
+export const anonymous: AuditActor = { type: 'anonymous', id: null, name: null };
+
+interface AuditLogDeps {
+  audit: Collection<AuditDoc>;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+}
+
+export class AuditLog {
+  readonly #deps: AuditLogDeps;
+
+  constructor(deps: AuditLogDeps) {
+    this.#deps = deps;
+  }
+
+  async record(event: AuditEvent): Promise<void> {
+    const doc: AuditDoc = { target: null, details: null, ip: null, outcome: 'success', ...event, _id: newId(this.#deps.random), at: this.#deps.clock.now().toISOString() };
+    // Security events are also logged, so they reach a log shipper even if the store is lost.
+    this.#deps.log.info({ audit: { action: doc.action, outcome: doc.outcome, actor: doc.actor, target: doc.target, organisationId: doc.organisationId } }, 'audit');
+    await this.#deps.audit.insertOne(doc);
+  }
+
+  /** Newest first. The instance owner also sees events tied to no organisation. */
+  async list(organisationId: string, options: { limit: number; includeUnscoped: boolean }): Promise<AuditDoc[]> {
+    const sort = { at: -1 as const, _id: -1 as const };
+    if (!options.includeUnscoped) {
+      return tenantCollection(this.#deps.audit as Collection<AuditDoc & { organisationId: string }>, organisationId)
+        .find({}, { sort, limit: options.limit })
+        .toArray();
+    }
+    return this.#deps.audit.find({ $or: [{ organisationId }, { organisationId: null }] }, { sort, limit: options.limit }).toArray();
+  }
+}

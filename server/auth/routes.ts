@@ -1,0 +1,119 @@
+import { z } from 'zod';
+import { errors } from '../errors.ts';
+import { actingOf, clientOf, principalOf, type AppContext } from '../http/context.ts';
+import { route } from '../http/route.ts';
+import { organisationName } from '../organisations/routes.ts';
+import { presentOrganisation } from '../organisations/organisations.ts';
+import { email, password, personName, User } from '../users/schema.ts';
+import { presentUser } from '../users/users.ts';
+import type { AuthService } from './auth.ts';
+import { clearSessionCookie, setSessionCookie, type CookiePolicy } from './middleware.ts';
+import type { IssuedSession } from './sessions.ts';
+
+const Organisation = z.object({ id: z.string(), name: z.string() });
+
+export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
+  const startSession = (ctx: AppContext, issued: IssuedSession) => setSessionCookie(ctx, cookies, issued.token, issued.session.expiresAt);
+
+  return [
+    route({
+      method: 'get',
+      path: '/setup',
+      summary: 'Whether first-run setup is still needed',
+      tag: 'Setup',
+      access: 'public',
+      responses: { 200: { description: 'Setup state', schema: z.object({ needed: z.boolean() }) } },
+      handler: async () => ({ needed: await auth.setupNeeded() }),
+    }),
+    route({
+      method: 'post',
+      path: '/setup',
+      summary: 'First-run setup: create the first organisation and its owner, who becomes the instance owner',
+      tag: 'Setup',
+      access: 'public',
+      body: z.strictObject({ organisation: organisationName, name: personName, email, password, setupToken: z.string().max(512).optional() }),
+      status: 201,
+      responses: {
+        201: { description: 'Set up; the session cookie is set', schema: z.object({ user: User, organisation: Organisation }) },
+        409: { description: 'Already set up (`setup_done`)' },
+      },
+      handler: async (ctx, { body }) => {
+        const { user, organisation, session } = await auth.setup(body, clientOf(ctx));
+        startSession(ctx, session);
+        return { user: presentUser(user), organisation: { id: organisation._id, name: organisation.name } };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/login',
+      summary: 'Sign in with email and password',
+      tag: 'Auth',
+      access: 'public',
+      body: z.strictObject({ email: z.string().max(254), password: z.string().max(1024) }),
+      responses: {
+        200: { description: 'Signed in; the session cookie is set', schema: z.object({ user: User }) },
+        401: { description: 'Wrong email or password (`invalid_credentials`), the same for both' },
+        429: { description: 'Too many failures for this account or address (`rate_limited`, `Retry-After`)' },
+      },
+      handler: async (ctx, { body }) => {
+        const { user, session } = await auth.login(body.email, body.password, clientOf(ctx));
+        startSession(ctx, session);
+        return { user: presentUser(user) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/logout',
+      summary: 'Sign out: the session is revoked',
+      tag: 'Auth',
+      access: 'authenticated',
+      sessionOnly: true,
+      status: 204,
+      responses: { 204: { description: 'Signed out' } },
+      handler: async (ctx) => {
+        await auth.logout(actingOf(ctx));
+        clearSessionCookie(ctx, cookies);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/auth/password',
+      summary: 'Change your password; every other session of yours is revoked',
+      tag: 'Auth',
+      access: 'authenticated',
+      sessionOnly: true,
+      body: z.strictObject({ currentPassword: z.string().max(1024), newPassword: password }),
+      status: 204,
+      responses: { 204: { description: 'Changed; a fresh session cookie is set' }, 401: { description: 'Current password wrong (`invalid_credentials`)' } },
+      handler: async (ctx, { body }) => {
+        startSession(ctx, await auth.changePassword(actingOf(ctx), body.currentPassword, body.newPassword, clientOf(ctx)));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/me',
+      summary: 'Who you are: the signed-in user (or API key) and its organisation',
+      tag: 'Auth',
+      access: 'authenticated',
+      responses: {
+        200: {
+          description: 'The caller',
+          schema: z.object({
+            user: User.nullable(),
+            apiKey: z.object({ id: z.string(), name: z.string().nullable(), role: z.string() }).optional(),
+            organisation: Organisation,
+          }),
+        },
+        401: { description: 'No credentials (`unauthenticated`)' },
+      },
+      handler: async (ctx) => {
+        const principal = principalOf(ctx);
+        const { user, organisation } = await auth.me(principal);
+        const org = presentOrganisation(organisation);
+        if (user) return { user: presentUser(user), organisation: { id: org.id, name: org.name } };
+        if (!principal.apiKeyId) throw errors.unauthenticated();
+        return { user: null, apiKey: { id: principal.apiKeyId, name: principal.actor.name, role: principal.role }, organisation: { id: org.id, name: org.name } };
+      },
+    }),
+  ];
+}

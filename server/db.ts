@@ -1,0 +1,20 @@
+import type { Store } from './store/store.ts';
+import type { AuditDoc } from './audit/audit.ts';
+import type { ApiKeyDoc } from './api-keys/api-keys.ts';
+import type { SessionDoc } from './auth/sessions.ts';
+import type { OrganisationDoc } from './organisations/organisations.ts';
+import type { UserDoc } from './users/users.ts';
+
+/** The application's collections, typed once so no caller spells a collection name. */
+export function collections(store: Store) {
+  return {
+    organisations: store.collection<OrganisationDoc>('organisations'),
+    users: store.collection<UserDoc>('users'),
+    sessions: store.collection<SessionDoc>('sessions'),
+    apiKeys: store.collection<ApiKeyDoc>('api_keys'),
+    audit: store.collection<AuditDoc>('audit'),
+    meta: store.collection<{ _id: string; at: string; value?: string }>('meta'),
+  };
+}
+
+export type Collections = ReturnType<typeof collections>;

@@ -1,0 +1,59 @@
+// The one catalogue of errors a client can see. Code anywhere throws these; the HTTP error
+// handler and the WebSocket `sendError` map them to `{error: {code, message, traceId}}` in one
+// place. Anything else that escapes is a bug: it becomes a 500 with a generic message and its
+// details go only to the log.
+
+export interface ErrorDetail {
+  path: string;
+  message: string;
+}
+
+export class AppError extends Error {
+  readonly status: number;
+  readonly code: string;
+  readonly details: ErrorDetail[] | undefined;
+  readonly headers: Record<string, string>;
+  constructor(status: number, code: string, message: string, options: { details?: ErrorDetail[]; headers?: Record<string, string>; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.name = 'AppError';
+    this.status = status;
+    this.code = code;
+    this.details = options.details;
+    this.headers = options.headers ?? {};
+  }
+}
+
+export const errors = {
+  invalidJson: () => new AppError(400, 'invalid_json', 'The request body is not valid JSON.'),
+  validation: (details: ErrorDetail[]) =>
+    new AppError(400, 'validation_failed', details.length === 1 && details[0] ? `${details[0].path || 'body'}: ${details[0].message}` : 'The request is not valid.', { details }),
+  badRequest: (message: string) => new AppError(400, 'bad_request', message),
+  unauthenticated: () => new AppError(401, 'unauthenticated', 'Sign in or send a valid API key.'),
+  invalidCredentials: () => new AppError(401, 'invalid_credentials', 'The email or password is not correct.'),
+  forbidden: (message = 'Your role does not allow this.') => new AppError(403, 'forbidden', message),
+  csrf: () => new AppError(403, 'csrf', 'This request came from another site and was refused.'),
+  notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
+  methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),
+  conflict: (message: string) => new AppError(409, 'conflict', message),
+  setupDone: () => new AppError(409, 'setup_done', 'This instance is already set up. Sign in instead.'),
+  emailTaken: () => new AppError(409, 'email_taken', 'A user with this email already exists.'),
+  payloadTooLarge: (limit: string) => new AppError(413, 'payload_too_large', `The request body is larger than ${limit}.`),
+  unsupportedMediaType: () => new AppError(415, 'unsupported_media_type', 'Send the request body as application/json.'),
+  rateLimited: (retryAfterSeconds: number) =>
+    new AppError(429, 'rate_limited', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { headers: { 'Retry-After': String(retryAfterSeconds) } }),
+  internal: () => new AppError(500, 'internal', 'Something went wrong on the server. The trace id identifies it in the log.'),
+  unavailable: (message = 'The service is not ready yet.') => new AppError(503, 'unavailable', message),
+} as const;
+
+export interface ErrorBody {
+  error: { code: string; message: string; traceId: string; details?: ErrorDetail[] };
+}
+
+/** Shape any thrown value as the public error body; `AppError`s keep their code, everything else is hidden. */
+export function toErrorBody(err: unknown, traceId: string): { status: number; body: ErrorBody; headers: Record<string, string>; expected: boolean } {
+  const appError = err instanceof AppError ? err : null;
+  const e = appError ?? errors.internal();
+  const body: ErrorBody = { error: { code: e.code, message: e.message, traceId } };
+  if (e.details) body.error.details = e.details;
+  return { status: e.status, body, headers: e.headers, expected: appError !== null };
+}

@@ -1,0 +1,91 @@
+import { randomUUID } from 'node:crypto';
+import type { Middleware, Context } from 'koa';
+import { AppError, errors, toErrorBody } from '../errors.ts';
+import { logContext, type Logger } from '../logger.ts';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Accepts a sane incoming `x-request-id` (so a proxy's id follows the request) or makes one. */
+export function requestContext(log: Logger): Middleware {
+  return async (ctx, next) => {
+    const incoming = ctx.get('x-request-id');
+    const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = log.child({ reqId: requestId });
+    ctx.set('x-request-id', requestId);
+    const started = performance.now();
+    await logContext.run({ reqId: requestId }, async () => {
+      try {
+        await next();
+      } finally {
+        const ms = Math.round((performance.now() - started) * 10) / 10;
+        log.info({ req: { method: ctx.method, path: ctx.path, ip: ctx.ip }, res: { status: ctx.status }, ms }, 'request');
+      }
+    });
+  };
+}
+
+// Errors raised by Koa and its body parser carry `status`/`type`; they are translated to the
+// catalogue so clients see one error shape whatever layer refused the request.
+function fromHttpError(err: unknown, bodyLimit: string): unknown {
+  if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
+  const e = err as { status?: number; type?: string; expose?: boolean; message?: string };
+  if (e.type === 'entity.parse.failed' || (e.status === 400 && /JSON/i.test(e.message ?? ''))) return errors.invalidJson();
+  if (e.status === 413 || e.type === 'entity.too.large') return errors.payloadTooLarge(bodyLimit);
+  if (e.status === 415) return errors.unsupportedMediaType();
+  if (e.status === 405 || e.status === 501) return errors.methodNotAllowed();
+  if (e.status === 404) return errors.notFound();
+  if (e.status && e.status >= 400 && e.status < 500 && e.expose) return new AppError(e.status, 'bad_request', e.message ?? 'Bad request.');
+  return err;
+}
+
+/** The one place where a thrown value becomes an HTTP response. */
+export function errorHandler(options: { bodyLimit: string }): Middleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+    } catch (thrown) {
+      const err = fromHttpError(thrown, options.bodyLimit);
+      const { status, body, headers, expected } = toErrorBody(err, ctx.state.requestId ?? 'unknown');
+      const log: Logger = ctx.state.log;
+      if (expected && status < 500) log.info({ code: body.error.code, status }, body.error.message);
+      else log.error({ err: thrown }, 'request failed');
+      ctx.status = status;
+      ctx.set(headers);
+      ctx.set('cache-control', 'no-store');
+      ctx.body = body;
+    }
+  };
+}
+
+const CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data: blob:",
+  "media-src 'self' blob:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'self'",
+].join('; ');
+
+export function securityHeaders(): Middleware {
+  return async (ctx, next) => {
+    ctx.set({
+      'content-security-policy': CSP,
+      'x-content-type-options': 'nosniff',
+      'x-frame-options': 'DENY',
+      'referrer-policy': 'same-origin',
+      'cross-origin-opener-policy': 'same-origin',
+      'permissions-policy': 'microphone=(self), camera=(), geolocation=()',
+    });
+    await next();
+  };
+}
+
+/** The origin this server is reached at: PUBLIC_URL when configured, else what the request says. */
+export function ownOrigin(ctx: Context, publicUrl: string | undefined): string {
+  return publicUrl ? new URL(publicUrl).origin : `${ctx.protocol}://${ctx.host}`;
+}

@@ -1,0 +1,112 @@
+import type Router from '@koa/router';
+import { z } from 'zod';
+import { errors, type ErrorDetail } from '../errors.ts';
+import { roleAtLeast, type Role } from '../auth/roles.ts';
+import type { AppContext, AppState } from './context.ts';
+
+/** Who may call a route: anyone, any signed-in principal, a minimum role, or the instance owner. */
+export type Access = 'public' | 'authenticated' | Role | 'instanceOwner';
+
+export interface ResponseSpec {
+  description: string;
+  schema?: z.ZodType;
+}
+
+export interface RouteInput<P, Q, B> {
+  params: P;
+  query: Q;
+  body: B;
+}
+
+/**
+ * One declaration per endpoint. The same object mounts the handler chain
+ * (access → validate → handler) and describes the operation in the OpenAPI document, so the
+ * documentation cannot drift from what is enforced.
+ */
+export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+  method: 'get' | 'post' | 'patch' | 'delete';
+  path: string;
+  summary: string;
+  tag: string;
+  access: Access;
+  /** Refuse API keys: for actions that belong to a person (logout, password change). */
+  sessionOnly?: boolean;
+  params?: z.ZodType<P>;
+  query?: z.ZodType<Q>;
+  body?: z.ZodType<B>;
+  status?: number;
+  responses: Record<number, ResponseSpec>;
+  handler(ctx: AppContext, input: RouteInput<P, Q, B>): Promise<unknown> | unknown;
+}
+
+/** A declared route with its input types erased, so routes of different shapes share one list. */
+export type AnyRoute = RouteDef<unknown, unknown, unknown>;
+
+export function route<P = Record<string, never>, Q = Record<string, never>, B = undefined>(def: RouteDef<P, Q, B>): AnyRoute {
+  // The handler only ever receives what its own schemas parsed, so erasing P/Q/B here is sound.
+  return def as unknown as AnyRoute;
+}
+
+/** Ids are opaque lowercase base32; anything else cannot name a record, so it is "not found". */
+export const idParam = z.string().regex(/^[a-z2-7]{1,64}$/);
+
+function zodDetails(error: z.ZodError): ErrorDetail[] {
+  return error.issues.flatMap((issue) => {
+    const path = issue.path.map(String).join('.');
+    if (issue.code === 'unrecognized_keys') {
+      return issue.keys.map((key) => ({ path: path ? `${path}.${key}` : key, message: 'is not a known field' }));
+    }
+    return [{ path, message: issue.message }];
+  });
+}
+
+function parseOrThrow<T>(schema: z.ZodType<T>, value: unknown, prefix: string): T {
+  const result = schema.safeParse(value);
+  if (!result.success) throw errors.validation(zodDetails(result.error).map((d) => ({ ...d, path: d.path ? `${prefix}${d.path}` : prefix.replace(/\.$/, '') })));
+  return result.data;
+}
+
+function hasBody(ctx: AppContext): boolean {
+  return Number(ctx.get('content-length') || 0) > 0 || ctx.get('transfer-encoding') !== '';
+}
+
+function authorise(ctx: AppContext, def: AnyRoute): void {
+  if (def.access === 'public') return;
+  const principal = ctx.state.principal;
+  if (!principal) throw errors.unauthenticated();
+  if (def.sessionOnly && principal.via !== 'session') throw errors.forbidden('API keys cannot do this; sign in as a user.');
+  if (def.access === 'authenticated') return;
+  if (def.access === 'instanceOwner') {
+    if (!principal.instanceOwner) throw errors.forbidden('Only the instance owner can do this.');
+    return;
+  }
+  if (!roleAtLeast(principal.role, def.access)) throw errors.forbidden();
+}
+
+function readInput(ctx: AppContext, def: AnyRoute): RouteInput<unknown, unknown, unknown> {
+  let params: unknown = {};
+  if (def.params) {
+    const parsed = def.params.safeParse(ctx.params);
+    // A malformed id is indistinguishable from an unknown one, by design.
+    if (!parsed.success) throw errors.notFound();
+    params = parsed.data;
+  }
+  const query = def.query ? parseOrThrow(def.query, { ...ctx.query }, 'query.') : {};
+  let body: unknown;
+  if (def.body) {
+    if (hasBody(ctx) && !ctx.is('application/json')) throw errors.unsupportedMediaType();
+    body = parseOrThrow(def.body, (ctx.request as { body?: unknown }).body ?? {}, '');
+  }
+  return { params, query, body };
+}
+
+export function mount(router: Router<AppState>, defs: readonly AnyRoute[]): void {
+  for (const def of defs) {
+    router[def.method](def.path, async (ctx: AppContext) => {
+      authorise(ctx, def);
+      const result = await def.handler(ctx, readInput(ctx, def));
+      ctx.status = def.status ?? 200;
+      if (result !== undefined && ctx.status !== 204) ctx.body = result;
+    });
+  }
+}

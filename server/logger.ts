@@ -1,0 +1,44 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+/** Per-request values that every log line written while serving that request carries. */
+export interface LogContext {
+  reqId: string;
+}
+
+export const logContext = new AsyncLocalStorage<LogContext>();
+
+// Secrets never reach the log, whichever object they ride on.
+const redactPaths = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'res.headers["set-cookie"]',
+  '*.password',
+  '*.currentPassword',
+  '*.newPassword',
+  '*.setupToken',
+  '*.key',
+  '*.token',
+  '*.secret',
+];
+
+export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {
+  return pino(
+    {
+      level: options.level,
+      base: { service: 'lectern' },
+      timestamp: pino.stdTimeFunctions.isoTime,
+      redact: { paths: redactPaths, censor: '[redacted]' },
+      formatters: { level: (label) => ({ level: label }) },
+      // The request id is attached through async context rather than passed around, so that
+      // code deep in a service logs with it without knowing about HTTP.
+      mixin: () => {
+        const ctx = logContext.getStore();
+        return ctx ? { reqId: ctx.reqId } : {};
+      },
+    },
+    options.destination,
+  );
+}

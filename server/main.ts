@@ -1,0 +1,50 @@
+import { ConfigError, loadConfig } from './config.ts';
+import { createLogger } from './logger.ts';
+import { Lifecycle } from './ops/lifecycle.ts';
+import { createAppliance, listen } from './appliance.ts';
+
+// The composition root: config → logger → store → services → app → listen. Nothing else in the
+// server reads the environment, opens resources or installs process handlers.
+
+let config;
+try {
+  config = loadConfig();
+} catch (err) {
+  if (err instanceof ConfigError) {
+    process.stderr.write(`lectern: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+const log = createLogger({ level: config.LOG_LEVEL });
+const lifecycle = new Lifecycle(log);
+
+process.on('unhandledRejection', (reason) => {
+  // A bug, but one request's bug: log it loudly and keep serving everyone else.
+  log.error({ err: reason }, 'unhandled promise rejection');
+});
+process.on('uncaughtException', (err) => {
+  log.fatal({ err }, 'uncaught exception; exiting');
+  void lifecycle.shutdown('uncaught exception').finally(() => process.exit(1));
+});
+
+for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  process.once(signal, () => {
+    void lifecycle.shutdown(signal).then(() => process.exit(0));
+  });
+}
+
+try {
+  const appliance = await createAppliance(config, log, lifecycle);
+  const { port } = await listen(
+    appliance.app.callback(),
+    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness },
+    lifecycle,
+  );
+  log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`, dataDir: config.dataDir }, 'lectern listening');
+} catch (err) {
+  log.fatal({ err }, 'startup failed');
+  await lifecycle.shutdown('startup failed');
+  process.exit(1);
+}

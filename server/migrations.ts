@@ -1,0 +1,40 @@
+import type { Logger } from './logger.ts';
+import type { Clock } from './clock.ts';
+import type { Collections } from './db.ts';
+import type { Store } from './store/store.ts';
+
+export interface Migration {
+  id: string;
+  up(db: Collections): Promise<void>;
+}
+
+// Ordered, append-only. Each runs once per data directory or database; its id is recorded so a
+// restart skips it. Index creation is idempotent, so a crash between `up` and the record is safe.
+export const migrations: Migration[] = [
+  {
+    id: '0001-identity-indexes',
+    async up(db) {
+      await db.users.createIndex({ email: 1 }, { unique: true });
+      await db.users.createIndex({ organisationId: 1, createdAt: 1 });
+      await db.sessions.createIndex({ userId: 1 });
+      await db.sessions.createIndex({ expiresAt: 1 });
+      await db.apiKeys.createIndex({ organisationId: 1, createdAt: 1 });
+      await db.audit.createIndex({ organisationId: 1, at: -1 });
+      await db.organisations.createIndex({ createdAt: 1 });
+    },
+  },
+];
+
+export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {
+  const applied = store.collection<{ _id: string; at: string }>('migrations');
+  const done = new Set((await applied.find({}).toArray()).map((m) => m._id));
+  const ran: string[] = [];
+  for (const migration of list) {
+    if (done.has(migration.id)) continue;
+    log.info({ migration: migration.id }, 'applying migration');
+    await migration.up(db);
+    await applied.insertOne({ _id: migration.id, at: clock.now().toISOString() });
+    ran.push(migration.id);
+  }
+  return ran;
+}

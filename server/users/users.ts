@@ -1,0 +1,206 @@
+import type { AuditLog } from '../audit/audit.ts';
+import type { Clock, Random } from '../clock.ts';
+import type { Collection } from '../store/store.ts';
+import { isDuplicateKeyError } from '../store/store.ts';
+import { tenantCollection } from '../store/tenant.ts';
+import { errors } from '../errors.ts';
+import type { Acting } from '../auth/principal.ts';
+import { roleAtLeast, type Role } from '../auth/roles.ts';
+import { hashPassword } from '../auth/passwords.ts';
+import type { SessionService } from '../auth/sessions.ts';
+import { newId } from '../auth/tokens.ts';
+
+export interface UserDoc {
+  _id: string;
+  organisationId: string;
+  email: string;
+  name: string;
+  role: Role;
+  /** The account created at first-run setup: it alone manages organisations. */
+  instanceOwner: boolean;
+  disabled: boolean;
+  passwordHash: string;
+  createdAt: string;
+  updatedAt: string;
+  lastLoginAt: string | null;
+}
+
+export interface NewUser {
+  email: string;
+  name: string;
+  role: Role;
+  password: string;
+}
+
+export interface UserChanges {
+  name?: string | undefined;
+  role?: Role | undefined;
+  disabled?: boolean | undefined;
+}
+
+export function normaliseEmail(email: string): string {
+  return email.trim().toLowerCase();
+}
+
+interface UserServiceDeps {
+  users: Collection<UserDoc>;
+  sessions: SessionService;
+  audit: AuditLog;
+  clock: Clock;
+  random: Random;
+}
+
+export class UserService {
+  readonly #deps: UserServiceDeps;
+
+  constructor(deps: UserServiceDeps) {
+    this.#deps = deps;
+  }
+
+  #scoped(organisationId: string): Collection<UserDoc> {
+    return tenantCollection(this.#deps.users, organisationId);
+  }
+
+  /** Inserts a user without authorisation checks: for setup and organisation creation, which authorise themselves. */
+  async insert(organisationId: string, input: NewUser, flags: { instanceOwner: boolean }): Promise<UserDoc> {
+    const now = this.#deps.clock.now().toISOString();
+    const user: UserDoc = {
+      _id: newId(this.#deps.random),
+      organisationId,
+      email: normaliseEmail(input.email),
+      name: input.name.trim(),
+      role: input.role,
+      instanceOwner: flags.instanceOwner,
+      disabled: false,
+      passwordHash: await hashPassword(input.password),
+      createdAt: now,
+      updatedAt: now,
+      lastLoginAt: null,
+    };
+    try {
+      await this.#scoped(organisationId).insertOne(user);
+    } catch (err) {
+      if (isDuplicateKeyError(err)) throw errors.emailTaken();
+      throw err;
+    }
+    return user;
+  }
+
+  list(organisationId: string): Promise<UserDoc[]> {
+    return this.#scoped(organisationId).find({}, { sort: { createdAt: 1, _id: 1 } }).toArray();
+  }
+
+  async get(organisationId: string, id: string): Promise<UserDoc> {
+    const user = await this.#scoped(organisationId).findOne({ _id: id });
+    if (!user) throw errors.notFound('user');
+    return user;
+  }
+
+  async create(acting: Acting, input: NewUser): Promise<UserDoc> {
+    const { principal } = acting;
+    if (input.role === 'owner' && principal.role !== 'owner') throw errors.forbidden('Only an owner can make another owner.');
+    const user = await this.insert(principal.organisationId, input, { instanceOwner: false });
+    await this.#deps.audit.record({
+      organisationId: principal.organisationId,
+      action: 'user.create',
+      actor: principal.actor,
+      target: { type: 'user', id: user._id, name: user.email },
+      ip: acting.ip,
+      details: { role: user.role },
+    });
+    return user;
+  }
+
+  async update(acting: Acting, id: string, changes: UserChanges): Promise<UserDoc> {
+    const { principal } = acting;
+    const user = await this.get(principal.organisationId, id);
+    const roleChange = changes.role !== undefined && changes.role !== user.role ? changes.role : undefined;
+    const disabledChange = changes.disabled !== undefined && changes.disabled !== user.disabled ? changes.disabled : undefined;
+    if (roleChange !== undefined || disabledChange !== undefined) await this.#guardPowerChange(acting, user, roleChange, disabledChange === true);
+
+    const $set: Partial<UserDoc> = { updatedAt: this.#deps.clock.now().toISOString() };
+    if (changes.name !== undefined) $set.name = changes.name.trim();
+    if (roleChange !== undefined) $set.role = roleChange;
+    if (disabledChange !== undefined) $set.disabled = disabledChange;
+    const updated = await this.#scoped(principal.organisationId).findOneAndUpdate({ _id: id }, { $set }, { returnDocument: 'after' });
+    if (!updated) throw errors.notFound('user');
+    // A disabled account must lose access at once, not when its sessions lapse.
+    if (disabledChange === true) await this.#deps.sessions.revokeAllForUser(id);
+
+    const target = { type: 'user' as const, id, name: user.email };
+    const base = { organisationId: principal.organisationId, actor: principal.actor, target, ip: acting.ip };
+    if (changes.name !== undefined && changes.name.trim() !== user.name) await this.#deps.audit.record({ ...base, action: 'user.update', details: { field: 'name' } });
+    if (roleChange !== undefined) await this.#deps.audit.record({ ...base, action: 'user.role', details: { from: user.role, to: roleChange } });
+    if (disabledChange !== undefined) await this.#deps.audit.record({ ...base, action: disabledChange ? 'user.disable' : 'user.enable' });
+    return updated;
+  }
+
+  async remove(acting: Acting, id: string): Promise<void> {
+    const { principal } = acting;
+    const user = await this.get(principal.organisationId, id);
+    await this.#guardPowerChange(acting, user, undefined, true);
+    await this.#scoped(principal.organisationId).deleteOne({ _id: id });
+    await this.#deps.sessions.revokeAllForUser(id);
+    await this.#deps.audit.record({
+      organisationId: principal.organisationId,
+      action: 'user.delete',
+      actor: principal.actor,
+      target: { type: 'user', id, name: user.email },
+      ip: acting.ip,
+    });
+  }
+
+  /** Rules that keep an organisation manageable: no self-lockout, owners guarded by owners, never zero owners. */
+  async #guardPowerChange(acting: Acting, user: UserDoc, newRole: Role | undefined, losesAccess: boolean): Promise<void> {
+    const { principal } = acting;
+    if (principal.userId === user._id) throw errors.conflict('You cannot change your own role or access. Ask another admin.');
+    if (user.instanceOwner && (losesAccess || newRole !== undefined)) throw errors.conflict('The instance owner cannot be demoted, disabled or deleted.');
+    const touchesOwner = user.role === 'owner' || newRole === 'owner';
+    if (touchesOwner && principal.role !== 'owner') throw errors.forbidden('Only an owner can change an owner or grant ownership.');
+    if (user.role === 'owner' && (losesAccess || (newRole !== undefined && !roleAtLeast(newRole, 'owner')))) {
+      const owners = await this.#scoped(principal.organisationId).countDocuments({ role: 'owner', disabled: false });
+      if (owners <= 1) throw errors.conflict('An organisation must keep at least one active owner.');
+    }
+  }
+
+  async recordLogin(user: UserDoc): Promise<void> {
+    await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { lastLoginAt: this.#deps.clock.now().toISOString() } });
+  }
+
+  async setPassword(user: UserDoc, password: string): Promise<void> {
+    const now = this.#deps.clock.now().toISOString();
+    await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { passwordHash: await hashPassword(password), updatedAt: now } });
+  }
+
+  /** Cross-tenant by nature: login knows only an email. */
+  findByEmail(email: string): Promise<UserDoc | null> {
+    return this.#deps.users.findOne({ email: normaliseEmail(email) });
+  }
+
+  /** Cross-tenant by nature: a session names its user. The caller checks the organisation matches. */
+  findById(id: string): Promise<UserDoc | null> {
+    return this.#deps.users.findOne({ _id: id });
+  }
+
+  countAll(): Promise<number> {
+    return this.#deps.users.countDocuments({});
+  }
+
+  countIn(organisationId: string): Promise<number> {
+    return this.#scoped(organisationId).countDocuments({});
+  }
+}
+
+export function presentUser(user: UserDoc) {
+  return {
+    id: user._id,
+    email: user.email,
+    name: user.name,
+    role: user.role,
+    organisationId: user.organisationId,
+    instanceOwner: user.instanceOwner,
+    disabled: user.disabled,
+    createdAt: user.createdAt,
+    lastLoginAt: user.lastLoginAt,
+  };
+}

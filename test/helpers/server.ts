@@ -1,0 +1,46 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createAppliance, listen } from '../../server/appliance.ts';
+import { loadConfig } from '../../server/config.ts';
+import { createLogger } from '../../server/logger.ts';
+import { Lifecycle } from '../../server/ops/lifecycle.ts';
+
+export interface TestServer {
+  url: string;
+  dataDir: string;
+  /** Every JSON log line the server wrote, for assertions about logging. */
+  logs: Array<Record<string, unknown>>;
+  close(): Promise<void>;
+}
+
+/** The real appliance, in-process, on a free loopback port with a fresh DATA_DIR. */
+export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+  const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lectern-test-')));
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...opts.env });
+  const logs: Array<Record<string, unknown>> = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
+      done();
+    },
+  });
+  const log = createLogger({ level: config.LOG_LEVEL, destination: sink });
+  const lifecycle = new Lifecycle(log);
+  const appliance = await createAppliance(config, log, lifecycle);
+  const { port } = await listen(
+    appliance.app.callback(),
+    { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness },
+    lifecycle,
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    dataDir,
+    logs,
+    async close() {
+      await lifecycle.shutdown('test finished');
+      if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });
+    },
+  };
+}
