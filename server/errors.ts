@@ -31,6 +31,12 @@ export const errors = {
   unauthenticated: () => new AppError(401, 'unauthenticated', 'Sign in or send a valid API key.'),
   invalidCredentials: () => new AppError(401, 'invalid_credentials', 'The email or password is not correct.'),
   forbidden: (message = 'Your role does not allow this.') => new AppError(403, 'forbidden', message),
+  invalidSetupToken: (given: boolean) =>
+    new AppError(403, 'invalid_setup_token', given ? 'This setup token is not the one configured.' : 'This instance requires its setup token (SETUP_TOKEN).', {
+      details: [{ path: 'setupToken', message: given ? 'is not the configured token' : 'is required on this instance' }],
+    }),
+  wrongPassword: () =>
+    new AppError(400, 'wrong_password', 'The current password is not correct.', { details: [{ path: 'currentPassword', message: 'is not your current password' }] }),
   csrf: () => new AppError(403, 'csrf', 'This request came from another site and was refused.'),
   notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
   methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),

@@ -79,6 +79,10 @@ export class AuthService {
     this.#setupTokenHash = deps.setupToken ? hashSecret(deps.setupToken) : null;
   }
 
+  get setupTokenRequired(): boolean {
+    return this.#setupTokenHash !== null;
+  }
+
   async setupNeeded(): Promise<boolean> {
     return (await this.#db.meta.findOne({ _id: SETUP_CLAIM })) === null && (await this.#users.countAll()) === 0;
   }
@@ -86,7 +90,7 @@ export class AuthService {
   async setup(input: SetupInput, client: ClientMeta): Promise<{ user: UserDoc; organisation: OrganisationDoc; session: IssuedSession }> {
     if (!(await this.setupNeeded())) throw errors.setupDone();
     if (this.#setupTokenHash && !(input.setupToken && secretMatches(input.setupToken, this.#setupTokenHash))) {
-      throw errors.forbidden('This instance requires the setup token configured by its operator (SETUP_TOKEN).');
+      throw errors.invalidSetupToken(Boolean(input.setupToken));
     }
     // A unique claim record makes two simultaneous setup requests resolve to exactly one owner.
     try {
@@ -101,6 +105,7 @@ export class AuthService {
         { name: input.name, email: input.email, password: input.password },
         { role: 'owner', instanceOwner: true },
       );
+      await this.#users.recordLogin(user);
       const session = await this.#sessions.create(user, client);
       await this.#audit.record({
         organisationId: organisation._id,
@@ -153,7 +158,7 @@ export class AuthService {
     const user = await this.#currentUser(acting.principal);
     if (!(await verifyPassword(user.passwordHash, current))) {
       await this.#audit.record({ organisationId: user.organisationId, action: 'password.change', outcome: 'failure', actor: acting.principal.actor, ip: acting.ip });
-      throw errors.invalidCredentials();
+      throw errors.wrongPassword();
     }
     await this.#users.setPassword(user, next);
     await this.#sessions.revokeAllForUser(user._id);

@@ -22,8 +22,13 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       summary: 'Whether first-run setup is still needed',
       tag: 'Setup',
       access: 'public',
-      responses: { 200: { description: 'Setup state', schema: z.object({ needed: z.boolean() }) } },
-      handler: async () => ({ needed: await auth.setupNeeded() }),
+      responses: {
+        200: {
+          description: 'Setup state; `tokenRequired` when the operator set SETUP_TOKEN',
+          schema: z.object({ needed: z.boolean(), tokenRequired: z.boolean() }),
+        },
+      },
+      handler: async () => ({ needed: await auth.setupNeeded(), tokenRequired: auth.setupTokenRequired }),
     }),
     route({
       method: 'post',
@@ -35,6 +40,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       status: 201,
       responses: {
         201: { description: 'Set up; the session cookie is set', schema: z.object({ user: User, organisation: Organisation }) },
+        403: { description: 'Setup token missing or wrong (`invalid_setup_token`)' },
         409: { description: 'Already set up (`setup_done`)' },
       },
       handler: async (ctx, { body }) => {
@@ -84,7 +90,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       sessionOnly: true,
       body: z.strictObject({ currentPassword: z.string().max(1024), newPassword: password }),
       status: 204,
-      responses: { 204: { description: 'Changed; a fresh session cookie is set' }, 401: { description: 'Current password wrong (`invalid_credentials`)' } },
+      responses: { 204: { description: 'Changed; a fresh session cookie is set' }, 400: { description: 'Current password wrong (`wrong_password`) or new one invalid' } },
       handler: async (ctx, { body }) => {
         startSession(ctx, await auth.changePassword(actingOf(ctx), body.currentPassword, body.newPassword, clientOf(ctx)));
       },

@@ -44,7 +44,10 @@ export function serveConsole(root: string, isApiPath: (p: string) => boolean): M
   const absRoot = path.resolve(root);
   return async (ctx, next) => {
     if ((ctx.method !== 'GET' && ctx.method !== 'HEAD') || isApiPath(ctx.path)) return next();
-    const found = (ctx.path !== '/' && (await fileAt(absRoot, ctx.path))) || (await fileAt(absRoot, '/index.html'));
+    const asset = ctx.path !== '/' ? await fileAt(absRoot, ctx.path) : null;
+    // A missing asset is a 404, not the page: a stale script URL must not be answered with HTML.
+    if (!asset && path.extname(ctx.path) !== '') return next();
+    const found = asset ?? (await fileAt(absRoot, '/index.html'));
     if (!found) {
       ctx.status = 503;
       ctx.type = 'text/plain';

@@ -12,7 +12,7 @@ describe('setup, login, sessions', () => {
 
   it('first-run setup creates the instance owner and signs them in', async () => {
     const anon = new Client(server.url);
-    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: true });
+    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: true, tokenRequired: false });
     assert.equal((await anon.get('/api/v1/me')).json.error.code, 'unauthenticated');
 
     const short = await anon.post('/api/v1/setup', { ...OWNER, password: 'short' });
@@ -35,7 +35,7 @@ describe('setup, login, sessions', () => {
     assert.equal(me.json.user.email, OWNER.email);
     assert.equal(me.json.organisation.id, setup.json.organisation.id);
 
-    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: false });
+    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: false, tokenRequired: false });
     const again = await anon.post('/api/v1/setup', { ...OWNER, email: 'other@riverside.test' });
     assert.equal(again.status, 409);
     assert.equal(again.json.error.code, 'setup_done');
@@ -87,7 +87,9 @@ describe('setup, login, sessions', () => {
     const a = await signedIn(server.url, OWNER.email, OWNER.password);
     const b = await signedIn(server.url, OWNER.email, OWNER.password);
     const wrong = await a.post('/api/v1/auth/password', { currentPassword: 'nope nope nope', newPassword: 'a brand new passphrase' });
-    assert.equal(wrong.status, 401);
+    assert.equal(wrong.status, 400);
+    assert.equal(wrong.json.error.code, 'wrong_password');
+    assert.deepEqual(wrong.json.error.details.map((d: { path: string }) => d.path), ['currentPassword']);
     const weak = await a.post('/api/v1/auth/password', { currentPassword: OWNER.password, newPassword: 'short' });
     assert.equal(weak.status, 400);
     const ok = await a.post('/api/v1/auth/password', { currentPassword: OWNER.password, newPassword: 'a brand new passphrase' });
@@ -126,10 +128,13 @@ describe('setup token and HTTPS deployments', () => {
 
   it('requires the configured setup token', async () => {
     const c = new Client(server.url, { origin: 'https://lectern.example.test' });
+    assert.deepEqual((await c.get('/api/v1/setup')).json, { needed: true, tokenRequired: true });
     const without = await c.post('/api/v1/setup', OWNER);
     assert.equal(without.status, 403);
+    assert.equal(without.json.error.code, 'invalid_setup_token');
     const wrong = await c.post('/api/v1/setup', { ...OWNER, setupToken: 'guess' });
     assert.equal(wrong.status, 403);
+    assert.deepEqual(wrong.json.error.details.map((d: { path: string }) => d.path), ['setupToken']);
     const ok = await c.post('/api/v1/setup', { ...OWNER, setupToken: 'operator-secret-0123456789' });
     assert.equal(ok.status, 201);
     assert.match(ok.setCookie ?? '', /;\s*secure/i, 'cookie is Secure when PUBLIC_URL is https');

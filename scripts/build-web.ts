@@ -1,0 +1,76 @@
+// Builds the web console into web/dist: one JS and one CSS bundle plus an index.html whose asset
+// URLs carry a content hash, so browsers may cache /assets/* hard yet pick up every new build.
+// Usage: node scripts/build-web.ts
+import * as esbuild from 'esbuild';
+import { createHash } from 'node:crypto';
+import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { gzipSync } from 'node:zlib';
+
+const root = path.resolve(import.meta.dirname, '..');
+const webDir = path.join(root, 'web');
+const distDir = path.join(webDir, 'dist');
+const assetsDir = path.join(distDir, 'assets');
+
+const started = performance.now();
+
+let result: esbuild.BuildResult<{ write: false }>;
+try {
+  result = await esbuild.build({
+    absWorkingDir: root,
+    entryPoints: [
+      { in: 'web/src/main.tsx', out: 'app' },
+      { in: 'web/src/styles.css', out: 'app' },
+    ],
+    outdir: assetsDir,
+    bundle: true,
+    minify: true,
+    sourcemap: 'linked',
+    target: 'es2022',
+    format: 'esm',
+    platform: 'browser',
+    jsx: 'automatic',
+    jsxImportSource: 'preact',
+    legalComments: 'none',
+    charset: 'utf8',
+    write: false,
+    logLevel: 'warning',
+  });
+} catch {
+  // esbuild has already printed the errors with file and line.
+  console.error('build-web: failed');
+  process.exit(1);
+}
+
+const outputs = new Map(result.outputFiles.map((file) => [path.relative(assetsDir, file.path), file.contents]));
+const hash = (name: string) => {
+  const contents = outputs.get(name);
+  if (!contents) throw new Error(`build-web: esbuild produced no ${name}`);
+  return createHash('sha256').update(contents).digest('hex').slice(0, 12);
+};
+
+let html = await readFile(path.join(webDir, 'index.html'), 'utf8');
+for (const asset of ['app.js', 'app.css']) {
+  const ref = `"/assets/${asset}"`;
+  if (!html.includes(ref)) {
+    console.error(`build-web: web/index.html does not reference ${ref}`);
+    process.exit(1);
+  }
+  html = html.replace(ref, `"/assets/${asset}?v=${hash(asset)}"`);
+}
+
+// Start from an empty dist so files from older builds are never served.
+await rm(distDir, { recursive: true, force: true });
+await mkdir(assetsDir, { recursive: true });
+await Promise.all([
+  ...[...outputs].map(([name, contents]) => writeFile(path.join(assetsDir, name), contents)),
+  writeFile(path.join(distDir, 'index.html'), html),
+  copyFile(path.join(webDir, 'favicon.svg'), path.join(distDir, 'favicon.svg')),
+]);
+
+const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
+const size = (name: string) => {
+  const contents = outputs.get(name) ?? new Uint8Array();
+  return `${name} ${kb(contents.length)} (${kb(gzipSync(contents).length)} gzip)`;
+};
+console.log(`build-web: ${size('app.js')}, ${size('app.css')} → web/dist in ${Math.round(performance.now() - started)} ms`);
