@@ -20,12 +20,18 @@ import type { Readiness } from './ops/health.ts';
 import { organisationRoutes } from './organisations/routes.ts';
 import type { Services } from './services.ts';
 import { userRoutes } from './users/routes.ts';
+import { kbRoutes } from './kb/routes.ts';
+import { documentRoutes } from './documents/routes.ts';
+import type { EventStreams } from './http/sse.ts';
+import type { BlobStore } from './files/files.ts';
 
 export interface AppDeps {
   config: Config;
   log: Logger;
   services: Services;
   readiness: Readiness;
+  streams: EventStreams;
+  blobs: BlobStore;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -37,7 +43,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   // Koa would print errors itself; the error handler has already logged them with the request id.
   app.silent = true;
@@ -49,6 +55,20 @@ export function createApp({ config, log, services, readiness, webRoot = path.joi
     ...apiKeyRoutes(services.apiKeys),
     ...organisationRoutes(services.organisations, services.users),
     ...auditRoutes(services.audit),
+    ...kbRoutes({
+      kbs: services.kbs,
+      documents: services.documents,
+      search: services.search,
+      embeddingsStatus: () => services.search.embeddingsStatus(),
+      embeddingModel: config.EMBEDDING_MODEL,
+    }),
+    ...documentRoutes({
+      kbs: services.kbs,
+      documents: services.documents,
+      blobs,
+      streams,
+      upload: { maxFileBytes: config.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxFiles: config.UPLOAD_MAX_FILES },
+    }),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);

@@ -1,13 +1,24 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import path from 'node:path';
 import { createApp } from './app.ts';
 import { cryptoRandom, systemClock, type Clock, type Random } from './clock.ts';
 import type { Config } from './config.ts';
+import { openEmbeddings } from './embeddings/provider.ts';
+import { LocalEventBus } from './events/bus.ts';
+import { DiskBlobStore } from './files/disk.ts';
+import { EventStreams } from './http/sse.ts';
+import { parseIsolated } from './ingest/isolate.ts';
+import { ocrAvailable } from './ingest/ocr.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './migrations.ts';
 import { Readiness } from './ops/health.ts';
 import type { Lifecycle } from './ops/lifecycle.ts';
+import { EmbeddedQueue } from './queue/embedded.ts';
+import { openSearchIndex } from './search/open.ts';
 import { createServices } from './services.ts';
+import { collections } from './db.ts';
+import { newId } from './auth/tokens.ts';
 import { openStore } from './store/open.ts';
 
 export interface ApplianceOptions {
@@ -19,29 +30,84 @@ export interface ApplianceOptions {
 const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 
 /**
- * Everything between configuration and a listening socket: store → migrations → services →
- * app, each resource registering its shutdown step. `main.ts` and the tests both start here.
+ * Everything between configuration and a listening socket: store → search → engines → services →
+ * app, each resource registering its shutdown step (run in reverse). `main.ts` and the tests
+ * both start here.
  */
 export async function createAppliance(config: Config, log: Logger, lifecycle: Lifecycle, options: ApplianceOptions = {}) {
   const clock = options.clock ?? systemClock;
   const random = options.random ?? cryptoRandom;
+  const readiness = new Readiness();
 
   const store = await openStore(config, log.child({ component: 'store' }));
   lifecycle.onShutdown('store', () => store.close());
+  readiness.add({ name: 'store', kind: store.kind, check: async () => (await store.ping(), { state: 'ok' }) });
 
-  const services = createServices({ config, log, store, clock, random });
+  const blobs = new DiskBlobStore(path.join(config.dataDir, 'files'));
+  readiness.add({ name: 'files', kind: blobs.kind, check: async () => (await blobs.ping(), { state: 'ok' }) });
+
+  const index = await openSearchIndex(config, log.child({ component: 'search' }));
+  lifecycle.onShutdown('search index', () => index.close());
+  readiness.add({ name: 'search', kind: index.kind, check: async () => (await index.ping(), { state: 'ok' }) });
+
+  const embeddings = await openEmbeddings(config, store, log.child({ component: 'embeddings' }));
+  lifecycle.onShutdown('embeddings', () => embeddings.close());
+  readiness.add({
+    name: 'embeddings',
+    kind: 'onnxruntime',
+    check: async () => {
+      const status = embeddings.status();
+      // Missing model: search still works keyword-only, so the instance stays ready.
+      return status.available ? { state: 'ok', message: status.model ?? '' } : { state: 'degraded', message: status.reason ?? 'no model' };
+    },
+  });
+
+  const ocrLanguages = config.OCR_LANGUAGES.split('+');
+  const ocr = config.OCR_ENABLED ? await ocrAvailable(ocrLanguages) : { ok: false, reason: 'OCR_ENABLED=false' };
+  if (!ocr.ok) log.warn({ reason: ocr.reason }, 'OCR unavailable: scanned pages and images will fail with no_text');
+  readiness.add({
+    name: 'ocr',
+    kind: 'tesseract.js',
+    // Without OCR, text documents still work; scans fail with a reason. Degraded, not down.
+    check: async () => (ocr.ok ? { state: 'ok', message: ocrLanguages.join('+') } : { state: 'degraded', message: ocr.reason ?? 'unavailable' }),
+  });
+
+  const db = collections(store);
+  const queue = new EmbeddedQueue({ jobs: db.jobs, clock, log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY });
+  readiness.add({
+    name: 'queue',
+    kind: queue.kind,
+    check: async () => {
+      const c = await queue.counts();
+      return { state: 'ok', message: `${c.pending} pending, ${c.running} running, ${c.failed} failed` };
+    },
+  });
+
+  const bus = new LocalEventBus();
+  const services = createServices({
+    config,
+    log,
+    clock,
+    random,
+    store,
+    index,
+    blobs,
+    queue,
+    bus,
+    embeddings: () => embeddings.engine(),
+    embeddingsStatus: () => embeddings.status(),
+    parse: (input, limits, onProgress, signal) => parseIsolated(input, limits, onProgress, signal),
+  });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
 
-  const readiness = new Readiness();
-  readiness.add({
-    name: 'store',
-    kind: store.kind,
-    check: async () => {
-      await store.ping();
-      return { state: 'ok' };
-    },
-  });
+  await services.sync.reconcile();
+  services.pipeline.register(queue);
+  const requeued = await services.documents.requeueUnfinished();
+  if (requeued > 0) log.info({ documents: requeued }, 'unfinished documents queued again');
+  await queue.start();
+  // Registered after the store's step, so it runs before it: running jobs stop while the store is open.
+  lifecycle.onShutdown('job queue', () => queue.stop());
 
   const purge = setInterval(() => {
     services.sessions.purgeExpired().then(
@@ -52,17 +118,19 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   purge.unref();
   lifecycle.onShutdown('session purge', () => clearInterval(purge));
 
-  const { app, openapi } = createApp({ config, log, services, readiness, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
-  return { app, openapi, services, store, readiness };
+  const streams = new EventStreams(bus);
+  const { app, openapi } = createApp({ config, log, services, readiness, streams, blobs, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
+  return { app, openapi, services, store, readiness, streams, queue, index };
 }
 
 /**
- * Listens and registers the graceful stop: stop accepting, let in-flight requests finish (idle
- * keep-alive sockets are closed at once), and cut what is still open after the timeout.
+ * Listens and registers the graceful stop: stop accepting, end long-lived streams, let in-flight
+ * requests finish (idle keep-alive sockets are closed at once), and cut what is still open after
+ * the timeout.
  */
 export async function listen(
   handler: http.RequestListener,
-  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Readiness },
+  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Readiness; onClose?: () => void },
   lifecycle: Lifecycle,
 ): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000 }, handler);
@@ -76,6 +144,7 @@ export async function listen(
   lifecycle.onShutdown('http', async () => {
     options.readiness.drain();
     const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+    options.onClose?.();
     // Keep-alive sockets turn idle as their last response ends; close each as soon as it does.
     const sweep = setInterval(() => server.closeIdleConnections(), 25);
     const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs);

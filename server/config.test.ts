@@ -49,12 +49,18 @@ describe('loadConfig', () => {
   });
 });
 
-describe('README configuration table', () => {
+describe('generated configuration docs', () => {
   it('matches the schema', async () => {
     const { readFile } = await import('node:fs/promises');
     const { configTable } = await import('../scripts/config-table.ts');
     const readme = await readFile(new URL('../README.md', import.meta.url), 'utf8');
     const table = /<!-- config-table:start[^>]*-->\n([\s\S]*?)\n<!-- config-table:end -->/.exec(readme)?.[1];
     assert.equal(table, configTable(), 'regenerate with `node scripts/config-table.ts`');
+  });
+
+  it('.env.example matches the schema', async () => {
+    const { readFile } = await import('node:fs/promises');
+    const { envExample } = await import('../scripts/config-table.ts');
+    assert.equal(await readFile(new URL('../.env.example', import.meta.url), 'utf8'), envExample(), 'regenerate with `node scripts/config-table.ts --env > .env.example`');
   });
 });

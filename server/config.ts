@@ -30,6 +30,23 @@ export const configSchema = z.object({
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
   SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box.'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000).describe('How long graceful shutdown waits for in-flight requests before closing them.'),
+  UPLOAD_MAX_FILE_MB: positiveInt.default(100).describe('Largest single uploaded file.'),
+  UPLOAD_MAX_FILES: positiveInt.default(50).describe('Most files in one upload request.'),
+  INGEST_CONCURRENCY: positiveInt.default(1).describe('Documents processed at once. Each parse runs in its own worker thread; keep this below the core count so the server stays responsive.'),
+  INGEST_MAX_PAGES: positiveInt.default(2_000).describe('Documents with more pages fail with `too_many_pages`.'),
+  INGEST_MAX_TEXT_MB: positiveInt.default(20).describe('Extracted text beyond this fails with `too_large`.'),
+  INGEST_MAX_UNCOMPRESSED_MB: positiveInt.default(200).describe('Largest expansion of a compressed container (DOCX); beyond it the file is refused as a zip bomb.'),
+  INGEST_TIMEOUT_SECONDS: positiveInt.default(600).describe('Wall-clock limit for parsing one document, OCR included.'),
+  INGEST_MAX_MEMORY_MB: positiveInt.default(1024).describe('Heap limit of the isolated parser of one document.'),
+  INGEST_MAX_ATTEMPTS: positiveInt.default(3).describe('Attempts for a document whose processing fails transiently (retried with exponential backoff).'),
+  OCR_ENABLED: bool.prefault('true').describe('OCR image-only PDF pages and images (offline, tesseract.js).'),
+  OCR_LANGUAGES: z
+    .string()
+    .regex(/^[a-z_]{3,16}(\+[a-z_]{3,16})*$/, 'tesseract codes joined by +, e.g. eng+deu')
+    .default('eng')
+    .describe('OCR languages, tesseract codes joined by `+`. English ships with Lectern; each other language needs `npm install @tesseract.js-data/<code>` (or Debian\'s `tesseract-ocr-<code>`).'),
+  EMBEDDING_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).default('bge-small-en-v1.5').describe('Embedding model id (a folder in MODELS_DIR). When it is missing, search is keyword-only.'),
+  EMBEDDING_THREADS: positiveInt.optional().describe('onnxruntime intra-op threads for embeddings (default: half the cores).'),
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */

@@ -4,6 +4,10 @@ import type { ApiKeyDoc } from './api-keys/api-keys.ts';
 import type { SessionDoc } from './auth/sessions.ts';
 import type { OrganisationDoc } from './organisations/organisations.ts';
 import type { UserDoc } from './users/users.ts';
+import type { KbDoc } from './kb/knowledge-bases.ts';
+import type { DocumentDoc, DocumentTextDoc } from './documents/documents.ts';
+import type { ChunkDoc } from './search/sync.ts';
+import type { JobDoc } from './queue/embedded.ts';
 
 /** The application's collections, typed once so no caller spells a collection name. */
 export function collections(store: Store) {
@@ -14,6 +18,12 @@ export function collections(store: Store) {
     apiKeys: store.collection<ApiKeyDoc>('api_keys'),
     audit: store.collection<AuditDoc>('audit'),
     meta: store.collection<{ _id: string; at: string; value?: string }>('meta'),
+    counters: store.collection<{ _id: string; n: number }>('counters'),
+    kbs: store.collection<KbDoc>('kbs'),
+    documents: store.collection<DocumentDoc>('documents'),
+    documentTexts: store.collection<DocumentTextDoc>('document_texts'),
+    chunks: store.collection<ChunkDoc>('chunks'),
+    jobs: store.collection<JobDoc>('jobs'),
   };
 }
 

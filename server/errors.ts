@@ -44,7 +44,7 @@ export const errors = {
   setupDone: () => new AppError(409, 'setup_done', 'This instance is already set up. Sign in instead.'),
   emailTaken: () => new AppError(409, 'email_taken', 'A user with this email already exists.'),
   payloadTooLarge: (limit: string) => new AppError(413, 'payload_too_large', `The request body is larger than ${limit}.`),
-  unsupportedMediaType: () => new AppError(415, 'unsupported_media_type', 'Send the request body as application/json.'),
+  unsupportedMediaType: (message = 'Send the request body as application/json.') => new AppError(415, 'unsupported_media_type', message),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError(429, 'rate_limited', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { headers: { 'Retry-After': String(retryAfterSeconds) } }),
   internal: () => new AppError(500, 'internal', 'Something went wrong on the server. The trace id identifies it in the log.'),

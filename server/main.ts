@@ -39,7 +39,7 @@ try {
   const appliance = await createAppliance(config, log, lifecycle);
   const { port } = await listen(
     appliance.app.callback(),
-    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness },
+    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness, onClose: () => appliance.streams.closeAll() },
     lifecycle,
   );
   log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`, dataDir: config.dataDir }, 'lectern listening');

@@ -23,6 +23,21 @@ export const migrations: Migration[] = [
       await db.organisations.createIndex({ createdAt: 1 });
     },
   },
+  {
+    id: '0002-knowledge-indexes',
+    async up(db) {
+      await db.kbs.createIndex({ organisationId: 1, name: 1 });
+      await db.documents.createIndex({ organisationId: 1, kbId: 1, createdAt: -1 });
+      // The same content once per knowledge base: uploads are recognised by hash.
+      await db.documents.createIndex({ kbId: 1, sha256: 1 }, { unique: true });
+      await db.documents.createIndex({ sha256: 1 });
+      await db.documents.createIndex({ status: 1 });
+      await db.documentTexts.createIndex({ organisationId: 1, kbId: 1 });
+      await db.chunks.createIndex({ organisationId: 1, documentId: 1 });
+      await db.chunks.createIndex({ organisationId: 1, kbId: 1 });
+      await db.jobs.createIndex({ status: 1, runAt: 1 });
+    },
+  },
 ];
 
 export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {

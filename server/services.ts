@@ -6,23 +6,61 @@ import { LoginThrottle } from './auth/throttle.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { collections } from './db.ts';
+import { DocumentService } from './documents/documents.ts';
+import type { EmbeddingEngine } from './embeddings/embeddings.ts';
+import type { EventBus } from './events/bus.ts';
+import type { BlobStore } from './files/files.ts';
+import { IngestPipeline, type ParseFn } from './ingest/pipeline.ts';
+import type { ParseLimits } from './ingest/types.ts';
+import { KnowledgeBaseService } from './kb/knowledge-bases.ts';
+import { KbSearch, type EmbeddingsStatus } from './kb/search.ts';
 import type { Logger } from './logger.ts';
 import { OrganisationService } from './organisations/organisations.ts';
+import type { JobQueue } from './queue/queue.ts';
+import type { SearchIndex } from './search/search.ts';
+import { SearchSync } from './search/sync.ts';
 import type { Store } from './store/store.ts';
 import { UserService } from './users/users.ts';
 
-export interface ServiceDeps {
+/** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
+export interface Infrastructure {
+  store: Store;
+  index: SearchIndex;
+  blobs: BlobStore;
+  queue: JobQueue;
+  bus: EventBus;
+  /** The embedding engine in use, or null with the reason in `embeddingsStatus`. */
+  embeddings: () => EmbeddingEngine | null;
+  embeddingsStatus: () => EmbeddingsStatus;
+  parse: ParseFn;
+}
+
+export interface ServiceDeps extends Infrastructure {
   config: Config;
   log: Logger;
-  store: Store;
   clock: Clock;
   random: Random;
   /** Defaults to the in-memory limiter; the Redis-backed one slots in here. */
   throttle?: LoginThrottle;
 }
 
+export function parseLimits(config: Config): ParseLimits {
+  const mb = 1024 * 1024;
+  return {
+    maxBytes: config.UPLOAD_MAX_FILE_MB * mb,
+    maxPages: config.INGEST_MAX_PAGES,
+    maxTextChars: config.INGEST_MAX_TEXT_MB * mb,
+    maxUncompressedBytes: config.INGEST_MAX_UNCOMPRESSED_MB * mb,
+    timeoutMs: config.INGEST_TIMEOUT_SECONDS * 1000,
+    maxMemoryMb: config.INGEST_MAX_MEMORY_MB,
+    ocr: config.OCR_ENABLED,
+    ocrLanguages: config.OCR_LANGUAGES.split('+'),
+  };
+}
+
 /** Wires the domain services together; no service constructs another. */
-export function createServices({ config, log, store, clock, random, throttle }: ServiceDeps) {
+export function createServices(deps: ServiceDeps) {
+  const { config, log, store, clock, random } = deps;
   const db = collections(store);
   const audit = new AuditLog({ audit: db.audit, clock, random, log: log.child({ component: 'audit' }) });
   const sessions = new SessionService({ sessions: db.sessions, clock, random, ttlMs: config.SESSION_TTL_HOURS * 3_600_000 });
@@ -39,10 +77,37 @@ export function createServices({ config, log, store, clock, random, throttle }: 
     clock,
     setupToken: config.SETUP_TOKEN,
     throttle:
-      throttle ??
+      deps.throttle ??
       LoginThrottle.inMemory({ perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   });
-  return { db, audit, sessions, users, organisations, apiKeys, auth };
+
+  const sync = new SearchSync({ index: deps.index, chunks: db.chunks, counters: db.counters, log: log.child({ component: 'search' }) });
+  const kbs = new KnowledgeBaseService({ kbs: db.kbs, clock, random });
+  const documents = new DocumentService({
+    documents: db.documents,
+    texts: db.documentTexts,
+    blobs: deps.blobs,
+    queue: deps.queue,
+    bus: deps.bus,
+    sync,
+    clock,
+    random,
+    log: log.child({ component: 'documents' }),
+    maxAttempts: config.INGEST_MAX_ATTEMPTS,
+  });
+  const pipeline = new IngestPipeline({
+    documents,
+    kbs: db.kbs,
+    blobs: deps.blobs,
+    sync,
+    parse: deps.parse,
+    limits: parseLimits(config),
+    embeddings: deps.embeddings,
+    clock,
+    log: log.child({ component: 'ingest' }),
+  });
+  const search = new KbSearch({ index: deps.index, chunks: db.chunks, texts: db.documentTexts, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus });
+  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -1,10 +1,13 @@
 import assert from 'node:assert/strict';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { Client, OWNER, setUp } from './helpers/client.ts';
 import { runServerToExit, startServerProcess } from './helpers/process.ts';
+
+const SHARED = path.resolve(import.meta.dirname, '../../shared/docs');
 
 describe('the server process', () => {
   let dataDir: string;
@@ -43,7 +46,7 @@ describe('the server process', () => {
     const { code } = await server.exited;
     assert.equal(code, 0);
     const steps = server.lines.filter((l) => l['msg'] === 'stopped').map((l) => l['step']);
-    assert.deepEqual(steps, ['http', 'session purge', 'store']);
+    assert.deepEqual(steps, ['http', 'session purge', 'job queue', 'embeddings', 'search index', 'store']);
   });
 
   it('lists every configuration problem at once and exits 78', async () => {
@@ -65,6 +68,44 @@ describe('the server process', () => {
     } finally {
       server.child.kill('SIGTERM');
       await server.exited;
+      await rm(fresh, { recursive: true, force: true });
+    }
+  });
+
+  it('resumes unfinished documents after kill -9 during ingestion', { skip: existsSync(SHARED) ? false : 'shared test material absent' }, async () => {
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'lectern-proc-'));
+    try {
+      const first = await startServerProcess({ DATA_DIR: fresh, OCR_ENABLED: 'false' });
+      const { owner } = await setUp(first.url);
+      const kbId = (await owner.post('/api/v1/kbs', { name: 'Crash test' })).json.id as string;
+      const names = ['pdf/cancer-council-understanding-breast-cancer-76p.pdf', 'pdf/ibm-redpaper-redp5110-db2-rcac-sampled-18p.pdf', 'pdf/gao-23-106826-cybersecurity-2p.pdf', 'markdown/github-community-guidelines.md'];
+      const up = await owner.upload(kbId, names.map((n) => ({ name: path.basename(n), bytes: readFileSync(path.join(SHARED, n)) })));
+      assert.equal(up.status, 202);
+      // Kill the server while the first document is mid-pipeline.
+      for (let i = 0; i < 600; i++) {
+        const docs = (await owner.get(`/api/v1/kbs/${kbId}/documents`)).json.documents as Array<{ status: string }>;
+        if (docs.some((d) => d.status === 'processing')) break;
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      const second = await startServerProcess({ DATA_DIR: fresh, OCR_ENABLED: 'false' });
+      try {
+        const again = new Client(second.url);
+        again.cookie = owner.cookie;
+        const before = (await again.get(`/api/v1/kbs/${kbId}/documents`)).json.documents as Array<{ status: string }>;
+        assert.ok(before.some((d) => d.status !== 'ready'), 'some documents were unfinished at the kill');
+        const docs = await again.settle(kbId, 180_000);
+        assert.deepEqual(docs.map((d) => d['status']), ['ready', 'ready', 'ready', 'ready']);
+        assert.ok(second.lines.some((l) => l['msg'] === 'resuming jobs interrupted by a restart'), 'the interrupted job was resumed');
+        const hit = (await again.post(`/api/v1/kbs/${kbId}/search`, { query: 'shoulder stiffness gentle exercises', mode: 'keyword' })).json.hits[0];
+        assert.equal(hit.documentName, 'cancer-council-understanding-breast-cancer-76p.pdf');
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+    } finally {
       await rm(fresh, { recursive: true, force: true });
     }
   });

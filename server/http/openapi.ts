@@ -65,6 +65,18 @@ export function buildOpenApi(defs: readonly AnyRoute[], info: { version: string;
       ...(def.access === 'public' ? { security: [] } : {}),
       ...(parameters.length ? { parameters } : {}),
       ...(def.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(def.body, 'input') } } } } : {}),
+      ...(def.multipart
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'multipart/form-data': {
+                  schema: { type: 'object', properties: { [def.multipart.field]: { type: 'array', items: { type: 'string', contentMediaType: 'application/octet-stream' }, description: def.multipart.description } }, required: [def.multipart.field] },
+                },
+              },
+            },
+          }
+        : {}),
       responses,
     };
   }

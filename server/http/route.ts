@@ -34,6 +34,8 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   params?: z.ZodType<P>;
   query?: z.ZodType<Q>;
   body?: z.ZodType<B>;
+  /** A multipart upload the handler reads itself; documented in OpenAPI. */
+  multipart?: { field: string; description: string };
   status?: number;
   responses: Record<number, ResponseSpec>;
   handler(ctx: AppContext, input: RouteInput<P, Q, B>): Promise<unknown> | unknown;

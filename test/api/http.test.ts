@@ -85,24 +85,42 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     const doc = (await new Client(server.url).get('/api/v1/openapi.json')).json;
     assert.equal(doc.openapi, '3.1.0');
     const ops = Object.entries(doc.paths as Record<string, Record<string, unknown>>).flatMap(([p, m]) => Object.keys(m).map((k) => `${k.toUpperCase()} ${p}`)).sort();
-    assert.deepEqual(ops, [
+    const expected = [
       'DELETE /api/v1/api-keys/{id}',
+      'DELETE /api/v1/kbs/{kbId}',
+      'DELETE /api/v1/kbs/{kbId}/documents/{docId}',
       'DELETE /api/v1/users/{id}',
       'GET /api/v1/api-keys',
       'GET /api/v1/audit',
+      'GET /api/v1/kbs',
+      'GET /api/v1/kbs/{kbId}',
+      'GET /api/v1/kbs/{kbId}/chunks/{chunkId}',
+      'GET /api/v1/kbs/{kbId}/documents',
+      'GET /api/v1/kbs/{kbId}/documents/{docId}',
+      'GET /api/v1/kbs/{kbId}/documents/{docId}/content',
+      'GET /api/v1/kbs/{kbId}/documents/{docId}/file',
+      'GET /api/v1/kbs/{kbId}/events',
       'GET /api/v1/me',
       'GET /api/v1/organisations',
       'GET /api/v1/setup',
       'GET /api/v1/users',
+      'PATCH /api/v1/kbs/{kbId}',
       'PATCH /api/v1/users/{id}',
       'POST /api/v1/api-keys',
       'POST /api/v1/auth/login',
       'POST /api/v1/auth/logout',
       'POST /api/v1/auth/password',
+      'POST /api/v1/kbs',
+      'POST /api/v1/kbs/{kbId}/documents',
+      'POST /api/v1/kbs/{kbId}/documents/{docId}/reprocess',
+      'POST /api/v1/kbs/{kbId}/reindex',
+      'POST /api/v1/kbs/{kbId}/search',
       'POST /api/v1/organisations',
       'POST /api/v1/setup',
       'POST /api/v1/users',
-    ]);
+    ];
+    for (const op of expected) assert.ok(ops.includes(op), `${op} is documented`);
+    assert.ok(doc.paths['/api/v1/kbs/{kbId}/documents'].post.requestBody.content['multipart/form-data'], 'uploads are documented as multipart');
     const setupBody = doc.paths['/api/v1/setup'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(setupBody.required.sort(), ['email', 'name', 'organisation', 'password']);
     assert.equal(setupBody.additionalProperties, false, 'unknown fields are documented as refused');
@@ -123,7 +141,13 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     const ready = await new Client(server.url).get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
-    assert.deepEqual(ready.json.components.map((c: { name: string; kind: string; state: string }) => [c.name, c.kind, c.state]), [['store', 'embedded', 'ok']]);
+    const states = Object.fromEntries(ready.json.components.map((c: { name: string; kind: string; state: string }) => [c.name, `${c.kind}:${c.state}`]));
+    assert.deepEqual(Object.keys(states).sort(), ['embeddings', 'files', 'ocr', 'queue', 'search', 'store']);
+    assert.equal(states['ocr'], 'tesseract.js:ok', 'English OCR data ships with the npm install');
+    assert.equal(states['store'], 'embedded:ok');
+    assert.equal(states['search'], 'embedded:ok');
+    // No embedding model is installed in the test DATA_DIR: degraded, yet the instance is ready.
+    assert.equal(states['embeddings'], 'onnxruntime:degraded');
   });
 
   it('sets security headers and serves the console with a client-side route fallback', async () => {

@@ -15,14 +15,15 @@ export class Client {
 
   async request(method: string, path: string, body?: unknown, headers: Record<string, string> = {}): Promise<Reply> {
     const h: Record<string, string> = { ...headers };
-    if (body !== undefined && typeof body !== 'string') h['content-type'] ??= 'application/json';
+    const isForm = body instanceof FormData;
+    if (body !== undefined && typeof body !== 'string' && !isForm) h['content-type'] ??= 'application/json';
     if (this.cookie) h['cookie'] = this.cookie;
     if (this.bearer) h['authorization'] = `Bearer ${this.bearer}`;
     if (this.origin && method !== 'GET') h['origin'] ??= this.origin;
     const res = await fetch(this.base + path, {
       method,
       headers: h,
-      ...(body === undefined ? {} : { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+      ...(body === undefined ? {} : { body: typeof body === 'string' || isForm ? (body as string | FormData) : JSON.stringify(body) }),
     });
     const setCookie = res.headers.getSetCookie().find((c) => c.startsWith('lectern_session='));
     if (setCookie) {
@@ -50,6 +51,32 @@ export class Client {
   }
   delete(path: string, headers?: Record<string, string>) {
     return this.request('DELETE', path, undefined, headers);
+  }
+
+  /** The same credentials against another server (e.g. the same data directory restarted). */
+  withBase(base: string): Client {
+    const c = new Client(base);
+    c.cookie = this.cookie;
+    c.bearer = this.bearer;
+    return c;
+  }
+
+  /** Multipart upload of `files` (name → bytes) to a knowledge base. */
+  upload(kbId: string, files: Array<{ name: string; bytes: Uint8Array | string; type?: string }>) {
+    const form = new FormData();
+    for (const f of files) form.append('files', new Blob([f.bytes as BlobPart], { type: f.type ?? 'application/octet-stream' }), f.name);
+    return this.request('POST', `/api/v1/kbs/${kbId}/documents`, form);
+  }
+
+  /** Polls the documents of a knowledge base until none is queued or processing. */
+  async settle(kbId: string, timeoutMs = 120_000): Promise<Array<Record<string, any>>> {
+    const end = Date.now() + timeoutMs;
+    for (;;) {
+      const docs = (await this.get(`/api/v1/kbs/${kbId}/documents`)).json.documents as Array<Record<string, any>>;
+      if (docs.every((d) => d['status'] === 'ready' || d['status'] === 'failed')) return docs;
+      if (Date.now() > end) throw new Error(`documents still processing: ${docs.filter((d) => d['status'] !== 'ready' && d['status'] !== 'failed').map((d) => `${d['name']}:${d['stage']}`).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 }
 

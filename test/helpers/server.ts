@@ -6,19 +6,22 @@ import { createAppliance, listen } from '../../server/appliance.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { Lifecycle } from '../../server/ops/lifecycle.ts';
+import type { Store } from '../../server/store/store.ts';
 
 export interface TestServer {
   url: string;
   dataDir: string;
   /** Every JSON log line the server wrote, for assertions about logging. */
   logs: Array<Record<string, unknown>>;
+  /** The appliance's own store, for white-box assertions (what was persisted, what was cached). */
+  store: Store;
   close(): Promise<void>;
 }
 
 /** The real appliance, in-process, on a free loopback port with a fresh DATA_DIR. */
 export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lectern-test-')));
-  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, LOG_LEVEL: 'info', ...opts.env });
+  const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), LOG_LEVEL: 'info', ...opts.env });
   const logs: Array<Record<string, unknown>> = [];
   const sink = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -31,13 +34,14 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const appliance = await createAppliance(config, log, lifecycle);
   const { port } = await listen(
     appliance.app.callback(),
-    { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness },
+    { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness, onClose: () => appliance.streams.closeAll() },
     lifecycle,
   );
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,
     logs,
+    store: appliance.store,
     async close() {
       await lifecycle.shutdown('test finished');
       if (!opts.dataDir) await rm(dataDir, { recursive: true, force: true });

@@ -185,6 +185,126 @@ export interface NewOrganisationInput {
   admin: { name: string; email: string; password: string };
 }
 
+export type RetrievalMode = 'hybrid' | 'keyword' | 'vector';
+
+export interface KbSettings {
+  /** Target chunk size in tokens. */
+  chunkSize: number;
+  chunkOverlap: number;
+  retrievalMode: RetrievalMode;
+  embeddingModel: string | null;
+}
+
+export interface EmbeddingsStatus {
+  available: boolean;
+  model: string | null;
+  reason: string | null;
+}
+
+export interface Kb {
+  id: string;
+  name: string;
+  description: string;
+  createdAt: string;
+  updatedAt: string;
+  settings: KbSettings;
+  stats: { documents: number; ready: number; processing: number; failed: number; chunks: number };
+  embeddings: EmbeddingsStatus;
+}
+
+export type DocStatus = 'queued' | 'processing' | 'ready' | 'failed';
+export type DocStage = 'queued' | 'parsing' | 'ocr' | 'chunking' | 'embedding' | 'indexing' | 'ready' | 'failed';
+
+export interface Doc {
+  id: string;
+  kbId: string;
+  name: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  status: DocStatus;
+  stage: DocStage;
+  /** 0..1 across the whole pipeline. */
+  progress: number;
+  error: { code: string; message: string } | null;
+  pages: number | null;
+  chunks: number | null;
+  format: string | null;
+  encoding: string | null;
+  ocr: boolean;
+  warnings: string[];
+  createdAt: string;
+  updatedAt: string;
+}
+
+export interface UploadedDoc {
+  id: string;
+  name: string;
+  status: DocStatus;
+  /** Identical content was already in the KB; the entry is the existing document. */
+  duplicate: boolean;
+}
+
+export type BlockKind = 'heading' | 'paragraph' | 'list-item' | 'table-row' | 'code' | 'caption';
+
+export interface ContentBlock {
+  kind: BlockKind;
+  text: string;
+  level: number | null;
+  page: number | null;
+  /** Character offsets into the document text (blocks joined by "\n\n"). */
+  start: number;
+  end: number;
+}
+
+export interface DocContent {
+  documentId: string;
+  format: string | null;
+  pages: { number: number; label: string | null }[] | null;
+  blocks: ContentBlock[];
+}
+
+export interface Chunk {
+  id: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  pageEnd: number | null;
+  headings: string[];
+  text: string;
+  start: number;
+  end: number;
+}
+
+export interface SearchHit {
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  /** Where a passage that crosses a page break ends. */
+  pageEnd?: number | null;
+  pageLabel: string | null;
+  headings: string[];
+  text: string;
+  score: number;
+  matchedTerms: string[];
+  start: number;
+  end: number;
+}
+
+export interface SearchResult {
+  hits: SearchHit[];
+  mode: RetrievalMode;
+  tookMs: number;
+  embeddings: EmbeddingsStatus;
+}
+
+export interface KbPatch {
+  name?: string;
+  description?: string;
+  settings?: Partial<Omit<KbSettings, 'embeddingModel'>>;
+}
+
 export const api = {
   setupStatus: () => request<{ needed: boolean; tokenRequired: boolean }>('GET', '/setup'),
   setup: (input: SetupInput) => request<Me>('POST', '/setup', input),
@@ -208,6 +328,70 @@ export const api = {
   listOrganisations: () => request<{ organisations: OrganisationSummary[] }>('GET', '/organisations'),
   createOrganisation: (input: NewOrganisationInput) =>
     request<{ organisation: OrganisationSummary; admin: User }>('POST', '/organisations', input),
+
+  listKbs: () => request<{ kbs: Kb[] }>('GET', '/kbs'),
+  createKb: (input: { name: string; description?: string }) => request<Kb>('POST', '/kbs', input),
+  getKb: (kbId: string) => request<Kb>('GET', `/kbs/${id(kbId)}`),
+  updateKb: (kbId: string, patch: KbPatch) => request<Kb>('PATCH', `/kbs/${id(kbId)}`, patch),
+  deleteKb: (kbId: string) => request<void>('DELETE', `/kbs/${id(kbId)}`),
+  reindexKb: (kbId: string) => request<{ documents: number }>('POST', `/kbs/${id(kbId)}/reindex`),
+
+  listDocuments: (kbId: string) => request<{ documents: Doc[] }>('GET', `/kbs/${id(kbId)}/documents`),
+  getDocument: (kbId: string, docId: string) => request<Doc>('GET', `/kbs/${id(kbId)}/documents/${id(docId)}`),
+  deleteDocument: (kbId: string, docId: string) => request<void>('DELETE', `/kbs/${id(kbId)}/documents/${id(docId)}`),
+  reprocessDocument: (kbId: string, docId: string) => request<Doc>('POST', `/kbs/${id(kbId)}/documents/${id(docId)}/reprocess`),
+  documentContent: (kbId: string, docId: string) => request<DocContent>('GET', `/kbs/${id(kbId)}/documents/${id(docId)}/content`),
+  getChunk: (kbId: string, chunkId: string) => request<Chunk>('GET', `/kbs/${id(kbId)}/chunks/${id(chunkId)}`),
+  search: (kbId: string, input: { query: string; k?: number; mode?: RetrievalMode }) =>
+    request<SearchResult>('POST', `/kbs/${id(kbId)}/search`, input),
 };
 
 export const canManageUsers = (user: User): boolean => user.role === 'owner' || user.role === 'admin';
+
+/** Editors and above may change knowledge bases; viewers only read and search. */
+export const canEditContent = (user: User): boolean => user.role !== 'viewer';
+
+export const documentFileUrl = (kbId: string, docId: string): string => `/api/v1/kbs/${id(kbId)}/documents/${id(docId)}/file`;
+export const kbEventsUrl = (kbId: string): string => `/api/v1/kbs/${id(kbId)}/events`;
+
+export interface Upload {
+  done: Promise<UploadedDoc[]>;
+  abort(): void;
+}
+
+/**
+ * Sends files in one multipart request. XMLHttpRequest rather than fetch because only it reports
+ * upload progress; `onProgress` gets the bytes of the request body sent so far.
+ */
+export function uploadDocuments(kbId: string, files: readonly File[], onProgress: (sent: number, total: number) => void): Upload {
+  const xhr = new XMLHttpRequest();
+  const done = new Promise<UploadedDoc[]>((resolve, reject) => {
+    const body = new FormData();
+    for (const file of files) body.append('files', file, file.name);
+    xhr.open('POST', `/api/v1/kbs/${id(kbId)}/documents`);
+    xhr.setRequestHeader('Accept', 'application/json');
+    xhr.responseType = 'text';
+    xhr.upload.onprogress = (e) => onProgress(e.loaded, e.total);
+    xhr.onerror = () => reject(new ApiError({ status: 0, code: 'network', message: 'The upload was interrupted. Check the connection and try again.' }));
+    xhr.onabort = () => reject(new ApiError({ status: 0, code: 'aborted', message: 'The upload was cancelled.' }));
+    xhr.onload = () => {
+      let payload: unknown = null;
+      try {
+        payload = JSON.parse(xhr.responseText);
+      } catch {
+        // Not JSON (a proxy's error page): errorFromResponse falls back to the status line.
+      }
+      if (xhr.status >= 200 && xhr.status < 300) {
+        resolve((payload as { documents: UploadedDoc[] }).documents);
+        return;
+      }
+      const retryAfter = xhr.getResponseHeader('Retry-After');
+      const res = new Response(null, { status: xhr.status, statusText: xhr.statusText, headers: retryAfter ? { 'Retry-After': retryAfter } : {} });
+      const error = errorFromResponse(res, payload);
+      if (error.code === 'unauthenticated') unauthenticatedHandler?.();
+      reject(error);
+    };
+    xhr.send(body);
+  });
+  return { done, abort: () => xhr.abort() };
+}

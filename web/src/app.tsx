@@ -11,7 +11,10 @@ import { ToastContext, useToastState } from './hooks/use-toast.ts';
 import { AccountPage } from './pages/account.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { DocumentPage } from './pages/document.tsx';
 import { HomePage } from './pages/home.tsx';
+import { KbPage } from './pages/kb.tsx';
+import { KbsPage } from './pages/kbs.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { ForbiddenPage, NotFoundPage } from './pages/not-found.tsx';
 import { OrganisationsPage } from './pages/organisations.tsx';
@@ -30,6 +33,7 @@ const admins = (me: Me) => canManageUsers(me.user);
 // One list drives both the navigation and the router, so a hidden entry is also a guarded route.
 const sections: readonly Section[] = [
   { path: '/', label: 'Home', component: HomePage },
+  { path: '/kbs', label: 'Knowledge bases', component: KbsPage },
   { path: '/users', label: 'Users', component: UsersPage, allow: admins },
   { path: '/api-keys', label: 'API keys', component: ApiKeysPage, allow: admins },
   { path: '/audit', label: 'Audit log', component: AuditPage, allow: admins },
@@ -49,6 +53,8 @@ function SignedIn({ me }: { me: Me }) {
         <Router>
           {[
             ...sections.map((s) => <Route key={s.path} path={s.path} component={allowed(s) ? s.component : ForbiddenPage} />),
+            <Route key="kb" path="/kbs/:kbId" component={KbPage} />,
+            <Route key="document" path="/kbs/:kbId/documents/:docId" component={DocumentPage} />,
             // Left behind by sign-in or setup; Screens redirects from them on the next tick.
             <Route key="login" path="/login" component={Blank} />,
             <Route key="setup" path="/setup" component={Blank} />,

@@ -8,27 +8,28 @@ export function HomePage() {
     <Page title={`Welcome, ${user.name}`}>
       <div class="panel">
         <h2>{organisation.name}</h2>
-        <p>
-          Knowledge bases are not available yet; they arrive in a later release. This console currently manages who can
-          use Lectern.
-        </p>
-        {canManageUsers(user) ? (
-          <ul class="link-list">
-            <li>
-              <a href="/users">Add and manage users</a>
-            </li>
-            <li>
-              <a href="/api-keys">Create API keys for integrations</a>
-            </li>
-            <li>
-              <a href="/audit">Review the audit log</a>
-            </li>
-          </ul>
-        ) : (
-          <p>
-            You can change your password on the <a href="/account">account page</a>.
-          </p>
-        )}
+        <p>Put your manuals, guidelines and policies into knowledge bases, then search them down to the page.</p>
+        <ul class="link-list">
+          <li>
+            <a href="/kbs">Open your knowledge bases</a>
+          </li>
+          {canManageUsers(user) && (
+            <>
+              <li>
+                <a href="/users">Add and manage users</a>
+              </li>
+              <li>
+                <a href="/api-keys">Create API keys for integrations</a>
+              </li>
+              <li>
+                <a href="/audit">Review the audit log</a>
+              </li>
+            </>
+          )}
+          <li>
+            <a href="/account">Change your password</a>
+          </li>
+        </ul>
       </div>
     </Page>
   );

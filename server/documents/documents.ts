@@ -1,0 +1,265 @@
+import type { Clock, Random } from '../clock.ts';
+import type { EventBus } from '../events/bus.ts';
+import type { BlobInfo, BlobStore } from '../files/files.ts';
+import type { Logger } from '../logger.ts';
+import type { JobQueue } from '../queue/queue.ts';
+import type { Collection } from '../store/store.ts';
+import { isDuplicateKeyError } from '../store/store.ts';
+import { tenantCollection } from '../store/tenant.ts';
+import type { SearchSync } from '../search/sync.ts';
+import { errors } from '../errors.ts';
+import { newId } from '../auth/tokens.ts';
+import type { IngestErrorCode, PageInfo } from '../ingest/types.ts';
+import type { PositionedBlock } from '../ingest/chunker.ts';
+
+export const documentStages = ['queued', 'parsing', 'ocr', 'chunking', 'embedding', 'indexing', 'ready', 'failed'] as const;
+export type DocumentStage = (typeof documentStages)[number];
+export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
+
+export interface DocumentDoc {
+  _id: string;
+  organisationId: string;
+  kbId: string;
+  name: string;
+  mimeType: string;
+  size: number;
+  sha256: string;
+  status: DocumentStatus;
+  stage: DocumentStage;
+  progress: number;
+  error: { code: IngestErrorCode; message: string } | null;
+  pages: number | null;
+  chunks: number | null;
+  format: string | null;
+  encoding: string | null;
+  ocr: boolean;
+  warnings: string[];
+  uploadedBy: string | null;
+  createdAt: string;
+  updatedAt: string;
+}
+
+/** The extracted text of a document, block by block with offsets: what the document view shows. */
+export interface DocumentTextDoc {
+  _id: string;
+  organisationId: string;
+  kbId: string;
+  pages: PageInfo[] | null;
+  blocks: PositionedBlock[];
+}
+
+export interface UploadedFile {
+  name: string;
+  declaredType: string;
+  blob: BlobInfo;
+}
+
+export const INGEST_JOB = 'ingest';
+export const ingestJobId = (documentId: string) => `ingest:${documentId}`;
+export const kbTopic = (organisationId: string, kbId: string) => `kb:${organisationId}:${kbId}`;
+
+export function presentDocument(d: DocumentDoc) {
+  return {
+    id: d._id,
+    kbId: d.kbId,
+    name: d.name,
+    mimeType: d.mimeType,
+    size: d.size,
+    sha256: d.sha256,
+    status: d.status,
+    stage: d.stage,
+    progress: d.progress,
+    error: d.error,
+    pages: d.pages,
+    chunks: d.chunks,
+    format: d.format,
+    encoding: d.encoding,
+    ocr: d.ocr,
+    warnings: d.warnings,
+    createdAt: d.createdAt,
+    updatedAt: d.updatedAt,
+  };
+}
+
+export interface DocumentServiceDeps {
+  documents: Collection<DocumentDoc>;
+  texts: Collection<DocumentTextDoc>;
+  blobs: BlobStore;
+  queue: JobQueue;
+  bus: EventBus;
+  sync: SearchSync;
+  clock: Clock;
+  random: Random;
+  log: Logger;
+  maxAttempts: number;
+}
+
+/** Documents of knowledge bases: their records, originals, extracted text and processing state. */
+export class DocumentService {
+  readonly #d: DocumentServiceDeps;
+
+  constructor(deps: DocumentServiceDeps) {
+    this.#d = deps;
+  }
+
+  #scoped(organisationId: string): Collection<DocumentDoc> {
+    return tenantCollection(this.#d.documents, organisationId);
+  }
+
+  #now(): string {
+    return this.#d.clock.now().toISOString();
+  }
+
+  #publish(doc: DocumentDoc): void {
+    this.#d.bus.publish(kbTopic(doc.organisationId, doc.kbId), 'document', presentDocument(doc));
+  }
+
+  async #enqueue(doc: DocumentDoc): Promise<void> {
+    await this.#d.queue.enqueue(INGEST_JOB, { documentId: doc._id, organisationId: doc.organisationId }, { jobId: ingestJobId(doc._id), maxAttempts: this.#d.maxAttempts });
+  }
+
+  /** Records each uploaded file and queues it; identical content already in the knowledge base is reported, not added. */
+  async add(organisationId: string, kbId: string, files: UploadedFile[], uploadedBy: string | null): Promise<Array<{ doc: DocumentDoc; duplicate: boolean }>> {
+    const results: Array<{ doc: DocumentDoc; duplicate: boolean }> = [];
+    for (const file of files) {
+      const existing = await this.#scoped(organisationId).findOne({ kbId, sha256: file.blob.sha256 });
+      if (existing) {
+        results.push({ doc: existing, duplicate: true });
+        continue;
+      }
+      const now = this.#now();
+      const doc: DocumentDoc = {
+        _id: newId(this.#d.random),
+        organisationId,
+        kbId,
+        name: file.name,
+        mimeType: file.declaredType,
+        size: file.blob.size,
+        sha256: file.blob.sha256,
+        status: 'queued',
+        stage: 'queued',
+        progress: 0,
+        error: null,
+        pages: null,
+        chunks: null,
+        format: null,
+        encoding: null,
+        ocr: false,
+        warnings: [],
+        uploadedBy,
+        createdAt: now,
+        updatedAt: now,
+      };
+      try {
+        await this.#scoped(organisationId).insertOne(doc);
+      } catch (err) {
+        // The same file twice in one request, or a concurrent upload of it.
+        if (!isDuplicateKeyError(err)) throw err;
+        const winner = await this.#scoped(organisationId).findOne({ kbId, sha256: file.blob.sha256 });
+        if (winner) results.push({ doc: winner, duplicate: true });
+        continue;
+      }
+      await this.#enqueue(doc);
+      this.#publish(doc);
+      results.push({ doc, duplicate: false });
+    }
+    return results;
+  }
+
+  async stats(organisationId: string, kbId: string): Promise<{ documents: number; ready: number; processing: number; failed: number; chunks: number }> {
+    const docs = await this.#scoped(organisationId).find({ kbId }, { projection: { status: 1, chunks: 1 } }).toArray();
+    const count = (status: DocumentStatus | DocumentStatus[]) => docs.filter((d) => ([] as DocumentStatus[]).concat(status).includes(d.status)).length;
+    return {
+      documents: docs.length,
+      ready: count('ready'),
+      processing: count(['queued', 'processing']),
+      failed: count('failed'),
+      chunks: docs.reduce((n, d) => n + (d.status === 'ready' ? (d.chunks ?? 0) : 0), 0),
+    };
+  }
+
+  list(organisationId: string, kbId: string): Promise<DocumentDoc[]> {
+    return this.#scoped(organisationId).find({ kbId }, { sort: { createdAt: -1, _id: 1 } }).toArray();
+  }
+
+  async get(organisationId: string, kbId: string, id: string): Promise<DocumentDoc> {
+    const doc = await this.#scoped(organisationId).findOne({ _id: id, kbId });
+    if (!doc) throw errors.notFound('document');
+    return doc;
+  }
+
+  /** For the pipeline: the document regardless of knowledge base, or null once deleted. */
+  find(organisationId: string, id: string): Promise<DocumentDoc | null> {
+    return this.#scoped(organisationId).findOne({ _id: id });
+  }
+
+  async content(organisationId: string, kbId: string, id: string): Promise<DocumentTextDoc> {
+    await this.get(organisationId, kbId, id);
+    const text = await tenantCollection(this.#d.texts, organisationId).findOne({ _id: id });
+    if (!text) throw errors.conflict('This document has no extracted text yet.');
+    return text;
+  }
+
+  async saveText(text: DocumentTextDoc): Promise<void> {
+    await tenantCollection(this.#d.texts, text.organisationId).replaceOne({ _id: text._id }, text, { upsert: true });
+  }
+
+  /** Applies a processing update and tells live listeners. Null when the document was deleted meanwhile. */
+  async update(organisationId: string, id: string, changes: Partial<Omit<DocumentDoc, '_id' | 'organisationId' | 'kbId'>>): Promise<DocumentDoc | null> {
+    const doc = await this.#scoped(organisationId).findOneAndUpdate({ _id: id }, { $set: { ...changes, updatedAt: this.#now() } }, { returnDocument: 'after' });
+    if (doc) this.#publish(doc);
+    return doc;
+  }
+
+  async reprocess(organisationId: string, kbId: string, id: string): Promise<DocumentDoc> {
+    await this.get(organisationId, kbId, id);
+    // A run in progress would finish with the old settings; stop it and start over.
+    await this.#d.queue.cancel(ingestJobId(id));
+    const doc = await this.update(organisationId, id, { status: 'queued', stage: 'queued', progress: 0, error: null });
+    if (!doc) throw errors.notFound('document');
+    await this.#enqueue(doc);
+    return doc;
+  }
+
+  async reindexKb(organisationId: string, kbId: string): Promise<number> {
+    const docs = await this.list(organisationId, kbId);
+    for (const doc of docs) await this.reprocess(organisationId, kbId, doc._id);
+    return docs.length;
+  }
+
+  async remove(organisationId: string, kbId: string, id: string): Promise<void> {
+    const doc = await this.get(organisationId, kbId, id);
+    await this.#d.queue.cancel(ingestJobId(id));
+    await this.#d.sync.remove({ organisationId, documentId: id });
+    await tenantCollection(this.#d.texts, organisationId).deleteOne({ _id: id });
+    await this.#scoped(organisationId).deleteOne({ _id: id });
+    await this.#releaseBlob(doc.sha256);
+    this.#d.bus.publish(kbTopic(organisationId, kbId), 'deleted', { id });
+  }
+
+  async removeKb(organisationId: string, kbId: string): Promise<void> {
+    const docs = await this.list(organisationId, kbId);
+    for (const doc of docs) await this.#d.queue.cancel(ingestJobId(doc._id));
+    await this.#d.sync.remove({ organisationId, kbId });
+    await tenantCollection(this.#d.texts, organisationId).deleteMany({ kbId });
+    await this.#scoped(organisationId).deleteMany({ kbId });
+    for (const sha256 of new Set(docs.map((d) => d.sha256))) await this.#releaseBlob(sha256);
+  }
+
+  /** Originals are content-addressed and may be shared by documents in several knowledge bases. */
+  async #releaseBlob(sha256: string): Promise<void> {
+    if ((await this.#d.documents.countDocuments({ sha256 })) === 0) await this.#d.blobs.delete(sha256);
+  }
+
+  async openFile(organisationId: string, kbId: string, id: string): Promise<{ doc: DocumentDoc; stream: NodeJS.ReadableStream }> {
+    const doc = await this.get(organisationId, kbId, id);
+    return { doc, stream: await this.#d.blobs.stream(doc.sha256) };
+  }
+
+  /** After a restart: documents whose job was never queued (a crash between record and enqueue) get one. */
+  async requeueUnfinished(): Promise<number> {
+    const stuck = await this.#d.documents.find({ status: { $in: ['queued', 'processing'] } }).toArray();
+    for (const doc of stuck) await this.#enqueue(doc);
+    return stuck.length;
+  }
+}

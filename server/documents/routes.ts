@@ -1,0 +1,185 @@
+import { z } from 'zod';
+import type { BlobStore } from '../files/files.ts';
+import { principalOf } from '../http/context.ts';
+import { idParam, route } from '../http/route.ts';
+import type { EventStreams } from '../http/sse.ts';
+import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
+import { documentStages, kbTopic, presentDocument, type DocumentService } from './documents.ts';
+import { readUpload, type UploadLimits } from './upload.ts';
+
+const tag = 'Documents';
+const kbParams = z.object({ kbId: idParam });
+const docParams = z.object({ kbId: idParam, docId: idParam });
+
+const Document = z
+  .object({
+    id: z.string(),
+    kbId: z.string(),
+    name: z.string(),
+    mimeType: z.string(),
+    size: z.number(),
+    sha256: z.string(),
+    status: z.enum(['queued', 'processing', 'ready', 'failed']),
+    stage: z.enum(documentStages),
+    progress: z.number().min(0).max(1),
+    error: z.object({ code: z.string(), message: z.string() }).nullable(),
+    pages: z.number().nullable(),
+    chunks: z.number().nullable(),
+    format: z.string().nullable(),
+    encoding: z.string().nullable(),
+    ocr: z.boolean(),
+    warnings: z.array(z.string()),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+  })
+  .meta({ id: 'Document' });
+
+export interface DocumentRouteDeps {
+  kbs: KnowledgeBaseService;
+  documents: DocumentService;
+  blobs: BlobStore;
+  streams: EventStreams;
+  upload: UploadLimits;
+}
+
+export function documentRoutes(d: DocumentRouteDeps) {
+  return [
+    route({
+      method: 'post',
+      path: '/kbs/:kbId/documents',
+      summary: 'Upload documents (multipart/form-data, field `files`, repeatable); processing continues in the background',
+      tag,
+      access: 'editor',
+      params: kbParams,
+      multipart: { field: 'files', description: 'One or more files of any supported type (PDF, DOCX, HTML, Markdown, text, PNG/JPEG); the type is decided by content.' },
+      status: 202,
+      responses: {
+        202: {
+          description: 'Accepted; one entry per file. `duplicate` marks content already in this knowledge base (the entry is the existing document).',
+          schema: z.object({ documents: z.array(z.object({ id: z.string(), name: z.string(), status: z.string(), duplicate: z.boolean() })) }),
+        },
+        413: { description: 'A file is over the size limit (`too_large`) or too many files (`too_many_files`)' },
+        415: { description: 'Not multipart/form-data' },
+      },
+      handler: async (ctx, { params }) => {
+        const principal = principalOf(ctx);
+        await d.kbs.get(principal.organisationId, params.kbId);
+        const files = await readUpload(ctx, d.blobs, d.upload);
+        const added = await d.documents.add(principal.organisationId, params.kbId, files, principal.userId ?? principal.apiKeyId);
+        return { documents: added.map(({ doc, duplicate }) => ({ id: doc._id, name: doc.name, status: doc.status, duplicate })) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/documents',
+      summary: 'Documents of a knowledge base with their processing state',
+      tag,
+      access: 'viewer',
+      params: kbParams,
+      responses: { 200: { description: 'Documents, newest first', schema: z.object({ documents: z.array(Document) }) } },
+      handler: async (ctx, { params }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        await d.kbs.get(organisationId, params.kbId);
+        return { documents: (await d.documents.list(organisationId, params.kbId)).map(presentDocument) };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/documents/:docId',
+      summary: 'One document with its stage, progress and failure reason',
+      tag,
+      access: 'viewer',
+      params: docParams,
+      responses: { 200: { description: 'The document', schema: Document }, 404: { description: 'No such document' } },
+      handler: async (ctx, { params }) => presentDocument(await d.documents.get(principalOf(ctx).organisationId, params.kbId, params.docId)),
+    }),
+    route({
+      method: 'delete',
+      path: '/kbs/:kbId/documents/:docId',
+      summary: 'Delete a document, its chunks and (when no other document shares it) its original',
+      tag,
+      access: 'editor',
+      params: docParams,
+      status: 204,
+      responses: { 204: { description: 'Deleted' }, 404: { description: 'No such document' } },
+      handler: async (ctx, { params }) => {
+        await d.documents.remove(principalOf(ctx).organisationId, params.kbId, params.docId);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/kbs/:kbId/documents/:docId/reprocess',
+      summary: 'Process a document again (after a failure, or to apply new settings)',
+      tag,
+      access: 'editor',
+      params: docParams,
+      status: 202,
+      responses: { 202: { description: 'Queued', schema: Document } },
+      handler: async (ctx, { params }) => presentDocument(await d.documents.reprocess(principalOf(ctx).organisationId, params.kbId, params.docId)),
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/documents/:docId/file',
+      summary: 'The original file as uploaded',
+      tag,
+      access: 'viewer',
+      params: docParams,
+      responses: { 200: { description: 'The bytes, as an attachment' } },
+      handler: async (ctx, { params }) => {
+        const { doc, stream } = await d.documents.openFile(principalOf(ctx).organisationId, params.kbId, params.docId);
+        ctx.set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.name)}`);
+        // Served as an opaque download: never rendered inline on our origin, whatever it contains.
+        ctx.type = doc.status === 'ready' ? doc.mimeType : 'application/octet-stream';
+        ctx.set('x-content-type-options', 'nosniff');
+        ctx.set('content-security-policy', "default-src 'none'; sandbox");
+        ctx.length = doc.size;
+        return stream;
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/documents/:docId/content',
+      summary: 'The extracted text, block by block with page numbers and character offsets',
+      tag,
+      access: 'viewer',
+      params: docParams,
+      responses: {
+        200: {
+          description: 'Blocks in reading order; offsets index the blocks joined by a blank line',
+          schema: z.object({
+            documentId: z.string(),
+            format: z.string().nullable(),
+            pages: z.array(z.object({ number: z.number(), label: z.string().nullable() })).nullable(),
+            blocks: z.array(z.object({ kind: z.string(), text: z.string(), level: z.number().nullable(), page: z.number().nullable(), start: z.number(), end: z.number() })),
+          }),
+        },
+        409: { description: 'Not processed yet (`conflict`)' },
+      },
+      handler: async (ctx, { params }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        const doc = await d.documents.get(organisationId, params.kbId, params.docId);
+        const text = await d.documents.content(organisationId, params.kbId, params.docId);
+        return {
+          documentId: doc._id,
+          format: doc.format,
+          pages: text.pages?.map((p) => ({ number: p.number, label: p.label ?? null })) ?? null,
+          blocks: text.blocks.map((b) => ({ kind: b.kind, text: b.text, level: b.level ?? null, page: b.page ?? null, start: b.start, end: b.end })),
+        };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/events',
+      summary: 'Live document updates (server-sent events: `document` with the document, `deleted` with its id)',
+      tag,
+      access: 'viewer',
+      params: kbParams,
+      responses: { 200: { description: 'text/event-stream' } },
+      handler: async (ctx, { params }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        await d.kbs.get(organisationId, params.kbId);
+        return d.streams.open(ctx, kbTopic(organisationId, params.kbId));
+      },
+    }),
+  ];
+}

@@ -1,0 +1,89 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
+import type { Block } from './types.ts';
+
+const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
+const opts = { chunkSize: 20, chunkOverlap: 5, countTokens: words };
+const para = (n: number, word: string, page?: number): Block => ({ kind: 'paragraph', text: Array.from({ length: n }, (_, i) => `${word}${i}`).join(' '), ...(page ? { page } : {}) });
+
+describe('chunkDocument', () => {
+  it('keeps offsets exact: every chunk is a slice of the document text', () => {
+    const blocks: Block[] = [
+      { kind: 'heading', text: 'Intake policy', level: 1 },
+      para(12, 'a', 1),
+      { kind: 'heading', text: 'Triage', level: 2 },
+      para(30, 'b', 2),
+      { kind: 'list-item', text: 'Check airway. Check breathing.', level: 0, page: 3 },
+    ];
+    const { text } = positionBlocks(blocks);
+    const chunks = chunkDocument({ blocks }, opts);
+    for (const c of chunks) {
+      const slice = text.slice(c.start, c.end);
+      assert.ok(slice.startsWith(c.text.split('\n')[0]!), `chunk ${c.index} starts at its offset`);
+      assert.ok(slice.endsWith(c.text.split('\n').at(-1)!), `chunk ${c.index} ends at its offset`);
+      assert.ok(c.tokens <= opts.chunkSize, `chunk ${c.index} has ${c.tokens} tokens`);
+    }
+  });
+
+  it('starts a new chunk at each heading and carries the heading path', () => {
+    const chunks = chunkDocument(
+      {
+        blocks: [
+          { kind: 'heading', text: 'Manual', level: 1 },
+          { kind: 'heading', text: 'Filters', level: 2 },
+          para(5, 'f'),
+          { kind: 'heading', text: 'Belts', level: 2 },
+          para(5, 'g'),
+          { kind: 'heading', text: 'Appendix', level: 1 },
+          para(3, 'h'),
+        ],
+      },
+      opts,
+    );
+    assert.deepEqual(chunks.map((c) => c.headings), [['Manual', 'Filters'], ['Manual', 'Belts'], ['Appendix']]);
+    assert.match(chunks[0]!.text, /^Manual\nFilters\nf0/, 'a parent heading directly above its first section joins it');
+    assert.match(chunks[1]!.text, /^Belts\ng0/);
+  });
+
+  it('drops a heading left empty by its next sibling', () => {
+    const chunks = chunkDocument({ blocks: [{ kind: 'heading', text: 'Empty', level: 2 }, { kind: 'heading', text: 'Full', level: 2 }, para(3, 'x')] }, opts);
+    assert.equal(chunks.length, 1);
+    assert.match(chunks[0]!.text, /^Full\n/);
+  });
+
+  it('packs small blocks, overlaps within a section, and never splits a table row', () => {
+    const rows: Block[] = Array.from({ length: 12 }, (_, i) => ({ kind: 'table-row', text: `M${i} | 10 Nm | steel`, page: 1 }));
+    const chunks = chunkDocument({ blocks: rows }, { ...opts, chunkOverlap: 8 });
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) for (const line of c.text.split('\n')) assert.match(line, /^M\d+ \| 10 Nm \| steel$/);
+    const firstRows = chunks[0]!.text.split('\n');
+    assert.ok(chunks[1]!.text.startsWith(firstRows.at(-1)!), 'the next chunk repeats the previous tail');
+  });
+
+  it('splits an oversized paragraph at sentence ends, and a giant sentence at spaces', () => {
+    const sentences = Array.from({ length: 8 }, (_, i) => `Sentence number ${i} has exactly seven words.`).join(' ');
+    const giant = Array.from({ length: 70 }, (_, i) => `w${i}`).join(' ');
+    const { text } = positionBlocks([{ kind: 'paragraph', text: sentences }, { kind: 'paragraph', text: giant }]);
+    const chunks = chunkDocument({ blocks: [{ kind: 'paragraph', text: sentences }, { kind: 'paragraph', text: giant }] }, opts);
+    for (const c of chunks) {
+      assert.ok(c.tokens <= opts.chunkSize, `${c.tokens} tokens`);
+      assert.equal(text.slice(c.start, c.end).replace(/\s+/g, ' ').includes(c.text.split('\n')[0]!.replace(/\s+/g, ' ')), true);
+    }
+    const sentenceChunks = chunks.filter((c) => c.text.includes('Sentence'));
+    assert.ok(sentenceChunks.every((c) => c.text.split('\n').at(-1)!.endsWith('words.') || c.text.includes('w0')), 'sentence pieces end at a sentence end');
+    const giantWords = new Set(chunks.flatMap((c) => c.text.split(/\s+/)).filter((w) => /^w\d+$/.test(w)));
+    assert.equal(giantWords.size, 70, 'no word is lost');
+  });
+
+  it('records the page range of chunks spanning pages', () => {
+    const chunks = chunkDocument({ blocks: [para(6, 'p', 4), para(6, 'q', 5)] }, { ...opts, chunkSize: 50 });
+    assert.deepEqual([chunks[0]!.page, chunks[0]!.pageEnd], [4, 5]);
+    assert.deepEqual(chunkDocument({ blocks: [para(3, 'x')] }, opts).map((c) => [c.page, c.pageEnd]), [[null, null]]);
+  });
+
+  it('returns nothing for a document of headings only, and approximates tokens without a tokenizer', () => {
+    assert.deepEqual(chunkDocument({ blocks: [{ kind: 'heading', text: 'Title', level: 1 }] }, opts), []);
+    assert.equal(approximateTokens('a'.repeat(400)), 100);
+  });
+});

@@ -1,0 +1,179 @@
+import type { Block, ParsedDocument } from './types.ts';
+
+export interface ChunkOptions {
+  /** Target upper bound per chunk, in tokens of `countTokens`. */
+  chunkSize: number;
+  /** Tokens of the previous chunk's tail repeated at the start of the next one in the same section. */
+  chunkOverlap: number;
+  countTokens: (text: string) => number;
+}
+
+export interface Chunk {
+  /** 0-based position in the document. */
+  index: number;
+  text: string;
+  headings: string[];
+  page: number | null;
+  pageEnd: number | null;
+  /** Character offsets into `documentText(parsed)`: the passage a citation points at. */
+  start: number;
+  end: number;
+  tokens: number;
+}
+
+export interface PositionedBlock extends Block {
+  start: number;
+  end: number;
+}
+
+export const BLOCK_SEPARATOR = '\n\n';
+
+/** Lays blocks end to end (separated by a blank line) and records where each one sits. */
+export function positionBlocks(blocks: readonly Block[]): { text: string; blocks: PositionedBlock[] } {
+  const positioned: PositionedBlock[] = [];
+  let offset = 0;
+  for (const block of blocks) {
+    if (positioned.length > 0) offset += BLOCK_SEPARATOR.length;
+    positioned.push({ ...block, start: offset, end: offset + block.text.length });
+    offset += block.text.length;
+  }
+  return { text: positioned.map((b) => b.text).join(BLOCK_SEPARATOR), blocks: positioned };
+}
+
+/** Token-counting fallback when no model tokenizer is installed: ~4 characters per token for Latin text. */
+export function approximateTokens(text: string): number {
+  return Math.ceil(text.length / 4);
+}
+
+/** A span of document text that must not be split further than this (a block, or a piece of an oversized one). */
+interface Piece {
+  text: string;
+  start: number;
+  end: number;
+  page: number | null;
+  tokens: number;
+  /** Heading level for headings, else null. */
+  level: number | null;
+}
+
+const SENTENCE_END = /(?<=[.!?。！？])\s+(?=\S)/gu;
+
+/** Splits text that exceeds the budget at sentence ends, then at spaces, keeping offsets exact. */
+function splitOversized(text: string, start: number, budget: number, count: (t: string) => number): Array<{ text: string; start: number; end: number }> {
+  const boundaries = [0];
+  for (const m of text.matchAll(SENTENCE_END)) boundaries.push(m.index + m[0].length);
+  boundaries.push(text.length);
+  const out: Array<{ text: string; start: number; end: number }> = [];
+  let from = 0;
+  const emit = (to: number) => {
+    const raw = text.slice(from, to);
+    const trimmed = raw.trimEnd();
+    if (trimmed) out.push({ text: trimmed, start: start + from, end: start + from + trimmed.length });
+    from = to;
+  };
+  for (let i = 1; i < boundaries.length; i++) {
+    const next = boundaries[i]!;
+    if (count(text.slice(from, next)) <= budget) continue;
+    const prev = boundaries[i - 1]!;
+    if (prev > from) emit(prev);
+    // A single sentence over budget: cut after the last word that still fits (binary search
+    // over word ends, since token counts are not additive across a cut for every tokenizer).
+    while (count(text.slice(from, next)) > budget) {
+      const ends: number[] = [];
+      for (const m of text.slice(from, next).matchAll(/\S+/gu)) ends.push(from + m.index + m[0].length);
+      let lo = 0;
+      let hi = ends.length - 1;
+      while (lo < hi) {
+        const mid = Math.ceil((lo + hi) / 2);
+        if (count(text.slice(from, ends[mid]!)) <= budget) lo = mid;
+        else hi = mid - 1;
+      }
+      emit(ends[lo]!);
+      while (from < next && /\s/u.test(text[from]!)) from++;
+    }
+  }
+  emit(text.length);
+  return out;
+}
+
+/**
+ * Structure-aware chunking. A heading opens a new section (unless the running chunk is only a
+ * heading or two), blocks within a section are packed up to the token budget, list items and
+ * table rows are never split from each other mid-row, and only a block too large for a chunk on
+ * its own is cut — at sentence ends first. Each chunk carries its heading path, its page range
+ * and its exact character offsets, so a citation can show the passage on its page.
+ */
+export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks'>, options: ChunkOptions): Chunk[] {
+  const { blocks } = positionBlocks(parsed.blocks);
+  const { chunkSize, countTokens } = options;
+  const overlapBudget = Math.min(options.chunkOverlap, Math.floor(chunkSize / 2));
+  const chunks: Chunk[] = [];
+  const path: Array<{ level: number; text: string }> = [];
+  let current: Piece[] = [];
+  let currentHeadings: string[] = [];
+
+  const tokensOf = (pieces: Piece[]) => pieces.reduce((n, p) => n + p.tokens, 0);
+  const flush = (keepOverlap: boolean) => {
+    if (current.every((p) => p.level !== null)) {
+      return;
+    }
+    const first = current[0]!;
+    const last = current[current.length - 1]!;
+    const pages = current.map((p) => p.page).filter((p): p is number => p !== null);
+    const text = current.map((p) => p.text).join('\n');
+    chunks.push({
+      index: chunks.length,
+      text,
+      headings: currentHeadings,
+      page: pages.length ? Math.min(...pages) : null,
+      pageEnd: pages.length ? Math.max(...pages) : null,
+      start: first.start,
+      end: last.end,
+      tokens: countTokens(text),
+    });
+    // The tail of this chunk opens the next one, so a fact straddling the boundary is whole in one of them.
+    const tail: Piece[] = [];
+    if (keepOverlap && overlapBudget > 0) {
+      for (let i = current.length - 1; i > 0; i--) {
+        const piece = current[i]!;
+        if (piece.level !== null || tokensOf(tail) + piece.tokens > overlapBudget) break;
+        tail.unshift(piece);
+      }
+    }
+    current = tail;
+  };
+
+  for (const block of blocks) {
+    if (block.kind === 'heading') {
+      const level = block.level ?? 1;
+      while (path.length > 0 && path[path.length - 1]!.level >= level) path.pop();
+      path.push({ level, text: block.text });
+      // The section ends here. Pending headings with nothing under them stay only if they are
+      // this heading's parents (a chapter title right before its first section).
+      flush(false);
+      current = current.filter((p) => p.level !== null && p.level < level);
+      currentHeadings = path.map((h) => h.text);
+    }
+    const pieceTokens = countTokens(block.text);
+    const parts =
+      pieceTokens > chunkSize
+        ? splitOversized(block.text, block.start, chunkSize, countTokens)
+        : [{ text: block.text, start: block.start, end: block.end }];
+    for (const part of parts) {
+      const piece: Piece = {
+        ...part,
+        page: block.page ?? null,
+        tokens: parts.length === 1 ? pieceTokens : countTokens(part.text),
+        level: block.kind === 'heading' ? (block.level ?? 1) : null,
+      };
+      if (current.length > 0 && tokensOf(current) + piece.tokens > chunkSize) {
+        flush(true);
+        while (current.length > 0 && tokensOf(current) + piece.tokens > chunkSize) current.shift();
+      }
+      if (current.length === 0) currentHeadings = path.map((h) => h.text);
+      current.push(piece);
+    }
+  }
+  flush(false);
+  return chunks;
+}

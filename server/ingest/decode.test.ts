@@ -1,0 +1,72 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import iconv from 'iconv-lite';
+import { decodeText, detectBomlessUtf16 } from './decode.ts';
+import { needsShared, sharedFile } from './testing.ts';
+
+const encode = (text: string, encoding: string) => new Uint8Array(iconv.encode(text, encoding));
+
+describe('decodeText', () => {
+  it('honours byte-order marks', () => {
+    assert.deepEqual(decodeText(encode('\ufeffgrüße', 'utf-8')), { text: 'grüße', encoding: 'utf-8' });
+    assert.deepEqual(decodeText(encode('\ufeffgrüße', 'utf-16le')), { text: 'grüße', encoding: 'utf-16le' });
+    assert.deepEqual(decodeText(encode('\ufeffgrüße', 'utf-16be')), { text: 'grüße', encoding: 'utf-16be' });
+  });
+
+  it('recognises UTF-16 without a BOM by its zero bytes', () => {
+    const bytes = encode('Plain English text in UTF-16 without any byte order mark.', 'utf-16le');
+    assert.equal(detectBomlessUtf16(bytes), 'utf-16le');
+    assert.equal(decodeText(bytes).text, 'Plain English text in UTF-16 without any byte order mark.');
+  });
+
+  it('prefers valid UTF-8 over detection', () => {
+    assert.deepEqual(decodeText(encode('naïve café — 東京', 'utf-8')), { text: 'naïve café — 東京', encoding: 'utf-8' });
+  });
+
+  // Detection needs a realistic amount of text; these are ordinary sentences in each language.
+  const samples: Array<[string, string, string]> = [
+    ['shift_jis', 'shift_jis', '日本語のテキストです。東京は今日も晴れています。明日は雨が降るでしょう。'],
+    ['euc-jp', 'euc-jp', '日本語のテキストです。東京は今日も晴れています。明日は雨が降るでしょう。'],
+    ['gb18030', 'gb18030', '中华人民共和国是一个国家，这是一段中文文本。今天天气很好，我们去公园散步吧。'],
+    ['big5', 'big5', '中華民國是一個國家，這是一段繁體中文文本。今天天氣很好，我們去公園散步吧。'],
+    ['koi8-r', 'koi8-r', 'Привет, мир! Это тестовый документ на русском языке. Сегодня хорошая погода.'],
+    ['iso-8859-5', 'iso-8859-5', 'Привет, мир! Это тестовый документ на русском языке. Сегодня хорошая погода.'],
+    ['windows-1252', 'windows-1252', 'Die schöne Frau hat einen Kaffee gegessen. L’été était très chaud, 15,50 €.'],
+  ];
+  for (const [encoding, expected, text] of samples) {
+    it(`detects and round-trips ${encoding}`, () => {
+      const decoded = decodeText(encode(text, encoding));
+      assert.equal(decoded.encoding, expected);
+      assert.equal(decoded.text, text);
+    });
+  }
+
+  it('uses a declared charset, except a UTF-8 claim the bytes contradict', () => {
+    const latin = encode('Größe', 'windows-1252');
+    assert.deepEqual(decodeText(latin, { declared: 'ISO-8859-1' }), { text: 'Größe', encoding: 'windows-1252' });
+    assert.equal(decodeText(encode('Größe und Gewicht der Ware', 'windows-1252'), { declared: 'utf-8' }).text, 'Größe und Gewicht der Ware');
+    assert.equal(decodeText(encode('Привет', 'koi8-r'), { declared: 'koi8-r' }).text, 'Привет');
+  });
+
+  describe('shared documents', { skip: needsShared }, () => {
+    it('reads the UTF-16LE file with a BOM', () => {
+      const { text, encoding } = decodeText(sharedFile('text/utf16le-bom.txt'));
+      assert.equal(encoding, 'utf-16le');
+      assert.match(text, /^This is a test document to use for unit tests\./);
+      assert.match(text, /Hamburgers are delicious/);
+    });
+
+    it('reads the Windows-1252 Dutch text, including its ellipsis', () => {
+      const { text, encoding } = decodeText(sharedFile('text/dutch-anna-karenina-cp1252.txt'));
+      assert.equal(encoding, 'windows-1252');
+      assert.match(text, /dat zij al…\. Ach, het moest alles zoo komen!/);
+      assert.match(text, /Stipan Arkadiewitsch was tegenover zich zelf tamelijk oprecht/);
+    });
+
+    it('reads the Latin-1 Markdown umlauts', () => {
+      const { text, encoding } = decodeText(sharedFile('markdown/umlauts-latin1.md'));
+      assert.equal(encoding, 'windows-1252');
+      assert.equal(text, '## können\n\nkönnen\n\näöüß\n');
+    });
+  });
+});

@@ -1,0 +1,158 @@
+import { z } from 'zod';
+import { principalOf } from '../http/context.ts';
+import { idParam, route } from '../http/route.ts';
+import type { DocumentService } from '../documents/documents.ts';
+import { errors } from '../errors.ts';
+import type { KbDoc, KnowledgeBaseService } from './knowledge-bases.ts';
+import type { EmbeddingsStatus, KbSearch } from './search.ts';
+import { Hit, Kb, Embeddings, KbSettingsInput, SearchBody, kbDescription, kbName } from './schema.ts';
+
+const tag = 'Knowledge bases';
+const kbParams = z.object({ kbId: idParam });
+
+export interface KbRouteDeps {
+  kbs: KnowledgeBaseService;
+  documents: DocumentService;
+  search: KbSearch;
+  embeddingsStatus: () => EmbeddingsStatus;
+  /** The embedding model configured for this instance; the only one a knowledge base may name. */
+  embeddingModel: string;
+}
+
+export function kbRoutes(d: KbRouteDeps) {
+  const present = async (kb: KbDoc) => ({
+    id: kb._id,
+    name: kb.name,
+    description: kb.description,
+    createdAt: kb.createdAt,
+    updatedAt: kb.updatedAt,
+    settings: kb.settings,
+    stats: await d.documents.stats(kb.organisationId, kb._id),
+    embeddings: d.embeddingsStatus(),
+  });
+  const checkModel = (model: string | null | undefined) => {
+    if (model && model !== d.embeddingModel) {
+      throw errors.validation([{ path: 'settings.embeddingModel', message: `this instance embeds with ${d.embeddingModel} (EMBEDDING_MODEL); use it or null` }]);
+    }
+  };
+
+  return [
+    route({
+      method: 'get',
+      path: '/kbs',
+      summary: "List your organisation's knowledge bases",
+      tag,
+      access: 'viewer',
+      responses: { 200: { description: 'Knowledge bases', schema: z.object({ kbs: z.array(Kb) }) } },
+      handler: async (ctx) => ({ kbs: await Promise.all((await d.kbs.list(principalOf(ctx).organisationId)).map(present)) }),
+    }),
+    route({
+      method: 'post',
+      path: '/kbs',
+      summary: 'Create a knowledge base',
+      tag,
+      access: 'editor',
+      body: z.strictObject({ name: kbName, description: kbDescription.optional(), settings: KbSettingsInput.optional() }),
+      status: 201,
+      responses: { 201: { description: 'Created', schema: Kb } },
+      handler: async (ctx, { body }) => {
+        checkModel(body.settings?.embeddingModel);
+        return present(await d.kbs.create(principalOf(ctx).organisationId, body));
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId',
+      summary: 'A knowledge base with its settings and document counts',
+      tag,
+      access: 'viewer',
+      params: kbParams,
+      responses: { 200: { description: 'The knowledge base', schema: Kb }, 404: { description: 'No such knowledge base in your organisation' } },
+      handler: async (ctx, { params }) => present(await d.kbs.get(principalOf(ctx).organisationId, params.kbId)),
+    }),
+    route({
+      method: 'patch',
+      path: '/kbs/:kbId',
+      summary: 'Rename, describe or change the settings of a knowledge base (new chunking settings re-index it)',
+      tag,
+      access: 'editor',
+      params: kbParams,
+      body: z.strictObject({ name: kbName.optional(), description: kbDescription.optional(), settings: KbSettingsInput.optional() }),
+      responses: { 200: { description: 'Updated', schema: Kb }, 404: { description: 'No such knowledge base' } },
+      handler: async (ctx, { params, body }) => {
+        checkModel(body.settings?.embeddingModel);
+        const organisationId = principalOf(ctx).organisationId;
+        const { kb, chunkingChanged } = await d.kbs.update(organisationId, params.kbId, body);
+        if (chunkingChanged) await d.documents.reindexKb(organisationId, kb._id);
+        return present(kb);
+      },
+    }),
+    route({
+      method: 'delete',
+      path: '/kbs/:kbId',
+      summary: 'Delete a knowledge base with all its documents, chunks and files',
+      tag,
+      access: 'editor',
+      params: kbParams,
+      status: 204,
+      responses: { 204: { description: 'Deleted' }, 404: { description: 'No such knowledge base' } },
+      handler: async (ctx, { params }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        await d.kbs.get(organisationId, params.kbId);
+        await d.documents.removeKb(organisationId, params.kbId);
+        await d.kbs.remove(organisationId, params.kbId);
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/kbs/:kbId/reindex',
+      summary: 'Process every document of the knowledge base again',
+      tag,
+      access: 'editor',
+      params: kbParams,
+      status: 202,
+      responses: { 202: { description: 'Queued', schema: z.object({ documents: z.number() }) } },
+      handler: async (ctx, { params }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        await d.kbs.get(organisationId, params.kbId);
+        return { documents: await d.documents.reindexKb(organisationId, params.kbId) };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/kbs/:kbId/search',
+      summary: 'Search a knowledge base: keyword, vector or hybrid',
+      tag,
+      access: 'viewer',
+      params: kbParams,
+      body: SearchBody,
+      responses: {
+        200: { description: 'Hits, best first', schema: z.object({ hits: z.array(Hit), mode: z.enum(['keyword', 'vector', 'hybrid']), tookMs: z.number(), embeddings: Embeddings }) },
+      },
+      handler: async (ctx, { params, body }) => {
+        const organisationId = principalOf(ctx).organisationId;
+        const kb = await d.kbs.get(organisationId, params.kbId);
+        return d.search.search({ organisationId, kbId: kb._id, query: body.query, k: body.k, mode: body.mode ?? kb.settings.retrievalMode, documentIds: body.documentIds });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/kbs/:kbId/chunks/:chunkId',
+      summary: 'One chunk: the passage a citation points at',
+      tag,
+      access: 'viewer',
+      params: z.object({ kbId: idParam, chunkId: z.string().regex(/^[a-z2-7]{1,64}-\d{1,7}$/) }),
+      responses: {
+        200: {
+          description: 'The chunk',
+          schema: z.object({ id: z.string(), documentId: z.string(), documentName: z.string(), page: z.number().nullable(), pageEnd: z.number().nullable(), headings: z.array(z.string()), text: z.string(), start: z.number(), end: z.number() }),
+        },
+      },
+      handler: async (ctx, { params }) => {
+        const c = await d.search.chunk(principalOf(ctx).organisationId, params.kbId, params.chunkId);
+        if (!c) throw errors.notFound('chunk');
+        return { id: c._id, documentId: c.documentId, documentName: c.documentName, page: c.page, pageEnd: c.pageEnd, headings: c.headings, text: c.text, start: c.start, end: c.end };
+      },
+    }),
+  ];
+}

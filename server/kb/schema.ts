@@ -1,0 +1,51 @@
+import { z } from 'zod';
+import { retrievalModes } from './knowledge-bases.ts';
+
+export const kbName = z.string().trim().min(1).max(120);
+export const kbDescription = z.string().trim().max(2000);
+
+export const KbSettingsInput = z.strictObject({
+  chunkSize: z.number().int().min(64).max(2048).optional(),
+  chunkOverlap: z.number().int().min(0).max(512).optional(),
+  retrievalMode: z.enum(retrievalModes).optional(),
+  embeddingModel: z.string().max(100).nullable().optional(),
+});
+
+export const Embeddings = z.object({ available: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() });
+
+export const Kb = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    description: z.string(),
+    createdAt: z.string(),
+    updatedAt: z.string(),
+    settings: z.object({ chunkSize: z.number(), chunkOverlap: z.number(), retrievalMode: z.enum(retrievalModes), embeddingModel: z.string().nullable() }),
+    stats: z.object({ documents: z.number(), ready: z.number(), processing: z.number(), failed: z.number(), chunks: z.number() }),
+    embeddings: Embeddings,
+  })
+  .meta({ id: 'KnowledgeBase' });
+
+export const Hit = z
+  .object({
+    chunkId: z.string(),
+    documentId: z.string(),
+    documentName: z.string(),
+    page: z.number().nullable(),
+    pageEnd: z.number().nullable(),
+    pageLabel: z.string().nullable(),
+    headings: z.array(z.string()),
+    text: z.string(),
+    score: z.number(),
+    matchedTerms: z.array(z.string()),
+    start: z.number(),
+    end: z.number(),
+  })
+  .meta({ id: 'SearchHit' });
+
+export const SearchBody = z.strictObject({
+  query: z.string().trim().min(1).max(2000),
+  k: z.number().int().min(1).max(50).default(10),
+  mode: z.enum(retrievalModes).optional(),
+  documentIds: z.array(z.string().max(64)).max(100).optional(),
+});

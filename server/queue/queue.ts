@@ -1,0 +1,57 @@
+// The job queue port: durable background work with retries. Embedded (store-backed) now; a
+// Redis-backed implementation joins later behind the same interface.
+
+export interface Job<P = unknown> {
+  id: string;
+  type: string;
+  payload: P;
+  /** 1 on the first run. */
+  attempt: number;
+  maxAttempts: number;
+}
+
+export interface JobContext {
+  /** Aborted when the job is cancelled or the queue stops; the handler should give up promptly. */
+  signal: AbortSignal;
+}
+
+export type JobHandler<P> = (job: Job<P>, ctx: JobContext) => Promise<void>;
+
+export interface HandlerOptions<P> {
+  /** Called once when a job has failed for good (a PermanentJobError, or attempts exhausted). */
+  onFailed?: (job: Job<P>, error: unknown) => Promise<void>;
+}
+
+export interface EnqueueOptions {
+  /** Enqueueing an id that is already pending or running is a no-op: jobs are idempotent by id. */
+  jobId?: string;
+  maxAttempts?: number;
+  delayMs?: number;
+}
+
+export interface QueueCounts {
+  pending: number;
+  running: number;
+  failed: number;
+}
+
+export interface JobQueue {
+  readonly kind: string;
+  enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<string>;
+  handle<P>(type: string, handler: JobHandler<P>, options?: HandlerOptions<P>): void;
+  /** Starts taking jobs; jobs left running by a crashed process are resumed. */
+  start(): Promise<void>;
+  /** Stops taking jobs, aborts running ones and returns them to the queue (they resume on next start). */
+  stop(): Promise<void>;
+  /** Removes a pending job or aborts a running one; true if there was one. */
+  cancel(jobId: string): Promise<boolean>;
+  counts(): Promise<QueueCounts>;
+}
+
+/** Thrown by a handler for failures that retrying cannot fix (a corrupt file). */
+export class PermanentJobError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentJobError';
+  }
+}

@@ -1,0 +1,92 @@
+// The search port. Semantics follow Meilisearch (the production adapter): documents are chunks
+// with filterable attributes; keyword, vector or hybrid ranking, hybrid mixing the two with a
+// semantic ratio; vectors are supplied by the caller ("user-provided" embedder), never computed
+// by the index.
+
+export interface ChunkRecord {
+  /** Chunk id; unique across the index. */
+  id: string;
+  organisationId: string;
+  kbId: string;
+  documentId: string;
+  documentName: string;
+  /** Heading path from the document root down to the chunk, e.g. ["Maintenance", "Filters"]. */
+  headings: string[];
+  /** 1-based page where the chunk starts, or null for unpaged formats. */
+  page: number | null;
+  /** 1-based page where the chunk ends (same as page for single-page chunks), or null. */
+  pageEnd: number | null;
+  text: string;
+  /** Normalised embedding (unit length), when an embedding model produced one. */
+  vector?: Float32Array | undefined;
+}
+
+export type SearchMode = 'keyword' | 'vector' | 'hybrid';
+
+export interface SearchFilter {
+  /** Always required: no search ever crosses organisations. */
+  organisationId: string;
+  kbId?: string | undefined;
+  documentIds?: string[] | undefined;
+}
+
+export interface SearchRequest {
+  query: string;
+  filter: SearchFilter;
+  /** How many hits to return (1..100). */
+  limit: number;
+  mode: SearchMode;
+  /** Hybrid only: 0 = keyword only, 1 = vector only. Meilisearch's default is 0.5. */
+  semanticRatio?: number | undefined;
+  /** Query embedding, required for vector and hybrid modes. */
+  vector?: Float32Array | undefined;
+}
+
+export interface SearchHit {
+  id: string;
+  documentId: string;
+  documentName: string;
+  kbId: string;
+  headings: string[];
+  page: number | null;
+  pageEnd: number | null;
+  text: string;
+  /** Ranking score in [0, 1], higher is better (Meilisearch's `_rankingScore`). */
+  score: number;
+  /** Query terms as they matched in `text` (original surface forms), for highlighting. */
+  matchedTerms: string[];
+}
+
+export interface SearchResponse {
+  hits: SearchHit[];
+  /** The mode actually used: a vector or hybrid request without a vector runs as keyword. */
+  mode: SearchMode;
+  tookMs: number;
+}
+
+export interface DeleteFilter {
+  organisationId: string;
+  kbId?: string | undefined;
+  documentId?: string | undefined;
+}
+
+export interface SearchIndex {
+  readonly kind: string;
+  /** Insert or replace by id. */
+  upsert(chunks: readonly ChunkRecord[]): Promise<void>;
+  delete(filter: DeleteFilter): Promise<number>;
+  search(request: SearchRequest): Promise<SearchResponse>;
+  count(filter: DeleteFilter): Promise<number>;
+  /**
+   * The generation the index last recorded (see `setGeneration`), or null when the index is new,
+   * missing or was found corrupt. The application compares it with the generation it keeps in
+   * the store and rebuilds the index from the store when they differ.
+   */
+  generation(): Promise<number | null>;
+  /** Recorded durably together with the index contents written before it. */
+  setGeneration(generation: number): Promise<void>;
+  /** Drop everything (before a rebuild). */
+  clear(): Promise<void>;
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}

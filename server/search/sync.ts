@@ -1,0 +1,137 @@
+import type { Logger } from '../logger.ts';
+import type { Collection } from '../store/store.ts';
+import type { ChunkRecord, DeleteFilter, SearchIndex } from './search.ts';
+
+/** A chunk as the store keeps it: the source of truth the search index is rebuilt from. */
+export interface ChunkDoc {
+  _id: string;
+  organisationId: string;
+  kbId: string;
+  documentId: string;
+  documentName: string;
+  index: number;
+  text: string;
+  headings: string[];
+  page: number | null;
+  pageEnd: number | null;
+  /** Character offsets into the document's text. */
+  start: number;
+  end: number;
+  tokens: number;
+  /** Base64 of the Float32Array embedding, or null when no model produced one. */
+  vector: string | null;
+  embeddingModel: string | null;
+}
+
+export function encodeVector(v: Float32Array): string {
+  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
+}
+
+export function decodeVector(s: string): Float32Array {
+  const bytes = Buffer.from(s, 'base64');
+  // Copy into an aligned buffer: a Buffer from base64 may sit at an odd offset in its pool.
+  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
+}
+
+export function toChunkRecord(c: ChunkDoc): ChunkRecord {
+  return {
+    id: c._id,
+    organisationId: c.organisationId,
+    kbId: c.kbId,
+    documentId: c.documentId,
+    documentName: c.documentName,
+    headings: c.headings,
+    page: c.page,
+    pageEnd: c.pageEnd,
+    text: c.text,
+    vector: c.vector ? decodeVector(c.vector) : undefined,
+  };
+}
+
+const GENERATION_ID = 'search';
+const REBUILD_BATCH = 500;
+
+/**
+ * Keeps the search index a faithful copy of the chunks in the store. Every change bumps a
+ * generation counter in the store first and tells the index afterwards, so an index that missed
+ * a change (a crash between the two, a deleted or corrupt index directory, a restored backup)
+ * shows a stale generation at boot and is rebuilt from the store. Changes are serialised so the
+ * recorded generation only moves forward.
+ */
+export class SearchSync {
+  readonly #index: SearchIndex;
+  readonly #chunks: Collection<ChunkDoc>;
+  readonly #counters: Collection<{ _id: string; n: number }>;
+  readonly #log: Logger;
+  #tail: Promise<unknown> = Promise.resolve();
+
+  constructor(deps: { index: SearchIndex; chunks: Collection<ChunkDoc>; counters: Collection<{ _id: string; n: number }>; log: Logger }) {
+    this.#index = deps.index;
+    this.#chunks = deps.chunks;
+    this.#counters = deps.counters;
+    this.#log = deps.log;
+  }
+
+  #serial<T>(work: () => Promise<T>): Promise<T> {
+    const run = this.#tail.then(work, work);
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #bump(): Promise<number> {
+    const doc = await this.#counters.findOneAndUpdate({ _id: GENERATION_ID }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+    return doc?.n ?? 1;
+  }
+
+  /** Compares generations and rebuilds the index from the store when they differ. */
+  reconcile(): Promise<{ rebuilt: boolean; chunks: number }> {
+    return this.#serial(async () => {
+      const stored = (await this.#counters.findOne({ _id: GENERATION_ID }))?.n ?? 0;
+      const indexed = await this.#index.generation();
+      if (indexed === stored && indexed !== null) return { rebuilt: false, chunks: 0 };
+      this.#log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
+      const started = performance.now();
+      await this.#index.clear();
+      let batch: ChunkRecord[] = [];
+      let total = 0;
+      for await (const chunk of this.#chunks.find({}, { sort: { _id: 1 } })) {
+        batch.push(toChunkRecord(chunk));
+        if (batch.length >= REBUILD_BATCH) {
+          await this.#index.upsert(batch);
+          total += batch.length;
+          batch = [];
+        }
+      }
+      if (batch.length) await this.#index.upsert(batch);
+      total += batch.length;
+      await this.#index.setGeneration(stored);
+      this.#log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
+      return { rebuilt: true, chunks: total };
+    });
+  }
+
+  /** Replaces a document's chunks: store first, then the index. */
+  replaceDocument(filter: Required<Pick<DeleteFilter, 'organisationId' | 'documentId'>>, chunks: ChunkDoc[]): Promise<void> {
+    return this.#serial(async () => {
+      await this.#chunks.deleteMany({ organisationId: filter.organisationId, documentId: filter.documentId });
+      if (chunks.length) await this.#chunks.insertMany(chunks);
+      const generation = await this.#bump();
+      await this.#index.delete(filter);
+      await this.#index.upsert(chunks.map(toChunkRecord));
+      await this.#index.setGeneration(generation);
+    });
+  }
+
+  /** Removes chunks of a document or a whole knowledge base. */
+  remove(filter: DeleteFilter): Promise<void> {
+    return this.#serial(async () => {
+      const where: Record<string, string> = { organisationId: filter.organisationId };
+      if (filter.kbId) where['kbId'] = filter.kbId;
+      if (filter.documentId) where['documentId'] = filter.documentId;
+      await this.#chunks.deleteMany(where);
+      const generation = await this.#bump();
+      await this.#index.delete(filter);
+      await this.#index.setGeneration(generation);
+    });
+  }
+}
