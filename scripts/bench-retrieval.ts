@@ -15,6 +15,7 @@ import { runInNewContext } from 'node:vm';
 import type { EmbeddingEngine } from '../server/embeddings/embeddings.ts';
 import { createLogger, type Logger } from '../server/logger.ts';
 import { createEmbeddedSearch } from '../server/search/embedded.ts';
+import { benchIngestion } from './bench-ingest.ts';
 import type { ChunkRecord, SearchIndex, SearchMode } from '../server/search/search.ts';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -297,7 +298,9 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err: unknown) => {
-  console.error(err instanceof Error ? err.message : err);
-  process.exitCode = 1;
-});
+main()
+  .then(() => (process.argv.includes('--no-ingest') ? undefined : benchIngestion()))
+  .catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exitCode = 1;
+  });

@@ -118,6 +118,11 @@ export class DocumentService {
     await this.#d.queue.enqueue(INGEST_JOB, { documentId: doc._id, organisationId: doc.organisationId }, { jobId: ingestJobId(doc._id), maxAttempts: this.#d.maxAttempts });
   }
 
+  /** Stores an original without recording a document (for tools that bypass the HTTP upload). */
+  blobsPut(source: AsyncIterable<Uint8Array>, maxBytes = Number.MAX_SAFE_INTEGER): Promise<BlobInfo> {
+    return this.#d.blobs.put(source, { maxBytes });
+  }
+
   /** Records each uploaded file and queues it; identical content already in the knowledge base is reported, not added. */
   async add(organisationId: string, kbId: string, files: UploadedFile[], uploadedBy: string | null): Promise<Array<{ doc: DocumentDoc; duplicate: boolean }>> {
     const results: Array<{ doc: DocumentDoc; duplicate: boolean }> = [];
