@@ -4,6 +4,7 @@
 // the vector; the text itself is hashed, never stored.
 
 import { createHash } from 'node:crypto';
+import { decodeVector, encodeVector } from './vectors.ts';
 import type { Collection, Store } from '../store/store.ts';
 import type { EmbeddingEngine, EmbeddingModelInfo } from './embeddings.ts';
 
@@ -24,15 +25,6 @@ const LOOKUP_CHUNK = 500;
 
 export function embeddingCacheKey(modelId: string, kind: Kind, text: string): string {
   return createHash('sha256').update(`${modelId}\0${kind}\0${text}`).digest('hex');
-}
-
-const encodeVector = (vector: Float32Array): string =>
-  Buffer.from(vector.buffer, vector.byteOffset, vector.byteLength).toString('base64');
-
-/** Copies into a fresh buffer: a decoded Buffer may sit at an offset a Float32Array cannot start at. */
-function decodeVector(value: string): Float32Array {
-  const bytes = new Uint8Array(Buffer.from(value, 'base64'));
-  return bytes.length % 4 === 0 ? new Float32Array(bytes.buffer) : new Float32Array(0);
 }
 
 export class CachedEmbeddingEngine implements EmbeddingEngine {

@@ -8,7 +8,8 @@ import type { Logger } from '../logger.ts';
 import type { Job, JobContext, JobQueue } from '../queue/queue.ts';
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
-import { encodeVector, type ChunkDoc, type SearchSync } from '../search/sync.ts';
+import type { ChunkDoc, SearchSync } from '../search/sync.ts';
+import { encodeVector } from '../embeddings/vectors.ts';
 import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
 import { IngestError, type ParseLimits, type ParsedDocument, type ParseProgress, type ParseStage } from './types.ts';
 

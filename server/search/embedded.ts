@@ -1,4 +1,5 @@
 import MiniSearch, { type Options as MiniSearchOptions } from 'minisearch';
+import { decodeVector, encodeVector } from '../embeddings/vectors.ts';
 import { mkdir, open, readdir, readFile, rename, rm, truncate, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
@@ -370,13 +371,6 @@ function parseJournal(data: Buffer): { records: JournalRecord[]; validBytes: num
     offset = end + 1;
   }
   return { records, validBytes: offset };
-}
-
-const encodeVector = (v: Float32Array): string => Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-
-function decodeVector(text: string): Float32Array {
-  const bytes = Buffer.from(text, 'base64');
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 // ---------------------------------------------------------------------------------------------

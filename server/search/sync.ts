@@ -1,36 +1,19 @@
 import type { Logger } from '../logger.ts';
 import type { Collection } from '../store/store.ts';
 import type { ChunkRecord, DeleteFilter, SearchIndex } from './search.ts';
+import type { Chunk } from '../ingest/chunker.ts';
+import { decodeVector } from '../embeddings/vectors.ts';
 
 /** A chunk as the store keeps it: the source of truth the search index is rebuilt from. */
-export interface ChunkDoc {
+export interface ChunkDoc extends Chunk {
   _id: string;
   organisationId: string;
   kbId: string;
   documentId: string;
   documentName: string;
-  index: number;
-  text: string;
-  headings: string[];
-  page: number | null;
-  pageEnd: number | null;
-  /** Character offsets into the document's text. */
-  start: number;
-  end: number;
-  tokens: number;
   /** Base64 of the Float32Array embedding, or null when no model produced one. */
   vector: string | null;
   embeddingModel: string | null;
-}
-
-export function encodeVector(v: Float32Array): string {
-  return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('base64');
-}
-
-export function decodeVector(s: string): Float32Array {
-  const bytes = Buffer.from(s, 'base64');
-  // Copy into an aligned buffer: a Buffer from base64 may sit at an odd offset in its pool.
-  return new Float32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));
 }
 
 export function toChunkRecord(c: ChunkDoc): ChunkRecord {
