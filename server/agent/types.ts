@@ -1,0 +1,105 @@
+import type { GenerateRequest, GenerateResult, LlmEngine } from '../llm/llm.ts';
+
+// The contract between the answer API (which owns conversations, the ledger and transport) and
+// the agent (which owns prompting, tool use, citations and the extractive fallback).
+
+export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
+
+/** One retrieved passage, as the knowledge-base search returns it. */
+export interface Passage {
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  pageEnd: number | null;
+  pageLabel: string | null;
+  headings: string[];
+  text: string;
+  score: number;
+  matchedTerms: string[];
+  start: number;
+  end: number;
+}
+
+/** Search bound to one organisation and knowledge base. */
+export type PassageSearch = (query: string, options: { k: number; documentIds?: string[] | undefined; signal?: AbortSignal | undefined }) => Promise<Passage[]>;
+
+export interface Citation {
+  /** The number used in the answer text as [n]. */
+  n: number;
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  pageLabel: string | null;
+  /** The cited passage (trimmed to a readable quote). */
+  quote: string;
+}
+
+export type AgentEvent =
+  /** A knowledge-base search the agent ran (a tool call, or the retrieval-first step). */
+  | { type: 'search'; query: string; documentIds?: string[] | undefined; k: number; hits: number }
+  | { type: 'delta'; text: string }
+  | { type: 'citation'; citation: Citation };
+
+export interface EngineChoice {
+  /** Engine name ("local", "cloud:<name>") or "extractive" when no LLM answered. */
+  name: string;
+  kind: 'local' | 'cloud' | 'extractive';
+  model: string | null;
+  /** Why this engine: "policy local-only", "local unavailable: …; fell back to cloud", "no LLM installed", … */
+  reason: string;
+}
+
+export interface AnswerUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  /** From the start of the ask to the first answer token (null for extractive answers). */
+  firstTokenMs: number | null;
+  totalMs: number;
+  searches: number;
+  llmCalls: number;
+}
+
+export interface AgentAnswer {
+  answer: string;
+  citations: Citation[];
+  mode: 'generative' | 'extractive';
+  engine: EngineChoice;
+  usage: AnswerUsage;
+  /** Every chunk id put in front of a model (or quoted), in order: the audit of what left the knowledge base. */
+  shownChunkIds: string[];
+  /** Whether any of it went to a cloud engine. */
+  sentToCloud: boolean;
+  /** The prompt template version used, e.g. "answer-v1". */
+  promptVersion: string;
+}
+
+export interface HistoryTurn {
+  role: 'user' | 'assistant';
+  content: string;
+}
+
+export interface AskInput {
+  question: string;
+  /** Earlier turns of the conversation, oldest first. */
+  history: HistoryTurn[];
+  /** Restrict retrieval to these documents. */
+  documentIds?: string[] | undefined;
+  /** Conversation id: lets a local engine reuse the evaluated prefix of this conversation. */
+  sessionKey?: string | undefined;
+  signal?: AbortSignal | undefined;
+  onEvent?: ((event: AgentEvent) => void) | undefined;
+}
+
+/** What the agent needs from the engine layer: generation under the organisation's policy. */
+export interface EngineGateway {
+  /** Engines the policy allows that are installed and not broken, best first; empty → extractive. */
+  candidates(policy: LlmPolicy): LlmEngine[];
+  /**
+   * Generates with the first engine that works, falling back along the policy's order only while
+   * nothing has been streamed. Reports which engine served and why.
+   */
+  generate(policy: LlmPolicy, request: GenerateRequest): Promise<{ result: GenerateResult; engine: LlmEngine; reason: string }>;
+}
