@@ -24,6 +24,14 @@ import { kbRoutes } from './kb/routes.ts';
 import { documentRoutes } from './documents/routes.ts';
 import type { EventStreams } from './http/sse.ts';
 import type { BlobStore } from './files/files.ts';
+import type { Clock } from './clock.ts';
+import { conversationRoutes } from './conversations/routes.ts';
+import type { EmbeddingEngine } from './embeddings/embeddings.ts';
+import type { LlmProvider } from './llm/provider.ts';
+import { openAiRouter } from './openai/routes.ts';
+import { settingsRoutes } from './organisations/settings-routes.ts';
+import { systemRoutes, type RoleInUse } from './system/routes.ts';
+import { usageRoutes } from './usage/routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -32,6 +40,9 @@ export interface AppDeps {
   readiness: Readiness;
   streams: EventStreams;
   blobs: BlobStore;
+  clock: Clock;
+  llm: LlmProvider;
+  embeddingEngine: () => EmbeddingEngine | null;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -43,7 +54,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
   // Koa would print errors itself; the error handler has already logged them with the request id.
   app.silent = true;
@@ -56,6 +67,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, we
     ...organisationRoutes(services.organisations, services.users),
     ...auditRoutes(services.audit),
     ...kbRoutes({
+      conversations: services.conversations,
       kbs: services.kbs,
       documents: services.documents,
       search: services.search,
@@ -69,18 +81,44 @@ export function createApp({ config, log, services, readiness, streams, blobs, we
       streams,
       upload: { maxFileBytes: config.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxFiles: config.UPLOAD_MAX_FILES },
     }),
+    ...conversationRoutes({ answers: services.answers, conversations: services.conversations }),
+    ...usageRoutes(services.ledger, clock),
+    ...settingsRoutes(services.organisations, () => ({
+      local: { installed: llm.local !== null, model: llm.local?.model.id ?? null, reason: llm.localReason },
+      cloud: {
+        configured: llm.cloud !== null,
+        name: llm.cloud?.name ?? null,
+        model: llm.cloud?.model.id ?? null,
+        host: config.CLOUD_LLM_URL ? new URL(config.CLOUD_LLM_URL).host : null,
+      },
+    })),
+    ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services) }),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);
 
   const api = new Router<AppState>({ prefix: API_BASE });
   api.use(csrfGuard(config.PUBLIC_URL));
-  api.use(bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, jsonStrict: true, encoding: 'utf-8' }));
-  api.use(authenticate(services.auth, cookies));
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, jsonStrict: true, encoding: 'utf-8' });
+  const resolvePrincipal = authenticate(services.auth, cookies);
+  api.use(parseJson);
+  api.use(resolvePrincipal);
   api.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
   mount(api, routes);
+
+  // The OpenAI-compatible API authenticates by API key only, so it needs no CSRF guard.
+  const compat = openAiRouter({
+    before: [parseJson, resolvePrincipal],
+    answers: services.answers,
+    kbs: services.kbs,
+    organisations: services.organisations,
+    gateway: llm.router,
+    localModels: () => (llm.local ? [llm.local.model.id] : []),
+    embeddings: embeddingEngine,
+    clock,
+  });
 
   const ops = new Router<AppState>();
   ops.get('/healthz', (ctx) => {
@@ -113,6 +151,21 @@ export function createApp({ config, log, services, readiness, streams, blobs, we
   app.use(ops.routes());
   app.use(api.routes());
   app.use(api.allowedMethods({ throw: true }));
+  app.use(compat.routes());
+  app.use(compat.allowedMethods({ throw: true }));
   app.use(serveConsole(webRoot, isApiPath));
   return { app, openapi };
+}
+
+function modelsInUse(llm: LlmProvider, services: Services): RoleInUse {
+  const embeddings = services.search.embeddingsStatus();
+  return {
+    llm: llm.local
+      ? { using: `local:${llm.local.model.id}`, note: llm.cloud ? `cloud fallback ${llm.cloud.name} where an organisation's policy allows it` : 'local only' }
+      : { using: llm.cloud?.name ?? null, note: `${llm.localReason ?? 'no local LLM'}; answers are extractive (quoted passages)${llm.cloud ? ` unless a policy allows ${llm.cloud.name}` : ''}` },
+    embeddings: embeddings.available ? { using: embeddings.model, note: 'hybrid search' } : { using: null, note: `${embeddings.reason ?? 'no embedding model'}; search is keyword-only` },
+    stt: { using: null, note: 'voice input arrives with the realtime voice release' },
+    tts: { using: null, note: 'spoken answers arrive with the realtime voice release' },
+    vad: { using: null, note: 'voice activity detection arrives with the realtime voice release' },
+  };
 }

@@ -16,6 +16,7 @@ import { Readiness } from './ops/health.ts';
 import type { Lifecycle } from './ops/lifecycle.ts';
 import { EmbeddedQueue } from './queue/embedded.ts';
 import { openSearchIndex } from './search/open.ts';
+import { openLlms } from './llm/provider.ts';
 import { createServices } from './services.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
@@ -72,6 +73,16 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     check: async () => (ocr.ok ? { state: 'ok', message: ocrLanguages.join('+') } : { state: 'degraded', message: ocr.reason ?? 'unavailable' }),
   });
 
+  const llm = await openLlms(config, clock, log.child({ component: 'llm' }));
+  lifecycle.onShutdown('llm', () => llm.close());
+  readiness.add({
+    name: 'llm',
+    kind: [llm.local ? 'local' : null, llm.cloud ? llm.cloud.name : null].filter(Boolean).join('+') || 'none',
+    // Without an LLM, answers are extractive: degraded, still ready.
+    check: async () =>
+      llm.local ? { state: 'ok', message: llm.local.model.id } : { state: 'degraded', message: llm.localReason ?? 'no local LLM' },
+  });
+
   const db = collections(store);
   const queue = new EmbeddedQueue({ jobs: db.jobs, clock, log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY });
   readiness.add({
@@ -97,6 +108,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddings: () => embeddings.engine(),
     embeddingsStatus: () => embeddings.status(),
     parse: (input, limits, onProgress, signal) => parseIsolated(input, limits, onProgress, signal),
+    llm,
   });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
@@ -119,8 +131,19 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   lifecycle.onShutdown('session purge', () => clearInterval(purge));
 
   const streams = new EventStreams(bus);
-  const { app, openapi } = createApp({ config, log, services, readiness, streams, blobs, ...(options.webRoot ? { webRoot: options.webRoot } : {}) });
-  return { app, openapi, services, store, readiness, streams, queue, index };
+  const { app, openapi } = createApp({
+    config,
+    log,
+    clock,
+    services,
+    readiness,
+    streams,
+    blobs,
+    llm,
+    embeddingEngine: () => embeddings.engine(),
+    ...(options.webRoot ? { webRoot: options.webRoot } : {}),
+  });
+  return { app, openapi, services, store, readiness, streams, queue, index, llm };
 }
 
 /**

@@ -47,10 +47,25 @@ export const configSchema = z.object({
     .describe('OCR languages, tesseract codes joined by `+`. English ships with Lectern; each other language needs `npm install @tesseract.js-data/<code>` (or Debian\'s `tesseract-ocr-<code>`).'),
   EMBEDDING_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).default('bge-small-en-v1.5').describe('Embedding model id (a folder in MODELS_DIR). When it is missing, search is keyword-only.'),
   EMBEDDING_THREADS: positiveInt.optional().describe('onnxruntime intra-op threads for embeddings (default: half the cores).'),
+  LLM_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Local LLM id (from models/manifest.json) or GGUF file name in MODELS_DIR. Default: the manifest\'s small-profile LLM. Missing: answers are extractive (quoted passages).'),
+  LLM_THREADS: positiveInt.optional().describe('CPU threads for the local LLM (default: cores − 1).'),
+  LLM_CONTEXT_SIZE: positiveInt.default(4096).describe('Context window of the local LLM, in tokens.'),
+  LLM_QUEUE_LIMIT: positiveInt.default(8).describe('Requests that may wait for the local LLM; beyond it a request is refused (or falls back to cloud when the policy allows).'),
+  CLOUD_LLM_URL: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of an OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, Groq, a llama-server on the LAN), e.g. `https://api.openai.com/v1`. Used only by organisations whose policy allows cloud.'),
+  CLOUD_LLM_MODEL: z.string().min(1).optional().describe('Model (or Azure deployment) name at CLOUD_LLM_URL.'),
+  CLOUD_LLM_API_KEY: z.string().min(1).optional().describe('Secret. API key for CLOUD_LLM_URL.'),
+  CLOUD_LLM_FLAVOUR: z.enum(['openai', 'azure']).default('openai').describe('`azure` sends the key as `api-key` and needs CLOUD_LLM_API_VERSION.'),
+  CLOUD_LLM_API_VERSION: z.string().optional().describe('Azure OpenAI `api-version`.'),
+  CLOUD_LLM_NAME: z.string().regex(/^[a-z0-9-]{1,32}$/).default('cloud').describe('Short name of the cloud endpoint, shown in answers and the ledger (`cloud:<name>`).'),
+  CLOUD_LLM_CONNECT_TIMEOUT_MS: positiveInt.default(5_000).describe('Cloud LLM: time allowed until response headers.'),
+  CLOUD_LLM_FIRST_TOKEN_TIMEOUT_MS: positiveInt.default(20_000).describe('Cloud LLM: time allowed until the first token.'),
+  CLOUD_LLM_TOTAL_TIMEOUT_MS: positiveInt.default(120_000).describe('Cloud LLM: time allowed for a whole answer.'),
+  CLOUD_LLM_PRICE_INPUT_PER_MTOK: z.coerce.number().nonnegative().default(0).describe('Cost estimate: price per million prompt tokens at the cloud endpoint (in your currency).'),
+  CLOUD_LLM_PRICE_OUTPUT_PER_MTOK: z.coerce.number().nonnegative().default(0).describe('Cost estimate: price per million completion tokens at the cloud endpoint.'),
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
@@ -94,6 +109,8 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
   if (!parsed.success) {
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
+  if (parsed.success && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_MODEL) problems.push('CLOUD_LLM_MODEL: required when CLOUD_LLM_URL is set');
+  if (parsed.success && parsed.data.CLOUD_LLM_FLAVOUR === 'azure' && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_API_VERSION) problems.push('CLOUD_LLM_API_VERSION: required for CLOUD_LLM_FLAVOUR=azure');
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const data = parsed.data;
   return { ...data, dataDir: path.resolve(data.DATA_DIR), modelsDir: path.resolve(data.MODELS_DIR) };

@@ -8,6 +8,8 @@ import type { KbDoc } from './kb/knowledge-bases.ts';
 import type { DocumentDoc, DocumentTextDoc } from './documents/documents.ts';
 import type { ChunkDoc } from './search/sync.ts';
 import type { JobDoc } from './queue/embedded.ts';
+import type { ConversationDoc, MessageDoc } from './conversations/conversations.ts';
+import type { UsageDoc } from './usage/ledger.ts';
 
 /** The application's collections, typed once so no caller spells a collection name. */
 export function collections(store: Store) {
@@ -24,6 +26,9 @@ export function collections(store: Store) {
     documentTexts: store.collection<DocumentTextDoc>('document_texts'),
     chunks: store.collection<ChunkDoc>('chunks'),
     jobs: store.collection<JobDoc>('jobs'),
+    conversations: store.collection<ConversationDoc>('conversations'),
+    messages: store.collection<MessageDoc>('messages'),
+    usage: store.collection<UsageDoc>('usage'),
   };
 }
 

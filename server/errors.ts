@@ -56,8 +56,17 @@ export interface ErrorBody {
 }
 
 /** Shape any thrown value as the public error body; `AppError`s keep their code, everything else is hidden. */
+/** Errors of other layers (e.g. LLM engines) may say how they should look to a client. */
+interface Presentable {
+  toAppError(): AppError;
+}
+
+function isPresentable(err: unknown): err is Presentable {
+  return typeof err === 'object' && err !== null && typeof (err as Partial<Presentable>).toAppError === 'function';
+}
+
 export function toErrorBody(err: unknown, traceId: string): { status: number; body: ErrorBody; headers: Record<string, string>; expected: boolean } {
-  const appError = err instanceof AppError ? err : null;
+  const appError = err instanceof AppError ? err : isPresentable(err) ? err.toAppError() : null;
   const e = appError ?? errors.internal();
   const body: ErrorBody = { error: { code: e.code, message: e.message, traceId } };
   if (e.details) body.error.details = e.details;

@@ -38,6 +38,15 @@ export const migrations: Migration[] = [
       await db.jobs.createIndex({ status: 1, runAt: 1 });
     },
   },
+  {
+    id: '0003-answer-indexes',
+    async up(db) {
+      await db.conversations.createIndex({ organisationId: 1, updatedAt: -1 });
+      await db.conversations.createIndex({ organisationId: 1, kbId: 1 });
+      await db.messages.createIndex({ organisationId: 1, conversationId: 1, createdAt: 1 });
+      await db.usage.createIndex({ organisationId: 1, at: 1 });
+    },
+  },
 ];
 
 export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {

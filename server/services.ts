@@ -21,6 +21,11 @@ import type { SearchIndex } from './search/search.ts';
 import { SearchSync } from './search/sync.ts';
 import type { Store } from './store/store.ts';
 import { UserService } from './users/users.ts';
+import { Agent } from './agent/agent.ts';
+import { AnswerService } from './conversations/answer.ts';
+import { ConversationService } from './conversations/conversations.ts';
+import type { LlmProvider } from './llm/provider.ts';
+import { UsageLedger } from './usage/ledger.ts';
 
 /** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
 export interface Infrastructure {
@@ -33,6 +38,7 @@ export interface Infrastructure {
   embeddings: () => EmbeddingEngine | null;
   embeddingsStatus: () => EmbeddingsStatus;
   parse: ParseFn;
+  llm: LlmProvider;
 }
 
 export interface ServiceDeps extends Infrastructure {
@@ -107,7 +113,16 @@ export function createServices(deps: ServiceDeps) {
     log: log.child({ component: 'ingest' }),
   });
   const search = new KbSearch({ index: deps.index, chunks: db.chunks, texts: db.documentTexts, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus });
-  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search };
+  const conversations = new ConversationService({ conversations: db.conversations, messages: db.messages, clock, random });
+  const ledger = new UsageLedger({
+    usage: db.usage,
+    clock,
+    random,
+    prices: { inputPerMTok: config.CLOUD_LLM_PRICE_INPUT_PER_MTOK, outputPerMTok: config.CLOUD_LLM_PRICE_OUTPUT_PER_MTOK },
+  });
+  const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }) });
+  const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });
+  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers };
 }
 
 export type Services = ReturnType<typeof createServices>;

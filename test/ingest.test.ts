@@ -92,6 +92,16 @@ describe('ingesting every shared document in one request', { skip: available ? f
     assert.equal(top.pageLabel, '38', 'the printed page label travels with the hit');
   });
 
+  it('answers a question from one page extractively (no model installed), citing that document and page first', async () => {
+    const r = await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'What can help prevent or manage shoulder stiffness after surgery?' });
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.json.mode, 'extractive');
+    const first = r.json.citations[0];
+    assert.equal(first.documentName, 'cancer-council-understanding-breast-cancer-76p.pdf');
+    assert.equal(first.page, 40);
+    assert.equal(first.pageLabel, '38');
+  });
+
   it("finds the scanned PDF's page-1 sentence through OCR", async () => {
     const r = await owner.post(`/api/v1/kbs/${kbId}/search`, { query: 'Docling bundles PDF document conversion to JSON and Markdown', mode: 'keyword' });
     const top = r.json.hits[0];

@@ -72,8 +72,13 @@ export interface AgentAnswer {
   shownChunkIds: string[];
   /** Whether any of it went to a cloud engine. */
   sentToCloud: boolean;
-  /** The prompt template version used, e.g. "answer-v1". */
+  /** The prompt template version used, e.g. "answer-v1" ("extractive-v1" when no model wrote it). */
   promptVersion: string;
+  /**
+   * Set when the answer is cut short: the model hit the answer token limit ("length"), or its
+   * engine failed after part of the answer was streamed ("interrupted"; the text is what was streamed).
+   */
+  incomplete?: 'length' | 'interrupted' | undefined;
 }
 
 export interface HistoryTurn {

@@ -17,7 +17,10 @@ export type AuditAction =
   | 'user.delete'
   | 'apikey.create'
   | 'apikey.revoke'
-  | 'organisation.create';
+  | 'organisation.create'
+  | 'settings.update'
+  /** Passages and a question were sent to a cloud LLM: recorded for every such answer. */
+  | 'llm.cloud';
 
 export interface AuditActor {
   type: 'user' | 'apiKey' | 'anonymous';
@@ -26,7 +29,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'user' | 'apiKey' | 'organisation' | 'session';
+  type: 'user' | 'apiKey' | 'organisation' | 'session' | 'conversation';
   id: string;
   name: string | null;
 }

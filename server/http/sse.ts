@@ -34,7 +34,7 @@ export class EventStreams {
       stream.end();
     };
     this.#open.add(close);
-    ctx.req.on('close', close);
+    ctx.res.on('close', close);
     stream.write('retry: 3000\n: connected\n\n');
     return stream;
   }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { DocumentService } from '../documents/documents.ts';
+import type { ConversationService } from '../conversations/conversations.ts';
 import { errors } from '../errors.ts';
 import type { KbDoc, KnowledgeBaseService } from './knowledge-bases.ts';
 import type { EmbeddingsStatus, KbSearch } from './search.ts';
@@ -12,6 +13,7 @@ const kbParams = z.object({ kbId: idParam });
 
 export interface KbRouteDeps {
   kbs: KnowledgeBaseService;
+  conversations: ConversationService;
   documents: DocumentService;
   search: KbSearch;
   embeddingsStatus: () => EmbeddingsStatus;
@@ -100,6 +102,7 @@ export function kbRoutes(d: KbRouteDeps) {
         const organisationId = principalOf(ctx).organisationId;
         await d.kbs.get(organisationId, params.kbId);
         await d.documents.removeKb(organisationId, params.kbId);
+        await d.conversations.removeForKb(organisationId, params.kbId);
         await d.kbs.remove(organisationId, params.kbId);
       },
     }),

@@ -1,3 +1,5 @@
+import { AppError } from '../errors.ts';
+
 // The LLM engine port. A local engine (node-llama-cpp, GGUF from MODELS_DIR) and any
 // OpenAI-compatible cloud endpoint implement it; the policy router picks among them per
 // organisation. Messages follow the OpenAI chat shape so the cloud adapter is a thin mapping.
@@ -102,5 +104,10 @@ export class LlmError extends Error {
     this.name = 'LlmError';
     this.kind = kind;
     this.engine = engine;
+  }
+
+  /** How clients see it: a bad request stays 400; everything else means no engine could answer (503). */
+  toAppError(): AppError {
+    return this.kind === 'invalid' ? new AppError(400, 'llm_invalid_request', this.message) : new AppError(503, 'llm_unavailable', this.message);
   }
 }

@@ -5,10 +5,23 @@ import type { Acting } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
 import type { NewUser, UserDoc, UserService } from '../users/users.ts';
 
+export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
+export const llmPolicies = ['local-only', 'local-then-cloud', 'cloud-first'] as const;
+
+// A type alias so it is assignable to the store's JSON value type.
+export type OrganisationSettings = {
+  /** Where answers may be generated. `local-only` (the default) never sends anything off the box. */
+  llmPolicy: LlmPolicy;
+};
+
+export const defaultOrganisationSettings: OrganisationSettings = { llmPolicy: 'local-only' };
+
 export interface OrganisationDoc {
   _id: string;
   name: string;
   createdAt: string;
+  /** Absent on organisations created before settings existed: the defaults apply. */
+  settings?: OrganisationSettings;
 }
 
 interface OrganisationServiceDeps {
@@ -28,6 +41,33 @@ export class OrganisationService {
 
   get(id: string): Promise<OrganisationDoc | null> {
     return this.#deps.organisations.findOne({ _id: id });
+  }
+
+  async settings(id: string): Promise<OrganisationSettings> {
+    const org = await this.get(id);
+    return { ...defaultOrganisationSettings, ...org?.settings };
+  }
+
+  async updateSettings(acting: Acting, changes: Partial<OrganisationSettings>): Promise<OrganisationSettings> {
+    const { principal } = acting;
+    const before = await this.settings(principal.organisationId);
+    const settings = { ...before, ...changes };
+    await this.#deps.organisations.updateOne({ _id: principal.organisationId }, { $set: { settings } });
+    const details: Record<string, string> = {};
+    for (const key of Object.keys(changes) as Array<keyof OrganisationSettings>) {
+      if (before[key] !== settings[key]) details[key] = `${before[key]} → ${settings[key]}`;
+    }
+    if (Object.keys(details).length > 0) {
+      await this.#deps.audit.record({
+        organisationId: principal.organisationId,
+        action: 'settings.update',
+        actor: principal.actor,
+        target: { type: 'organisation', id: principal.organisationId, name: null },
+        ip: acting.ip,
+        details,
+      });
+    }
+    return settings;
   }
 
   list(): Promise<OrganisationDoc[]> {

@@ -140,26 +140,34 @@ function errorFromResponse(res: Response, payload: unknown): ApiError {
   });
 }
 
-async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+/** Sends a request and returns the response if it succeeded; every failure becomes an ApiError. */
+async function send(method: string, path: string, init: { body?: unknown; accept?: string; signal?: AbortSignal } = {}): Promise<Response> {
+  const headers: Record<string, string> = { Accept: init.accept ?? 'application/json' };
+  if (init.body !== undefined) headers['Content-Type'] = 'application/json';
   let res: Response;
   try {
     res = await fetch(`/api/v1${path}`, {
       method,
       headers,
       credentials: 'same-origin',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: init.body === undefined ? undefined : JSON.stringify(init.body),
+      signal: init.signal ?? null,
     });
-  } catch {
+  } catch (err) {
+    // The caller cancelled: let it see its own AbortError rather than a network failure.
+    if (init.signal?.aborted) throw err;
     throw new ApiError({ status: 0, code: 'network', message: 'Cannot reach the server. Check the connection and try again.' });
   }
-  if (res.status === 204) return undefined as T;
-  const payload: unknown = await res.json().catch(() => null);
-  if (res.ok) return payload as T;
-  const error = errorFromResponse(res, payload);
+  if (res.ok) return res;
+  const error = errorFromResponse(res, await res.json().catch(() => null));
   if (error.code === 'unauthenticated') unauthenticatedHandler?.();
   throw error;
+}
+
+async function request<T>(method: string, path: string, body?: unknown): Promise<T> {
+  const res = await send(method, path, { body });
+  if (res.status === 204) return undefined as T;
+  return (await res.json().catch(() => null)) as T;
 }
 
 const id = (value: string) => encodeURIComponent(value);
@@ -305,6 +313,145 @@ export interface KbPatch {
   settings?: Partial<Omit<KbSettings, 'embeddingModel'>>;
 }
 
+export interface Citation {
+  /** The number the answer text uses as [n]. */
+  n: number;
+  chunkId: string;
+  documentId: string;
+  documentName: string;
+  page: number | null;
+  pageLabel: string | null;
+  quote: string;
+}
+
+export type AnswerMode = 'generative' | 'extractive';
+
+export interface AnswerEngine {
+  /** "local", "cloud:<name>" or "extractive". */
+  name: string;
+  kind: 'local' | 'cloud' | 'extractive';
+  model: string | null;
+  /** Why this engine answered (the policy, a fallback and its cause, no model installed…). */
+  reason: string;
+}
+
+export interface AnswerUsage {
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  firstTokenMs: number | null;
+  totalMs: number;
+  searches: number;
+  llmCalls: number;
+}
+
+export interface Answer {
+  conversationId: string;
+  messageId: string;
+  answer: string;
+  mode: AnswerMode;
+  citations: Citation[];
+  engine: AnswerEngine;
+  usage: AnswerUsage;
+}
+
+export interface AskInput {
+  question: string;
+  conversationId?: string;
+  documentIds?: string[];
+}
+
+/** A knowledge-base search the model ran while answering (the `search` stream event). */
+export interface AskSearch {
+  query: string;
+  documentIds?: string[];
+  k: number;
+  hits: number;
+}
+
+export interface Feedback {
+  rating: 'up' | 'down';
+  comment: string | null;
+  at: string;
+  by: string | null;
+}
+
+export interface Conversation {
+  id: string;
+  kbId: string;
+  title: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+export interface Message {
+  id: string;
+  role: 'user' | 'assistant';
+  content: string;
+  createdAt: string;
+  status: 'complete' | 'cancelled' | 'failed';
+  mode: AnswerMode | null;
+  citations: Citation[];
+  engine: AnswerEngine | null;
+  usage: AnswerUsage | null;
+  shownChunkIds: string[];
+  sentToCloud: boolean;
+  promptVersion: string | null;
+  feedback: Feedback | null;
+}
+
+export interface ConversationDetail extends Conversation {
+  messages: Message[];
+}
+
+export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
+
+export interface Settings {
+  llmPolicy: LlmPolicy;
+  engines: {
+    local: { installed: boolean; model: string | null; reason: string | null };
+    cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
+  };
+}
+
+export type UsageGroup = 'day' | 'user' | 'kb' | 'engine';
+
+export interface UsageRow {
+  /** A day (YYYY-MM-DD, UTC), a user id or `apiKey:<id>`, a knowledge-base id, or an engine name. */
+  key: string;
+  messages: number;
+  promptTokens: number;
+  completionTokens: number;
+  cachedPromptTokens: number;
+  cost: number;
+  cloudMessages: number;
+  avgFirstTokenMs: number | null;
+  avgTotalMs: number;
+}
+
+export interface UsageReport {
+  groupBy: UsageGroup;
+  from: string;
+  to: string;
+  rows: UsageRow[];
+}
+
+export type ModelRole = 'llm' | 'embeddings' | 'stt' | 'tts' | 'vad';
+
+export interface ModelsStatus {
+  roles: {
+    role: ModelRole;
+    using: string | null;
+    note: string;
+    installed: { id: string; name: string }[];
+    missing: { id: string; name: string; profiles: string[]; missingFiles: string[] }[];
+  }[];
+  fetchCommand: string;
+}
+
 export const api = {
   setupStatus: () => request<{ needed: boolean; tokenRequired: boolean }>('GET', '/setup'),
   setup: (input: SetupInput) => request<Me>('POST', '/setup', input),
@@ -344,6 +491,22 @@ export const api = {
   getChunk: (kbId: string, chunkId: string) => request<Chunk>('GET', `/kbs/${id(kbId)}/chunks/${id(chunkId)}`),
   search: (kbId: string, input: { query: string; k?: number; mode?: RetrievalMode }) =>
     request<SearchResult>('POST', `/kbs/${id(kbId)}/search`, input),
+
+  /** The answer as server-sent events; read `body` with readSse. Aborting `signal` stops the answer. */
+  askStream: (kbId: string, input: AskInput, signal: AbortSignal) =>
+    send('POST', `/kbs/${id(kbId)}/ask`, { body: input, accept: 'text/event-stream', signal }),
+  listConversations: (kbId: string, limit = 50) =>
+    request<{ conversations: Conversation[] }>('GET', `/conversations?kbId=${id(kbId)}&limit=${limit}`),
+  getConversation: (conversationId: string) => request<ConversationDetail>('GET', `/conversations/${id(conversationId)}`),
+  deleteConversation: (conversationId: string) => request<void>('DELETE', `/conversations/${id(conversationId)}`),
+  sendFeedback: (conversationId: string, messageId: string, input: { rating: Feedback['rating']; comment?: string }) =>
+    request<Message>('POST', `/conversations/${id(conversationId)}/messages/${id(messageId)}/feedback`, input),
+
+  getSettings: () => request<Settings>('GET', '/settings'),
+  updateSettings: (patch: { llmPolicy: LlmPolicy }) => request<Settings>('PATCH', '/settings', patch),
+  usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
+    request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
+  systemModels: () => request<ModelsStatus>('GET', '/system/models'),
 };
 
 export const canManageUsers = (user: User): boolean => user.role === 'owner' || user.role === 'admin';

@@ -11,6 +11,7 @@ import { ToastContext, useToastState } from './hooks/use-toast.ts';
 import { AccountPage } from './pages/account.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { ChatPage } from './pages/chat.tsx';
 import { DocumentPage } from './pages/document.tsx';
 import { HomePage } from './pages/home.tsx';
 import { KbPage } from './pages/kb.tsx';
@@ -18,7 +19,9 @@ import { KbsPage } from './pages/kbs.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { ForbiddenPage, NotFoundPage } from './pages/not-found.tsx';
 import { OrganisationsPage } from './pages/organisations.tsx';
+import { SettingsPage } from './pages/settings.tsx';
 import { SetupPage } from './pages/setup.tsx';
+import { UsagePage } from './pages/usage.tsx';
 import { UsersPage } from './pages/users.tsx';
 
 interface Section {
@@ -26,6 +29,8 @@ interface Section {
   label: string;
   component: ComponentType;
   allow?: (me: Me) => boolean;
+  /** Who sees it in the navigation, when that differs from who may open it. */
+  listed?: (me: Me) => boolean;
 }
 
 const admins = (me: Me) => canManageUsers(me.user);
@@ -38,23 +43,31 @@ const sections: readonly Section[] = [
   { path: '/api-keys', label: 'API keys', component: ApiKeysPage, allow: admins },
   { path: '/audit', label: 'Audit log', component: AuditPage, allow: admins },
   { path: '/organisations', label: 'Organisations', component: OrganisationsPage, allow: (me) => me.user.instanceOwner },
+  { path: '/usage', label: 'Usage', component: UsagePage, allow: admins },
+  // Everyone may read which engines answer them; only admins change it, so only they need the link.
+  { path: '/settings', label: 'Settings', component: SettingsPage, listed: admins },
   { path: '/account', label: 'Account', component: AccountPage },
 ];
 
 const Blank = () => null;
 
+// The chat page outlives its own URL changes: the first answer of a new conversation moves it
+// from /chat to /chat/:id while it is still on screen, and switching conversations keeps the list.
+const boundaryKey = (path: string) => path.replace(/^(\/kbs\/[^/]+\/chat)(\/.*)?$/, '$1');
+
 function SignedIn({ me }: { me: Me }) {
   const { path } = useLocation();
   const allowed = (s: Section) => !s.allow || s.allow(me);
   return (
-    <Layout nav={sections.filter(allowed)}>
+    <Layout nav={sections.filter((s) => allowed(s) && (!s.listed || s.listed(me)))}>
       {/* Keyed by path so a page that crashed recovers when the user navigates away. */}
-      <ErrorBoundary key={path}>
+      <ErrorBoundary key={boundaryKey(path)}>
         <Router>
           {[
             ...sections.map((s) => <Route key={s.path} path={s.path} component={allowed(s) ? s.component : ForbiddenPage} />),
             <Route key="kb" path="/kbs/:kbId" component={KbPage} />,
             <Route key="document" path="/kbs/:kbId/documents/:docId" component={DocumentPage} />,
+            <Route key="chat" path="/kbs/:kbId/chat/:conversationId?" component={ChatPage} />,
             // Left behind by sign-in or setup; Screens redirects from them on the next tick.
             <Route key="login" path="/login" component={Blank} />,
             <Route key="setup" path="/setup" component={Blank} />,

@@ -17,6 +17,7 @@ import { useMe } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
 import { useUploads } from '../hooks/use-uploads.ts';
 import { required } from '../validation.ts';
+import { chatPath } from './chat-sidebar.tsx';
 import { DocumentsTable, UploadSection } from './kb-documents.tsx';
 import { KbSearch } from './kb-search.tsx';
 import { KB_DESCRIPTION_MAX, KB_NAME_MAX } from './kbs.tsx';
@@ -147,15 +148,21 @@ function KbView({ kb, onChanged }: { kb: Kb; onChanged(kb: Kb): void }) {
       title={kb.name}
       intro={kb.description || undefined}
       actions={
-        canEdit && (
-          <>
-            <Button onClick={() => setDialog('edit')}>Edit</Button>
-            <Button onClick={() => setDialog('reindex')}>Re-index</Button>
-            <Button variant="danger" onClick={() => setDialog('delete')}>
-              Delete
-            </Button>
-          </>
-        )
+        <>
+          {/* Everyone who can read a knowledge base may ask it questions. */}
+          <a class="button button-primary" href={chatPath(kb.id)}>
+            Ask questions
+          </a>
+          {canEdit && (
+            <>
+              <Button onClick={() => setDialog('edit')}>Edit</Button>
+              <Button onClick={() => setDialog('reindex')}>Re-index</Button>
+              <Button variant="danger" onClick={() => setDialog('delete')}>
+                Delete
+              </Button>
+            </>
+          )}
+        </>
       }
     >
       {!kb.embeddings.available && (

@@ -1,0 +1,151 @@
+import type { AgentAnswer, AgentEvent, AskInput, HistoryTurn, LlmPolicy, Passage, PassageSearch } from '../agent/types.ts';
+import type { AuditLog } from '../audit/audit.ts';
+import type { Acting } from '../auth/principal.ts';
+import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
+import type { KbSearch } from '../kb/search.ts';
+import type { Logger } from '../logger.ts';
+import type { OrganisationService } from '../organisations/organisations.ts';
+import type { UsageLedger } from '../usage/ledger.ts';
+import { errors } from '../errors.ts';
+import type { ConversationDoc, ConversationService, MessageDoc, SearchRecord } from './conversations.ts';
+
+/** What the answer service needs from the agent. */
+export interface Answerer {
+  ask(policy: LlmPolicy, search: PassageSearch, input: AskInput): Promise<AgentAnswer>;
+}
+
+export interface AskRequest {
+  question: string;
+  conversationId?: string | undefined;
+  documentIds?: string[] | undefined;
+  /** A transcript the client keeps itself (the OpenAI-compatible API): used instead of stored history for a new conversation. */
+  history?: HistoryTurn[] | undefined;
+}
+
+export interface AskOutcome {
+  conversation: ConversationDoc;
+  message: MessageDoc;
+  answer: AgentAnswer;
+}
+
+export interface AnswerServiceDeps {
+  agent: Answerer;
+  kbs: KnowledgeBaseService;
+  search: KbSearch;
+  conversations: ConversationService;
+  organisations: OrganisationService;
+  ledger: UsageLedger;
+  audit: AuditLog;
+  log: Logger;
+}
+
+/**
+ * One question, end to end: the conversation and its history, the organisation's engine policy,
+ * the agent, then the record of what happened — the message with its citations and the chunks
+ * it showed a model, the usage ledger, and an audit entry whenever passages went to a cloud engine.
+ */
+export class AnswerService {
+  readonly #d: AnswerServiceDeps;
+
+  constructor(deps: AnswerServiceDeps) {
+    this.#d = deps;
+  }
+
+  /** Retrieval for the agent, bound to one knowledge base. */
+  passageSearch(organisationId: string, kbId: string, mode: 'hybrid' | 'keyword' | 'vector'): PassageSearch {
+    return async (query, options) => {
+      const { hits } = await this.#d.search.search({ organisationId, kbId, query, k: options.k, mode, documentIds: options.documentIds });
+      return hits satisfies Passage[];
+    };
+  }
+
+  async ask(
+    acting: Acting,
+    kbId: string,
+    request: AskRequest,
+    options: { signal?: AbortSignal; onEvent?: (event: AgentEvent) => void; onConversation?: (conversation: ConversationDoc) => void } = {},
+  ): Promise<AskOutcome> {
+    const { principal } = acting;
+    const kb = await this.#d.kbs.get(principal.organisationId, kbId);
+    const conversation = request.conversationId
+      ? await this.#d.conversations.get(principal, request.conversationId)
+      : await this.#d.conversations.create(principal, kb._id, request.question);
+    if (conversation.kbId !== kb._id) throw errors.notFound('conversation');
+    const stored = (await this.#d.conversations.messages(principal.organisationId, conversation._id))
+      .filter((m) => m.role === 'user' || m.status === 'complete')
+      .map((m) => ({ role: m.role, content: m.content }));
+    const history = stored.length === 0 && request.history ? request.history : stored;
+    await this.#d.conversations.addMessage(conversation, { role: 'user', content: request.question });
+    // A client that stops the first answer must still know which conversation it started.
+    options.onConversation?.(conversation);
+
+    const { llmPolicy } = await this.#d.organisations.settings(principal.organisationId);
+    let streamed = '';
+    const searches: SearchRecord[] = [];
+    const onEvent = (event: AgentEvent) => {
+      if (event.type === 'delta') streamed += event.text;
+      if (event.type === 'search') searches.push({ query: event.query, hits: event.hits });
+      options.onEvent?.(event);
+    };
+    let answer: AgentAnswer;
+    try {
+      answer = await this.#d.agent.ask(llmPolicy, this.passageSearch(principal.organisationId, kb._id, kb.settings.retrievalMode), {
+        question: request.question,
+        history,
+        documentIds: request.documentIds,
+        sessionKey: conversation._id,
+        signal: options.signal,
+        onEvent,
+      });
+    } catch (err) {
+      // Keep what the person saw: a stopped answer stays in the conversation, marked as such.
+      const status = options.signal?.aborted ? 'cancelled' : 'failed';
+      await this.#d.conversations.addMessage(conversation, { role: 'assistant', content: streamed, status, citations: [], searches });
+      throw err;
+    }
+
+    const message = await this.#d.conversations.addMessage(conversation, {
+      role: 'assistant',
+      content: answer.answer,
+      status: 'complete',
+      mode: answer.mode,
+      citations: answer.citations,
+      engine: answer.engine,
+      usage: answer.usage,
+      shownChunkIds: answer.shownChunkIds,
+      sentToCloud: answer.sentToCloud,
+      promptVersion: answer.promptVersion,
+      searches,
+      feedback: null,
+    });
+    await this.#d.ledger.record({
+      organisationId: principal.organisationId,
+      kbId: kb._id,
+      conversationId: conversation._id,
+      messageId: message._id,
+      userId: principal.userId,
+      apiKeyId: principal.apiKeyId,
+      engine: answer.engine.name,
+      engineKind: answer.engine.kind,
+      model: answer.engine.model,
+      promptTokens: answer.usage.promptTokens,
+      completionTokens: answer.usage.completionTokens,
+      cachedPromptTokens: answer.usage.cachedPromptTokens,
+      firstTokenMs: answer.usage.firstTokenMs,
+      totalMs: answer.usage.totalMs,
+      cloud: answer.sentToCloud,
+    });
+    if (answer.sentToCloud) {
+      await this.#d.audit.record({
+        organisationId: principal.organisationId,
+        action: 'llm.cloud',
+        actor: principal.actor,
+        target: { type: 'conversation', id: conversation._id, name: conversation.title },
+        ip: acting.ip,
+        details: { engine: answer.engine.name, model: answer.engine.model, chunks: answer.shownChunkIds.length, messageId: message._id },
+      });
+    }
+    this.#d.log.info({ conversationId: conversation._id, engine: answer.engine.name, mode: answer.mode, ms: answer.usage.totalMs }, 'answered');
+    return { conversation, message, answer };
+  }
+}

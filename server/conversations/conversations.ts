@@ -1,0 +1,156 @@
+import type { AgentAnswer, Citation, EngineChoice, AnswerUsage } from '../agent/types.ts';
+import type { Clock, Random } from '../clock.ts';
+import type { Collection } from '../store/store.ts';
+import { tenantCollection } from '../store/tenant.ts';
+import type { Principal } from '../auth/principal.ts';
+import { roleAtLeast } from '../auth/roles.ts';
+import { errors } from '../errors.ts';
+import { newId } from '../auth/tokens.ts';
+
+export interface ConversationDoc {
+  _id: string;
+  organisationId: string;
+  kbId: string;
+  title: string;
+  userId: string | null;
+  apiKeyId: string | null;
+  createdAt: string;
+  updatedAt: string;
+  messageCount: number;
+}
+
+/** A knowledge-base search an answer ran (a tool call or the retrieval step). */
+export type SearchRecord = { query: string; hits: number };
+
+export type Feedback = { rating: 'up' | 'down'; comment: string | null; at: string; by: string | null };
+
+export interface MessageDoc {
+  _id: string;
+  organisationId: string;
+  conversationId: string;
+  role: 'user' | 'assistant';
+  content: string;
+  createdAt: string;
+  /** Assistant messages: how the answer ended. */
+  status?: 'complete' | 'cancelled' | 'failed';
+  mode?: AgentAnswer['mode'];
+  citations?: Citation[];
+  engine?: EngineChoice;
+  usage?: AnswerUsage;
+  /** Every chunk shown to a model for this answer: the audit of what left the knowledge base. */
+  shownChunkIds?: string[];
+  sentToCloud?: boolean;
+  promptVersion?: string;
+  searches?: SearchRecord[];
+  feedback?: Feedback | null;
+}
+
+/** Conversations and their messages. People see their own; admins see every conversation of the organisation. */
+export class ConversationService {
+  readonly #d: { conversations: Collection<ConversationDoc>; messages: Collection<MessageDoc>; clock: Clock; random: Random };
+
+  constructor(deps: { conversations: Collection<ConversationDoc>; messages: Collection<MessageDoc>; clock: Clock; random: Random }) {
+    this.#d = deps;
+  }
+
+  #now(): string {
+    return this.#d.clock.now().toISOString();
+  }
+
+  #conversations(organisationId: string) {
+    return tenantCollection(this.#d.conversations, organisationId);
+  }
+
+  #messages(organisationId: string) {
+    return tenantCollection(this.#d.messages, organisationId);
+  }
+
+  /** Conversations a principal may see: its own, or all of them for admins. */
+  #visibility(principal: Principal): Partial<ConversationDoc> {
+    if (roleAtLeast(principal.role, 'admin')) return {};
+    return principal.userId ? { userId: principal.userId } : { apiKeyId: principal.apiKeyId };
+  }
+
+  async list(principal: Principal, options: { kbId?: string | undefined; limit: number }): Promise<ConversationDoc[]> {
+    const filter = { ...this.#visibility(principal), ...(options.kbId ? { kbId: options.kbId } : {}) };
+    return this.#conversations(principal.organisationId).find(filter, { sort: { updatedAt: -1, _id: 1 }, limit: options.limit }).toArray();
+  }
+
+  async get(principal: Principal, id: string): Promise<ConversationDoc> {
+    const conversation = await this.#conversations(principal.organisationId).findOne({ _id: id, ...this.#visibility(principal) });
+    if (!conversation) throw errors.notFound('conversation');
+    return conversation;
+  }
+
+  async create(principal: Principal, kbId: string, question: string): Promise<ConversationDoc> {
+    const now = this.#now();
+    const title = question.replace(/\s+/g, ' ').trim();
+    const doc: ConversationDoc = {
+      _id: newId(this.#d.random),
+      organisationId: principal.organisationId,
+      kbId,
+      title: title.length > 80 ? `${title.slice(0, 79)}…` : title,
+      userId: principal.userId,
+      apiKeyId: principal.apiKeyId,
+      createdAt: now,
+      updatedAt: now,
+      messageCount: 0,
+    };
+    await this.#conversations(principal.organisationId).insertOne(doc);
+    return doc;
+  }
+
+  messages(organisationId: string, conversationId: string): Promise<MessageDoc[]> {
+    return this.#messages(organisationId).find({ conversationId }, { sort: { createdAt: 1, _id: 1 } }).toArray();
+  }
+
+  async addMessage(conversation: ConversationDoc, message: Omit<MessageDoc, '_id' | 'organisationId' | 'conversationId' | 'createdAt'>): Promise<MessageDoc> {
+    const doc: MessageDoc = { ...message, _id: newId(this.#d.random), organisationId: conversation.organisationId, conversationId: conversation._id, createdAt: this.#now() };
+    await this.#messages(conversation.organisationId).insertOne(doc);
+    await this.#conversations(conversation.organisationId).updateOne({ _id: conversation._id }, { $set: { updatedAt: doc.createdAt }, $inc: { messageCount: 1 } });
+    return doc;
+  }
+
+  async remove(principal: Principal, id: string): Promise<void> {
+    await this.get(principal, id);
+    await this.#messages(principal.organisationId).deleteMany({ conversationId: id });
+    await this.#conversations(principal.organisationId).deleteOne({ _id: id });
+  }
+
+  async removeForKb(organisationId: string, kbId: string): Promise<void> {
+    const ids = (await this.#conversations(organisationId).find({ kbId }, { projection: { _id: 1 } }).toArray()).map((c) => c._id);
+    if (ids.length) await this.#messages(organisationId).deleteMany({ conversationId: { $in: ids } });
+    await this.#conversations(organisationId).deleteMany({ kbId });
+  }
+
+  async setFeedback(principal: Principal, conversationId: string, messageId: string, input: { rating: 'up' | 'down'; comment?: string | undefined }): Promise<MessageDoc> {
+    await this.get(principal, conversationId);
+    const feedback: Feedback = { rating: input.rating, comment: input.comment?.trim() || null, at: this.#now(), by: principal.userId ?? principal.apiKeyId };
+    const updated = await this.#messages(principal.organisationId).findOneAndUpdate({ _id: messageId, conversationId, role: 'assistant' }, { $set: { feedback } }, { returnDocument: 'after' });
+    if (!updated) throw errors.notFound('message');
+    return updated;
+  }
+}
+
+export function presentConversation(c: ConversationDoc) {
+  return { id: c._id, kbId: c.kbId, title: c.title, userId: c.userId, apiKeyId: c.apiKeyId, createdAt: c.createdAt, updatedAt: c.updatedAt, messageCount: c.messageCount };
+}
+
+export function presentMessage(m: MessageDoc) {
+  return {
+    id: m._id,
+    role: m.role,
+    content: m.content,
+    createdAt: m.createdAt,
+    status: m.status ?? 'complete',
+    mode: m.mode ?? null,
+    citations: m.citations ?? [],
+    engine: m.engine ?? null,
+    usage: m.usage ?? null,
+    shownChunkIds: m.shownChunkIds ?? [],
+    sentToCloud: m.sentToCloud ?? false,
+    promptVersion: m.promptVersion ?? null,
+    searches: m.searches ?? [],
+    feedback: m.feedback ?? null,
+  };
+}

@@ -1,0 +1,44 @@
+import { z } from 'zod';
+import { actingOf, principalOf } from '../http/context.ts';
+import { route } from '../http/route.ts';
+import { llmPolicies, type OrganisationService } from './organisations.ts';
+
+/** What an admin choosing a policy needs to know about the engines this instance has. */
+export interface EngineOverview {
+  local: { installed: boolean; model: string | null; reason: string | null };
+  cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
+}
+
+const Settings = z
+  .object({
+    llmPolicy: z.enum(llmPolicies),
+    engines: z.object({
+      local: z.object({ installed: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() }),
+      cloud: z.object({ configured: z.boolean(), name: z.string().nullable(), model: z.string().nullable(), host: z.string().nullable() }),
+    }),
+  })
+  .meta({ id: 'OrganisationSettings' });
+
+export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview) {
+  return [
+    route({
+      method: 'get',
+      path: '/settings',
+      summary: "Your organisation's settings: where answers may be generated, and the engines this instance offers",
+      tag: 'Settings',
+      access: 'viewer',
+      responses: { 200: { description: 'Settings', schema: Settings } },
+      handler: async (ctx) => ({ ...(await organisations.settings(principalOf(ctx).organisationId)), engines: engines() }),
+    }),
+    route({
+      method: 'patch',
+      path: '/settings',
+      summary: 'Change the engine policy: `local-only` (nothing leaves the box), `local-then-cloud` or `cloud-first`',
+      tag: 'Settings',
+      access: 'admin',
+      body: z.strictObject({ llmPolicy: z.enum(llmPolicies).optional() }),
+      responses: { 200: { description: 'Updated settings', schema: Settings } },
+      handler: async (ctx, { body }) => ({ ...(await organisations.updateSettings(actingOf(ctx), body)), engines: engines() }),
+    }),
+  ];
+}

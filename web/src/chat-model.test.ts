@@ -1,0 +1,105 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import type { Answer, Citation, Message } from './api.ts';
+import { announcement, applyAskEvent, endReply, streamingReply, turnsFromMessages, withFeedback, type Reply } from './chat-model.ts';
+
+const cite = (n: number): Citation => ({ n, chunkId: `c${n}`, documentId: 'd1', documentName: 'guide.txt', page: 2, pageLabel: 'ii', quote: `quote ${n}` });
+const ANSWER: Answer = {
+  conversationId: 'conv1',
+  messageId: 'm2',
+  answer: 'Wash hands [1].',
+  mode: 'generative',
+  citations: [cite(1)],
+  engine: { name: 'local', kind: 'local', model: 'qwen', reason: 'policy local-only' },
+  usage: { promptTokens: 10, completionTokens: 5, cachedPromptTokens: 0, firstTokenMs: 120, totalMs: 900, searches: 1, llmCalls: 2 },
+};
+
+const replay = (events: [string, unknown][]): Reply => events.reduce((r, [e, d]) => applyAskEvent(r, e, d), streamingReply());
+
+test('a streamed answer: searches, deltas and citations, then done with the final text', () => {
+  const partial = replay([
+    ['search', { query: 'hand hygiene', k: 5, hits: 3 }],
+    ['delta', { text: 'Wash ' }],
+    ['delta', { text: 'hands [1' }],
+    ['citation', { citation: cite(2) }],
+    ['citation', { citation: cite(1) }],
+    ['citation', { citation: cite(1) }],
+    ['ping', {}],
+  ]);
+  assert.equal(partial.status, 'streaming');
+  assert.equal(partial.text, 'Wash hands [1');
+  assert.deepEqual(partial.searches, [{ query: 'hand hygiene', k: 5, hits: 3 }]);
+  assert.deepEqual(
+    partial.citations.map((c) => c.n),
+    [1, 2],
+    'deduplicated and in number order',
+  );
+  const done = applyAskEvent(partial, 'done', ANSWER);
+  assert.equal(done.status, 'complete');
+  assert.equal(done.text, 'Wash hands [1].');
+  assert.equal(done.messageId, 'm2');
+  assert.deepEqual(done.searches, partial.searches, 'the searches seen stay with the answer');
+  assert.equal(done.sentToCloud, false);
+});
+
+test('an extractive answer arrives whole in done', () => {
+  const done = replay([['done', { ...ANSWER, mode: 'extractive', engine: { name: 'extractive', kind: 'extractive', model: null, reason: 'no LLM installed' }, usage: { ...ANSWER.usage, firstTokenMs: null } }]]);
+  assert.equal(done.text, 'Wash hands [1].');
+  assert.equal(done.mode, 'extractive');
+  assert.match(announcement(done), /No language model answered.*1 source\./);
+});
+
+test('an error event fails the reply with its trace id; stop and cut-off streams end it', () => {
+  const failed = replay([
+    ['delta', { text: 'Partly' }],
+    ['error', { error: { code: 'llm_unavailable', message: 'The model crashed.', traceId: 't-1' } }],
+  ]);
+  assert.equal(failed.status, 'failed');
+  assert.equal(failed.error?.traceId, 't-1');
+  assert.equal(failed.text, 'Partly', 'what was shown stays');
+  assert.equal(endReply(failed, true, null), failed, 'an ended reply stays as it ended');
+
+  const stopped = endReply(replay([['delta', { text: 'Half' }]]), true, null);
+  assert.equal(stopped.status, 'cancelled');
+  assert.equal(announcement(stopped), 'Answer stopped.');
+  const cut = endReply(streamingReply(), false, null);
+  assert.equal(cut.status, 'failed');
+  assert.equal(cut.error?.code, 'stream_ended');
+});
+
+const message = (m: Partial<Message> & Pick<Message, 'id' | 'role' | 'content'>): Message => ({
+  createdAt: '2025-01-01T00:00:00Z',
+  status: 'complete',
+  mode: null,
+  citations: [],
+  engine: null,
+  usage: null,
+  shownChunkIds: [],
+  sentToCloud: false,
+  promptVersion: null,
+  feedback: null,
+  ...m,
+});
+
+test('stored messages pair each question with the answer after it', () => {
+  const turns = turnsFromMessages([
+    message({ id: 'u1', role: 'user', content: 'First?' }),
+    message({ id: 'a1', role: 'assistant', content: 'Yes [1].', mode: 'generative', citations: [cite(1)], sentToCloud: true }),
+    message({ id: 'u2', role: 'user', content: 'Second?' }),
+    message({ id: 'a2', role: 'assistant', content: 'Par', status: 'cancelled' }),
+    message({ id: 'u3', role: 'user', content: 'Third?' }),
+  ]);
+  assert.deepEqual(
+    turns.map((t) => [t.key, t.question, t.reply?.messageId ?? null, t.reply?.status ?? null]),
+    [
+      ['u1', 'First?', 'a1', 'complete'],
+      ['u2', 'Second?', 'a2', 'cancelled'],
+      ['u3', 'Third?', null, null],
+    ],
+  );
+  assert.equal(turns[0]?.reply?.sentToCloud, true);
+
+  const rated = withFeedback(turns, message({ id: 'a1', role: 'assistant', content: '', feedback: { rating: 'down', comment: 'wrong', at: 'now', by: 'u' } }));
+  assert.equal(rated[0]?.reply?.feedback?.rating, 'down');
+  assert.equal(rated[1], turns[1], 'other turns are untouched');
+});

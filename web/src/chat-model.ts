@@ -1,0 +1,128 @@
+// The chat thread as data: turns of a question and its reply, built from stored messages or from
+// the events of a streamed answer. Pure, so the page only renders and the rules are testable.
+import { ApiError, type Answer, type AnswerEngine, type AnswerMode, type AnswerUsage, type AskSearch, type Citation, type Feedback, type Message } from './api.ts';
+
+export type ReplyStatus = 'streaming' | 'complete' | 'cancelled' | 'failed';
+
+export interface Reply {
+  /** Known once the answer is stored (the `done` event, or a loaded conversation). */
+  messageId: string | null;
+  text: string;
+  status: ReplyStatus;
+  mode: AnswerMode | null;
+  citations: Citation[];
+  engine: AnswerEngine | null;
+  usage: AnswerUsage | null;
+  /** Searches seen while streaming; stored messages do not keep them. */
+  searches: AskSearch[];
+  feedback: Feedback | null;
+  sentToCloud: boolean;
+  error: ApiError | null;
+}
+
+export interface Turn {
+  key: string;
+  question: string;
+  /** Null when the question was stored without an answer (the server gave up before replying). */
+  reply: Reply | null;
+}
+
+export const streamingReply = (): Reply => ({
+  messageId: null,
+  text: '',
+  status: 'streaming',
+  mode: null,
+  citations: [],
+  engine: null,
+  usage: null,
+  searches: [],
+  feedback: null,
+  sentToCloud: false,
+  error: null,
+});
+
+const byNumber = (citations: readonly Citation[]) => citations.toSorted((a, b) => a.n - b.n);
+
+/** A stream event applied to the reply being streamed. Unknown events are ignored so the server may add some. */
+export function applyAskEvent(reply: Reply, event: string, data: unknown): Reply {
+  switch (event) {
+    case 'search':
+      return { ...reply, searches: [...reply.searches, data as AskSearch] };
+    case 'delta':
+      return { ...reply, text: reply.text + String((data as { text?: unknown }).text ?? '') };
+    case 'citation': {
+      const { citation } = data as { citation: Citation };
+      return { ...reply, citations: byNumber([...reply.citations.filter((c) => c.n !== citation.n), citation]) };
+    }
+    case 'done': {
+      const answer = data as Answer;
+      const { messageId, mode, engine, usage } = answer;
+      // The final text is authoritative: extractive answers may arrive whole, without deltas.
+      return { ...reply, messageId, mode, engine, usage, text: answer.answer, citations: byNumber(answer.citations), status: 'complete', sentToCloud: engine.kind === 'cloud' };
+    }
+    case 'error': {
+      const body = (data as { error?: { code?: string; message?: string; traceId?: string } }).error ?? {};
+      const error = new ApiError({ status: 200, code: body.code ?? 'ask_failed', message: body.message ?? 'The answer failed.', traceId: body.traceId ?? null });
+      return { ...reply, status: 'failed', error };
+    }
+    default:
+      return reply;
+  }
+}
+
+/** How a reply that did not reach `done` ended: stopped by the person, or failed. */
+export function endReply(reply: Reply, stopped: boolean, error: ApiError | null): Reply {
+  if (reply.status !== 'streaming') return reply;
+  if (stopped) return { ...reply, status: 'cancelled' };
+  return { ...reply, status: 'failed', error: error ?? new ApiError({ status: 0, code: 'stream_ended', message: 'The connection ended before the answer was complete.' }) };
+}
+
+function storedReply(m: Message): Reply {
+  return {
+    messageId: m.id,
+    text: m.content,
+    status: m.status,
+    mode: m.mode,
+    citations: byNumber(m.citations),
+    engine: m.engine,
+    usage: m.usage,
+    searches: [],
+    feedback: m.feedback,
+    sentToCloud: m.sentToCloud,
+    error: m.status === 'failed' ? new ApiError({ status: 0, code: 'failed', message: 'This answer failed.' }) : null,
+  };
+}
+
+/** Stored messages (oldest first) as turns: each question with the assistant message that follows it. */
+export function turnsFromMessages(messages: readonly Message[]): Turn[] {
+  const turns: Turn[] = [];
+  for (const m of messages) {
+    const last = turns.at(-1);
+    if (m.role === 'user') turns.push({ key: m.id, question: m.content, reply: null });
+    else if (last && !last.reply) last.reply = storedReply(m);
+    // An assistant message without a question before it has nothing to answer; it is not shown.
+  }
+  return turns;
+}
+
+/** The same turns with one reply's feedback replaced. */
+export function withFeedback(turns: readonly Turn[], message: Message): Turn[] {
+  return turns.map((t) => (t.reply?.messageId === message.id ? { ...t, reply: { ...t.reply, feedback: message.feedback } } : t));
+}
+
+/** What a screen reader hears once an answer has ended (never each token). */
+export function announcement(reply: Reply): string {
+  switch (reply.status) {
+    case 'complete': {
+      const n = reply.citations.length;
+      const sources = n === 0 ? 'no sources' : `${n} source${n === 1 ? '' : 's'}`;
+      return reply.mode === 'extractive' ? `No language model answered; here are the most relevant passages, ${sources}.` : `Answer ready, ${sources}.`;
+    }
+    case 'cancelled':
+      return 'Answer stopped.';
+    case 'failed':
+      return `The answer failed: ${reply.error?.message ?? 'unknown error'}`;
+    default:
+      return '';
+  }
+}

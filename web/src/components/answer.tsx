@@ -1,0 +1,114 @@
+import { useId } from 'preact/hooks';
+import type { AnswerEngine, AnswerUsage, AskSearch, Citation, Message } from '../api.ts';
+import type { Reply } from '../chat-model.ts';
+import { paragraphs, splitCitations } from './citation-text.ts';
+import { answerForClipboard, CitationList, citationHref, citationPlace } from './citation-list.tsx';
+import { CopyButton } from './copy-button.tsx';
+import { ErrorBanner } from './error-banner.tsx';
+import { FeedbackButtons } from './feedback.tsx';
+import { Badge } from './format.tsx';
+
+const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
+
+function AnswerText({ kbId, text, citations }: { kbId: string; text: string; citations: readonly Citation[] }) {
+  return (
+    <>
+      {paragraphs(text).map((p, i) => (
+        <p key={i}>
+          {splitCitations(p, citations).map((piece, j) =>
+            'text' in piece ? (
+              piece.text
+            ) : (
+              <a key={j} class="cite" href={citationHref(kbId, piece.citation)} title={citationPlace(piece.citation)}>
+                [{piece.citation.n}]<span class="visually-hidden"> {citationPlace(piece.citation)}</span>
+              </a>
+            ),
+          )}
+        </p>
+      ))}
+    </>
+  );
+}
+
+function Searches({ searches }: { searches: readonly AskSearch[] }) {
+  return (
+    <ul class="answer-searches">
+      {searches.map((s, i) => (
+        <li key={i}>
+          Searched: “{s.query}” · {s.hits} passage{s.hits === 1 ? '' : 's'}
+          {s.documentIds && s.documentIds.length > 0 && ` in ${s.documentIds.length} document${s.documentIds.length === 1 ? '' : 's'}`}
+        </li>
+      ))}
+    </ul>
+  );
+}
+
+const engineLabel = (e: AnswerEngine) => (e.kind === 'extractive' ? 'passage search (no language model)' : [e.name, e.model].filter(Boolean).join(' · '));
+
+/** Which engine answered and why (in a disclosure: keyboard-operable, unlike a hover tooltip), and how long it took. */
+function AnswerMeta({ engine, usage, sentToCloud }: { engine: AnswerEngine; usage: AnswerUsage | null; sentToCloud: boolean }) {
+  return (
+    <div class="answer-meta">
+      <details class="answer-engine">
+        <summary>Answered by {engineLabel(engine)}</summary>
+        <p>
+          {engine.reason.replace(/\.?$/, '.')} <a href="/settings">Engine policy</a>
+        </p>
+      </details>
+      {sentToCloud && <Badge tone="info">Sent to a cloud engine</Badge>}
+      {usage && (
+        <span class="answer-timing">
+          {usage.firstTokenMs !== null && `First token ${seconds(usage.firstTokenMs)} · `}Total {seconds(usage.totalMs)}
+        </span>
+      )}
+    </div>
+  );
+}
+
+function Pending({ searched }: { searched: boolean }) {
+  return (
+    <p class="answer-pending">
+      <span class="spinner" aria-hidden="true" />
+      {searched ? 'Reading the passages…' : 'Searching the knowledge base…'}
+    </p>
+  );
+}
+
+interface Props {
+  kbId: string;
+  reply: Reply;
+  /** Null until the conversation is known; feedback needs it. */
+  conversationId: string | null;
+  onFeedback(message: Message): void;
+}
+
+/** One reply: searches made, the text with linked [n] markers, its sources, and what to do with it. */
+export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
+  const id = useId();
+  const streaming = reply.status === 'streaming';
+  const canRate = reply.status === 'complete' && reply.messageId !== null && conversationId !== null;
+  return (
+    <div class="answer" aria-busy={streaming}>
+      {reply.searches.length > 0 && <Searches searches={reply.searches} />}
+      {/* The server's extractive text explains itself too; the tag marks it at a glance, even when skimming. */}
+      {reply.mode === 'extractive' && <p class="answer-mode">Quoted passages · no language model available</p>}
+      <div class="answer-text" id={`${id}-text`}>
+        {streaming && reply.text === '' ? <Pending searched={reply.searches.length > 0} /> : <AnswerText kbId={kbId} text={reply.text} citations={reply.citations} />}
+      </div>
+      {reply.status === 'cancelled' && (
+        <p class="answer-stopped">
+          <Badge>Stopped</Badge> {reply.text ? 'The answer was stopped before it was complete.' : 'The answer was stopped before it began.'}
+        </p>
+      )}
+      {reply.status === 'failed' && reply.error && <ErrorBanner error={reply.error} />}
+      {reply.citations.length > 0 && <CitationList kbId={kbId} citations={reply.citations} />}
+      {!streaming && reply.text !== '' && (
+        <div class="answer-actions" role="group" aria-label="Answer actions">
+          <CopyButton text={answerForClipboard(reply.text, reply.citations)} targetId={`${id}-text`} />
+          {canRate && <FeedbackButtons conversationId={conversationId} messageId={reply.messageId ?? ''} feedback={reply.feedback} onSaved={onFeedback} />}
+        </div>
+      )}
+      {reply.engine && <AnswerMeta engine={reply.engine} usage={reply.usage} sentToCloud={reply.sentToCloud} />}
+    </div>
+  );
+}

@@ -1,0 +1,34 @@
+import type { Citation } from '../api.ts';
+import { documentPath, pageName } from '../pages/kb-search.tsx';
+
+/** The document view scrolled to and highlighting the cited passage. */
+export const citationHref = (kbId: string, c: Citation): string => documentPath(kbId, c.documentId, { chunk: c.chunkId });
+
+/** "handbook.pdf, page 3 (label iii)": where a citation points, in one line. */
+export const citationPlace = (c: Citation): string => (c.page === null ? c.documentName : `${c.documentName}, ${pageName(c.page, c.pageLabel).toLowerCase()}`);
+
+/** What Copy puts on the clipboard: the answer and, when it cites any, the sources it cites. */
+export function answerForClipboard(text: string, citations: readonly Citation[]): string {
+  const answer = text.trim();
+  return citations.length === 0 ? answer : `${answer}\n\nSources:\n${citations.map((c) => `[${c.n}] ${citationPlace(c)}`).join('\n')}`;
+}
+
+/** The sources under an answer, numbered as the answer's [n] markers (not by position: numbers may skip). */
+export function CitationList({ kbId, citations }: { kbId: string; citations: readonly Citation[] }) {
+  return (
+    <div class="sources">
+      <h4 class="sources-heading">Sources</h4>
+      <ol class="source-list">
+        {citations.map((c) => (
+          <li key={c.n} value={c.n} class="source">
+            <a href={citationHref(kbId, c)} class="source-link">
+              {c.documentName}
+            </a>
+            {c.page !== null && <span class="source-page"> · {pageName(c.page, c.pageLabel)}</span>}
+            {c.quote && <blockquote class="source-quote">{c.quote}</blockquote>}
+          </li>
+        ))}
+      </ol>
+    </div>
+  );
+}
