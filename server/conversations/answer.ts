@@ -84,7 +84,7 @@ export class AnswerService {
     const searches: SearchRecord[] = [];
     const onEvent = (event: AgentEvent) => {
       if (event.type === 'delta') streamed += event.text;
-      if (event.type === 'search') searches.push({ query: event.query, hits: event.hits });
+      if (event.type === 'search') searches.push({ query: event.query, hits: event.hits, ...(event.documentIds ? { documentIds: event.documentIds } : {}) });
       options.onEvent?.(event);
     };
     let answer: AgentAnswer;
@@ -109,6 +109,7 @@ export class AnswerService {
       content: answer.answer,
       status: 'complete',
       mode: answer.mode,
+      incomplete: answer.incomplete ?? null,
       citations: answer.citations,
       engine: answer.engine,
       usage: answer.usage,

@@ -20,7 +20,7 @@ export interface ConversationDoc {
 }
 
 /** A knowledge-base search an answer ran (a tool call or the retrieval step). */
-export type SearchRecord = { query: string; hits: number };
+export type SearchRecord = { query: string; hits: number; documentIds?: string[] | undefined };
 
 export type Feedback = { rating: 'up' | 'down'; comment: string | null; at: string; by: string | null };
 
@@ -34,6 +34,8 @@ export interface MessageDoc {
   /** Assistant messages: how the answer ended. */
   status?: 'complete' | 'cancelled' | 'failed';
   mode?: AgentAnswer['mode'];
+  /** Set when the answer stopped early: the token limit, or the engine failing after it had started. */
+  incomplete?: 'length' | 'interrupted' | null;
   citations?: Citation[];
   engine?: EngineChoice;
   usage?: AnswerUsage;
@@ -144,6 +146,7 @@ export function presentMessage(m: MessageDoc) {
     createdAt: m.createdAt,
     status: m.status ?? 'complete',
     mode: m.mode ?? null,
+    incomplete: m.incomplete ?? null,
     citations: m.citations ?? [],
     engine: m.engine ?? null,
     usage: m.usage ?? null,

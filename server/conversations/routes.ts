@@ -28,6 +28,8 @@ const AskResponse = z
     messageId: z.string(),
     answer: z.string(),
     mode: z.enum(['generative', 'extractive']),
+    /** Why the answer stopped early, if it did: `length` (token limit) or `interrupted` (the engine failed mid-answer). */
+    incomplete: z.enum(['length', 'interrupted']).nullable(),
     citations: z.array(Citation),
     engine: Engine,
     usage: Usage,
@@ -40,13 +42,14 @@ const Message = z.object({
   createdAt: z.string(),
   status: z.enum(['complete', 'cancelled', 'failed']),
   mode: z.enum(['generative', 'extractive']).nullable(),
+  incomplete: z.enum(['length', 'interrupted']).nullable(),
   citations: z.array(Citation),
   engine: Engine.nullable(),
   usage: Usage.nullable(),
   shownChunkIds: z.array(z.string()),
   sentToCloud: z.boolean(),
   promptVersion: z.string().nullable(),
-  searches: z.array(z.object({ query: z.string(), hits: z.number() })),
+  searches: z.array(z.object({ query: z.string(), hits: z.number(), documentIds: z.array(z.string()).optional() })),
   feedback: z.object({ rating: z.enum(['up', 'down']), comment: z.string().nullable(), at: z.string(), by: z.string().nullable() }).nullable(),
 });
 const Conversation = z
@@ -54,7 +57,16 @@ const Conversation = z
   .meta({ id: 'Conversation' });
 
 export function presentAnswer({ conversation, message, answer }: AskOutcome): z.output<typeof AskResponse> {
-  return { conversationId: conversation._id, messageId: message._id, answer: answer.answer, mode: answer.mode, citations: answer.citations, engine: answer.engine, usage: answer.usage };
+  return {
+    conversationId: conversation._id,
+    messageId: message._id,
+    answer: answer.answer,
+    mode: answer.mode,
+    incomplete: answer.incomplete ?? null,
+    citations: answer.citations,
+    engine: answer.engine,
+    usage: answer.usage,
+  };
 }
 
 /** Streams an ask as server-sent events; closing the connection cancels the answer. */

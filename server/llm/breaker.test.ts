@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { CircuitBreaker, CircuitOpenError } from './breaker.ts';
+import { breakerVerdict, CircuitBreaker, CircuitOpenError } from './breaker.ts';
 import { LlmError } from './llm.ts';
 
 function setup(): { breaker: CircuitBreaker; advance: (ms: number) => void; calls: () => number; fail: (kind?: LlmError['kind']) => Promise<unknown>; succeed: () => Promise<unknown> } {
@@ -55,7 +55,7 @@ test('invalid requests prove the endpoint answers; aborts and interruptions coun
   controller.abort(new Error('user left'));
   await breaker.execute(() => Promise.reject(new LlmError('timeout', 'cloud:test', 'aborted mid-way')), controller.signal).catch(() => undefined);
   await breaker.execute(() => Promise.reject(new TypeError('bug'))).catch(() => undefined);
-  assert.deepEqual(breaker.status(), { state: 'closed', failures: 2, openedAt: null, lastError: 'unavailable #4' });
+  assert.deepEqual(breaker.status(), { state: 'closed', failures: 2, openedAt: null, lastError: 'unavailable #5' });
 });
 
 test('half-open after the cool-down lets exactly one trial through; success closes the circuit', async () => {
@@ -74,7 +74,7 @@ test('half-open after the cool-down lets exactly one trial through; success clos
   assert.match(String(await fail().then((e) => (e as Error).message)), /half-open .*trial request is in flight/);
   release('fine');
   assert.equal(await trial, 'fine');
-  assert.deepEqual(breaker.status(), { state: 'closed', failures: 0, openedAt: null, lastError: 'unavailable #2' });
+  assert.deepEqual(breaker.status(), { state: 'closed', failures: 0, openedAt: null, lastError: 'unavailable #3' });
   assert.equal(await succeed(), 'ok');
   assert.equal(calls(), 4);
 });
@@ -84,7 +84,7 @@ test('a failed trial re-opens for a fresh cool-down; an aborted trial leaves it 
   for (let i = 0; i < 3; i += 1) await fail();
   advance(10_000);
   await fail('timeout');
-  assert.deepEqual(breaker.status(), { state: 'open', failures: 4, openedAt: '2026-03-01T12:00:10.000Z', lastError: 'timeout #3' });
+  assert.deepEqual(breaker.status(), { state: 'open', failures: 4, openedAt: '2026-03-01T12:00:10.000Z', lastError: 'timeout #4' });
   advance(5_000);
   assert.equal(breaker.state, 'open');
   advance(5_000);
@@ -99,4 +99,9 @@ test('a failed trial re-opens for a fresh cool-down; an aborted trial leaves it 
 
 test('rejects a threshold below one', () => {
   assert.throws(() => new CircuitBreaker('x', { failureThreshold: 0, coolDownMs: 1, clock: { now: () => new Date() } }), RangeError);
+});
+
+test('breakerVerdict does not count an overloaded (busy, healthy) engine as failing', () => {
+  assert.equal(breakerVerdict(new LlmError('unavailable', 'local', 'local engine overloaded: 8 waiting', { overloaded: true })), 'neutral');
+  assert.equal(breakerVerdict(new LlmError('unavailable', 'local', 'model crashed')), 'failure');
 });

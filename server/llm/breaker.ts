@@ -31,7 +31,7 @@ export interface BreakerStatus {
  * counts as healthy; an abort by the caller or a failure after streaming says nothing either way.
  */
 export function breakerVerdict(error: unknown, signal?: AbortSignal): 'healthy' | 'failure' | 'neutral' {
-  if (signal?.aborted || !(error instanceof LlmError)) return 'neutral';
+  if (signal?.aborted || !(error instanceof LlmError) || error.overloaded) return 'neutral';
   if (error.kind === 'unavailable' || error.kind === 'timeout') return 'failure';
   return error.kind === 'invalid' ? 'healthy' : 'neutral';
 }

@@ -175,6 +175,8 @@ export class CloudLlmEngine implements LlmEngine {
     started: number,
   ): Promise<GenerateResult> {
     const { connectMs, firstTokenMs } = this.#options.timeouts;
+    // Only a failed attempt without streamed text gets here again, so its fragments are discarded.
+    progress.firstTokenAt = null;
     const own = new AbortController();
     const signal = AbortSignal.any([callSignal, own.signal]);
     const connect = setTimeout(() => own.abort(this.#error('timeout', `no response headers within ${connectMs} ms`, true)), connectMs);

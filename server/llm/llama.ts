@@ -357,7 +357,7 @@ export class LocalLlmEngine implements LlmEngine {
       return Promise.resolve(slot);
     }
     if (this.#waiting.length >= this.#queueLimit) {
-      return Promise.reject(new LlmError('unavailable', this.name, `local engine overloaded: ${this.#waiting.length} waiting`));
+      return Promise.reject(new LlmError('unavailable', this.name, `local engine overloaded: ${this.#waiting.length} waiting`, { overloaded: true }));
     }
     return new Promise<Slot>((resolve, reject) => {
       const signal = request.signal;

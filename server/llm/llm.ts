@@ -99,11 +99,17 @@ export type LlmErrorKind =
 export class LlmError extends Error {
   readonly kind: LlmErrorKind;
   readonly engine: string;
-  constructor(kind: LlmErrorKind, engine: string, message: string, options?: { cause?: unknown }) {
+  /**
+   * The engine is healthy but busy (its queue is full). The router may go elsewhere, but a circuit
+   * breaker must not count it: opening the circuit would refuse work the engine can do a moment later.
+   */
+  readonly overloaded: boolean;
+  constructor(kind: LlmErrorKind, engine: string, message: string, options?: { cause?: unknown; overloaded?: boolean }) {
     super(message, options);
     this.name = 'LlmError';
     this.kind = kind;
     this.engine = engine;
+    this.overloaded = options?.overloaded ?? false;
   }
 
   /** How clients see it: a bad request stays 400; everything else means no engine could answer (503). */

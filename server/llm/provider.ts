@@ -41,6 +41,7 @@ export async function openLlms(config: Config, clock: Clock, log: Logger): Promi
           ...(config.CLOUD_LLM_API_VERSION ? { apiVersion: config.CLOUD_LLM_API_VERSION } : {}),
           timeouts: { connectMs: config.CLOUD_LLM_CONNECT_TIMEOUT_MS, firstTokenMs: config.CLOUD_LLM_FIRST_TOKEN_TIMEOUT_MS, totalMs: config.CLOUD_LLM_TOTAL_TIMEOUT_MS },
           retries: { attempts: 3, baseDelayMs: 500, maxDelayMs: 8_000 },
+          log: log.child({ engine: `cloud:${config.CLOUD_LLM_NAME}` }),
         })
       : null;
   const router = new LlmRouter({ local, cloud: cloud ? [cloud] : [], log, clock });

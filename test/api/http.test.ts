@@ -78,7 +78,8 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assertError(await owner.get('/api/v1/nope'), 404, 'not_found');
     assertError(await owner.get('/api/v2/users'), 404, 'not_found');
     assertError(await owner.request('PUT', '/api/v1/users'), 405, 'method_not_allowed');
-    assertError(await owner.get('/v1/models'), 404, 'not_found');
+    assertError(await owner.get('/v1/nope'), 404, 'not_found');
+    assertError(await owner.get('/v1/models'), 401, 'unauthenticated');
   });
 
   it('serves the OpenAPI document generated from the route schemas, and a readable page', async () => {
@@ -142,7 +143,8 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
     const states = Object.fromEntries(ready.json.components.map((c: { name: string; kind: string; state: string }) => [c.name, `${c.kind}:${c.state}`]));
-    assert.deepEqual(Object.keys(states).sort(), ['embeddings', 'files', 'ocr', 'queue', 'search', 'store']);
+    assert.deepEqual(Object.keys(states).sort(), ['embeddings', 'files', 'llm', 'ocr', 'queue', 'search', 'store']);
+    assert.equal(states['llm'], 'none:degraded', 'no LLM installed: answers are extractive, the instance stays ready');
     assert.equal(states['ocr'], 'tesseract.js:ok', 'English OCR data ships with the npm install');
     assert.equal(states['store'], 'embedded:ok');
     assert.equal(states['search'], 'embedded:ok');

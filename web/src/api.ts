@@ -350,10 +350,14 @@ export interface Answer {
   messageId: string;
   answer: string;
   mode: AnswerMode;
+  /** Why the answer stopped early: the token limit, or the engine failing mid-answer. */
+  incomplete: AnswerIncomplete;
   citations: Citation[];
   engine: AnswerEngine;
   usage: AnswerUsage;
 }
+
+export type AnswerIncomplete = 'length' | 'interrupted' | null;
 
 export interface AskInput {
   question: string;
@@ -394,6 +398,8 @@ export interface Message {
   createdAt: string;
   status: 'complete' | 'cancelled' | 'failed';
   mode: AnswerMode | null;
+  incomplete: AnswerIncomplete;
+  searches: Array<{ query: string; hits: number; documentIds?: string[] }>;
   citations: Citation[];
   engine: AnswerEngine | null;
   usage: AnswerUsage | null;

@@ -1,6 +1,6 @@
 // The chat thread as data: turns of a question and its reply, built from stored messages or from
 // the events of a streamed answer. Pure, so the page only renders and the rules are testable.
-import { ApiError, type Answer, type AnswerEngine, type AnswerMode, type AnswerUsage, type AskSearch, type Citation, type Feedback, type Message } from './api.ts';
+import { ApiError, type Answer, type AnswerEngine, type AnswerIncomplete, type AnswerMode, type AnswerUsage, type AskSearch, type Citation, type Feedback, type Message } from './api.ts';
 
 export type ReplyStatus = 'streaming' | 'complete' | 'cancelled' | 'failed';
 
@@ -10,11 +10,12 @@ export interface Reply {
   text: string;
   status: ReplyStatus;
   mode: AnswerMode | null;
+  incomplete: AnswerIncomplete;
   citations: Citation[];
   engine: AnswerEngine | null;
   usage: AnswerUsage | null;
-  /** Searches seen while streaming; stored messages do not keep them. */
-  searches: AskSearch[];
+  /** The knowledge-base searches the answer ran. */
+  searches: Array<Omit<AskSearch, 'k'>>;
   feedback: Feedback | null;
   sentToCloud: boolean;
   error: ApiError | null;
@@ -32,6 +33,7 @@ export const streamingReply = (): Reply => ({
   text: '',
   status: 'streaming',
   mode: null,
+  incomplete: null,
   citations: [],
   engine: null,
   usage: null,
@@ -58,7 +60,7 @@ export function applyAskEvent(reply: Reply, event: string, data: unknown): Reply
       const answer = data as Answer;
       const { messageId, mode, engine, usage } = answer;
       // The final text is authoritative: extractive answers may arrive whole, without deltas.
-      return { ...reply, messageId, mode, engine, usage, text: answer.answer, citations: byNumber(answer.citations), status: 'complete', sentToCloud: engine.kind === 'cloud' };
+      return { ...reply, messageId, mode, engine, usage, incomplete: answer.incomplete ?? null, text: answer.answer, citations: byNumber(answer.citations), status: 'complete', sentToCloud: engine.kind === 'cloud' };
     }
     case 'error': {
       const body = (data as { error?: { code?: string; message?: string; traceId?: string } }).error ?? {};
@@ -83,10 +85,11 @@ function storedReply(m: Message): Reply {
     text: m.content,
     status: m.status,
     mode: m.mode,
+    incomplete: m.incomplete ?? null,
     citations: byNumber(m.citations),
     engine: m.engine,
     usage: m.usage,
-    searches: [],
+    searches: m.searches ?? [],
     feedback: m.feedback,
     sentToCloud: m.sentToCloud,
     error: m.status === 'failed' ? new ApiError({ status: 0, code: 'failed', message: 'This answer failed.' }) : null,

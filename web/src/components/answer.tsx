@@ -30,7 +30,7 @@ function AnswerText({ kbId, text, citations }: { kbId: string; text: string; cit
   );
 }
 
-function Searches({ searches }: { searches: readonly AskSearch[] }) {
+function Searches({ searches }: { searches: ReadonlyArray<Omit<AskSearch, 'k'>> }) {
   return (
     <ul class="answer-searches">
       {searches.map((s, i) => (
@@ -98,6 +98,12 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
       {reply.status === 'cancelled' && (
         <p class="answer-stopped">
           <Badge>Stopped</Badge> {reply.text ? 'The answer was stopped before it was complete.' : 'The answer was stopped before it began.'}
+        </p>
+      )}
+      {reply.status === 'complete' && reply.incomplete && (
+        <p class="answer-stopped">
+          <Badge>Incomplete</Badge>{' '}
+          {reply.incomplete === 'length' ? 'The answer reached its length limit.' : 'The language model failed part-way; this is what it had written.'}
         </p>
       )}
       {reply.status === 'failed' && reply.error && <ErrorBanner error={reply.error} />}
