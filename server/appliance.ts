@@ -17,6 +17,7 @@ import type { Lifecycle } from './ops/lifecycle.ts';
 import { EmbeddedQueue } from './queue/embedded.ts';
 import { openSearchIndex } from './search/open.ts';
 import { openLlms } from './llm/provider.ts';
+import type { LlmEngine } from './llm/llm.ts';
 import { createServices } from './services.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
@@ -26,6 +27,8 @@ export interface ApplianceOptions {
   clock?: Clock;
   random?: Random;
   webRoot?: string;
+  /** A local LLM engine to use instead of looking in MODELS_DIR (tests drive the agent through the whole stack with it). */
+  localLlm?: LlmEngine | null;
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
@@ -73,7 +76,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     check: async () => (ocr.ok ? { state: 'ok', message: ocrLanguages.join('+') } : { state: 'degraded', message: ocr.reason ?? 'unavailable' }),
   });
 
-  const llm = await openLlms(config, clock, log.child({ component: 'llm' }));
+  const llm = await openLlms(config, clock, log.child({ component: 'llm' }), options.localLlm !== undefined ? { local: options.localLlm } : undefined);
   lifecycle.onShutdown('llm', () => llm.close());
   readiness.add({
     name: 'llm',

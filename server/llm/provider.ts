@@ -20,8 +20,8 @@ export interface LlmProvider {
  * endpoint (when configured), behind the policy router. Which one an answer may use is each
  * organisation's policy; configuring a cloud endpoint sends nothing anywhere by itself.
  */
-export async function openLlms(config: Config, clock: Clock, log: Logger): Promise<LlmProvider> {
-  const { engine: local, reason } = await openLocalLlm({
+export async function openLlms(config: Config, clock: Clock, log: Logger, engines?: { local: LlmEngine | null }): Promise<LlmProvider> {
+  const { engine: local, reason } = engines ? { engine: engines.local, reason: undefined } : await openLocalLlm({
     modelsDir: config.modelsDir,
     ...(config.LLM_MODEL ? { model: config.LLM_MODEL } : {}),
     ...(config.LLM_THREADS ? { threads: config.LLM_THREADS } : {}),

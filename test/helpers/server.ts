@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { createAppliance, listen } from '../../server/appliance.ts';
+import { createAppliance, listen, type ApplianceOptions } from '../../server/appliance.ts';
 import { loadConfig } from '../../server/config.ts';
 import { createLogger } from '../../server/logger.ts';
 import { Lifecycle } from '../../server/ops/lifecycle.ts';
@@ -19,7 +19,7 @@ export interface TestServer {
 }
 
 /** The real appliance, in-process, on a free loopback port with a fresh DATA_DIR. */
-export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string; appliance?: ApplianceOptions } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lectern-test-')));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), LOG_LEVEL: 'info', ...opts.env });
   const logs: Array<Record<string, unknown>> = [];
@@ -31,7 +31,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   });
   const log = createLogger({ level: config.LOG_LEVEL, destination: sink });
   const lifecycle = new Lifecycle(log);
-  const appliance = await createAppliance(config, log, lifecycle);
+  const appliance = await createAppliance(config, log, lifecycle, opts.appliance);
   const { port } = await listen(
     appliance.app.callback(),
     { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness, onClose: () => appliance.streams.closeAll() },
