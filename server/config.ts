@@ -49,7 +49,7 @@ export const configSchema = z.object({
   EMBEDDING_THREADS: positiveInt.optional().describe('onnxruntime intra-op threads for embeddings (default: half the cores).'),
   LLM_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Local LLM id (from models/manifest.json) or GGUF file name in MODELS_DIR. Default: the manifest\'s small-profile LLM. Missing: answers are extractive (quoted passages).'),
   LLM_THREADS: positiveInt.optional().describe('CPU threads for the local LLM (default: cores − 1).'),
-  LLM_CONTEXT_SIZE: positiveInt.default(4096).describe('Context window of the local LLM, in tokens.'),
+  LLM_CONTEXT_SIZE: positiveInt.optional().describe('Context window of the local LLM, in tokens (default: the model\'s manifest entry, else 4096).'),
   LLM_QUEUE_LIMIT: positiveInt.default(8).describe('Requests that may wait for the local LLM; beyond it a request is refused (or falls back to cloud when the policy allows).'),
   CLOUD_LLM_URL: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of an OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, Groq, a llama-server on the LAN), e.g. `https://api.openai.com/v1`. Used only by organisations whose policy allows cloud.'),
   CLOUD_LLM_MODEL: z.string().min(1).optional().describe('Model (or Azure deployment) name at CLOUD_LLM_URL.'),

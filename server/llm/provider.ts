@@ -25,7 +25,7 @@ export async function openLlms(config: Config, clock: Clock, log: Logger, engine
     modelsDir: config.modelsDir,
     ...(config.LLM_MODEL ? { model: config.LLM_MODEL } : {}),
     ...(config.LLM_THREADS ? { threads: config.LLM_THREADS } : {}),
-    contextSize: config.LLM_CONTEXT_SIZE,
+    ...(config.LLM_CONTEXT_SIZE ? { contextSize: config.LLM_CONTEXT_SIZE } : {}),
     queueLimit: config.LLM_QUEUE_LIMIT,
     log,
   });

@@ -1,0 +1,58 @@
+// Speech ports: voice activity detection, speech-to-text and text-to-speech. Audio inside the
+// server is mono Float32 PCM in [-1, 1] at an explicit sample rate; the realtime protocol's pcm16
+// is converted at the edge.
+
+export interface AudioChunk {
+  samples: Float32Array;
+  sampleRate: number;
+}
+
+export interface VadOptions {
+  /** Speech probability above which a frame counts as speech (Silero's default 0.5). */
+  threshold: number;
+  /** Shorter bursts (a cough, a click) never start a turn. */
+  minSpeechMs: number;
+  /** Silence that ends a turn. */
+  endOfSpeechMs: number;
+  /** Audio kept before the detected onset, so the first syllable reaches STT. */
+  prefixPaddingMs: number;
+}
+
+export type VadEvent =
+  /** `atMs` is the onset within the stream (audio time, not wall-clock). */
+  | { type: 'speech_start'; atMs: number }
+  /** `atMs` is where speech ended; `audio` is the utterance with its padding, at 16 kHz. */
+  | { type: 'speech_end'; atMs: number; audio: Float32Array };
+
+/** One per session: it keeps the model state across frames. */
+export interface VoiceActivityDetector {
+  /** Feed audio (any sample rate; resampled to the model's); returns what happened in it. */
+  push(chunk: AudioChunk): Promise<VadEvent[]>;
+  /** Audio time consumed so far, in ms. */
+  readonly positionMs: number;
+  reset(): void;
+  close(): Promise<void>;
+}
+
+export interface SttStream {
+  accept(chunk: AudioChunk): void;
+  /** Best transcript so far (streaming models); '' for offline models. */
+  partial(): string;
+  /** Ends the stream and returns the final transcript. */
+  finish(): Promise<string>;
+}
+
+export interface SttEngine {
+  readonly kind: 'local' | 'cloud';
+  readonly model: { id: string; streaming: boolean; languages: string[] };
+  createStream(): SttStream;
+  close(): Promise<void>;
+}
+
+export interface TtsEngine {
+  readonly kind: 'local' | 'cloud' | 'espeak';
+  readonly voice: { id: string; language: string; sampleRate: number };
+  /** Audio for one sentence or short text; rejects with the signal's reason when aborted. */
+  synthesize(text: string, options?: { signal?: AbortSignal; speed?: number }): Promise<AudioChunk>;
+  close(): Promise<void>;
+}
