@@ -218,7 +218,7 @@ async function main(argv: string[]): Promise<void> {
       conversationId = done.conversationId;
       asked.push({ question, prompt: done.usage.promptTokens, calls: captured.slice(start) });
     }
-    const turns: Array<{ question: string; prompt: number; same: number; fresh: number }> = [];
+    const turns: Array<{ question: string; prompt: number; same: number; fresh: number; reused: number; previous: number }> = [];
     for (const [i, turn] of asked.entries()) {
       if (i === 0) continue;
       for (const [s, other] of lectern.slice(0, engine.stats().sequences).entries()) {
@@ -227,7 +227,12 @@ async function main(argv: string[]): Promise<void> {
       }
       const replays: GenerateResult[] = [];
       for (const { request } of turn.calls) replays.push(await generate({ messages: request.messages, ...(request.tools ? { tools: request.tools } : {}), maxTokens: 1, sessionKey: `fresh-${i}` }));
-      turns.push({ question: turn.question, prompt: turn.prompt, same: evaluated(turn.calls.map((c) => c.result)), fresh: evaluated(replays) });
+      // How much of the previous turn's final prompt the first call found evaluated: all of it when the
+      // prompt repeats that turn verbatim (its answer is then re-evaluated only if it does not
+      // tokenize back to the generated tokens, as with a random-weight model's output).
+      const reused = turn.calls[0]?.result.usage.cachedPromptTokens ?? 0;
+      const previous = asked[i - 1]?.calls.at(-1)?.result.usage.promptTokens ?? 0;
+      turns.push({ question: turn.question, prompt: turn.prompt, same: evaluated(turn.calls.map((c) => c.result)), fresh: evaluated(replays), reused, previous });
     }
 
     const l = (pick: (t: (typeof lectern)[number]) => number) => median(lectern.map(pick));
@@ -241,9 +246,9 @@ async function main(argv: string[]): Promise<void> {
     console.log(`| prompt tokens (evaluated) per ask | ${l((t) => t.calls.reduce((n, c) => n + c.result.usage.promptTokens, 0))} (${l((t) => evaluated(t.calls.map((c) => c.result)))}) | same | |`);
     console.log(`\nLongest event-loop stall while answering (HTTP client in the same process): ${fixed(stall.max)} ms (worst p99 ${fixed(stall.p99)} ms).`);
     console.log('The first-token ratio includes retrieval, HTTP and the conversation record; on a tiny model those dominate a ~10 ms first token.\n');
-    console.log('| follow-up turn | prompt tokens | evaluated, same conversation | evaluated, fresh session key | evaluated, cold |');
-    console.log('| --- | --- | --- | --- | --- |');
-    for (const t of turns) console.log(`| ${t.question} | ${t.prompt} | ${t.same} | ${t.fresh} | ${t.prompt} |`);
+    console.log('| follow-up turn | prompt tokens | evaluated, same conversation | evaluated, fresh session key | evaluated, cold | reused / previous turn\'s final prompt |');
+    console.log('| --- | --- | --- | --- | --- | --- |');
+    for (const t of turns) console.log(`| ${t.question} | ${t.prompt} | ${t.same} | ${t.fresh} | ${t.prompt} | ${t.reused} / ${t.previous} |`);
   } finally {
     await lifecycle.shutdown('bench done');
     await rm(scratch, { recursive: true, force: true });

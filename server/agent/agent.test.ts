@@ -280,6 +280,110 @@ describe('Agent', () => {
     });
   });
 
+  describe('reusing the previous turn as the prompt prefix', () => {
+    /** Turn 1's final request and its answer, as the prefix turn 2's requests must start with. */
+    const prefixOf = (transcript: ChatMessage[] | undefined) => JSON.stringify(transcript);
+    const startsWith = (messages: ChatMessage[], transcript: ChatMessage[] | undefined) => JSON.stringify(messages.slice(0, transcript?.length ?? 0)) === prefixOf(transcript);
+    const highest = (messages: readonly ChatMessage[]) => Math.max(...messages.flatMap((m) => (m.role === 'assistant' ? [] : answerV1.passageNumbers(m.content))));
+
+    it('starts turn 2 with turn 1 as sent and generated, numbering new passages after it (tool path)', async () => {
+      const { engine, agent } = setup((request, call) => {
+        if (call === 0) return search('air filters replaced');
+        if (call === 1) return { text: `Every three months [${numberOf(request.messages, 'Air filters')}].` };
+        if (call === 2) return search('autoclave sterilised instruments');
+        // An old number is in front of the model too, but this answer's citations cover this turn's passages only.
+        return { text: `At 134 °C in the autoclave [${numberOf(request.messages, 'Sterilisation')}], unlike the filters [1].` };
+      });
+      const first = await ask(agent, 'How often are the air filters replaced?', { sessionKey: 's' });
+      const transcript = first.answer.transcript!;
+      assert.deepEqual(transcript, [...engine.requests[1]!.messages, { role: 'assistant', content: 'Every three months [1].' }]);
+      assert.deepEqual(
+        transcript.map((m) => m.role),
+        ['system', 'user', 'assistant', 'tool', 'assistant'],
+      );
+
+      const history: AskInput['history'] = [
+        { role: 'user', content: 'How often are the air filters replaced?' },
+        { role: 'assistant', content: first.answer.answer },
+      ];
+      const second = await ask(agent, 'How are instruments sterilised?', { sessionKey: 's', history, priorTranscript: transcript });
+      for (const request of engine.requests.slice(2)) assert.ok(startsWith(request.messages, transcript), 'every request of turn 2 starts with turn 1 byte for byte');
+      assert.deepEqual(engine.requests[2]!.messages.slice(transcript.length), [{ role: 'user', content: 'How are instruments sterilised?' }]);
+      const n = numberOf(engine.requests[3]!.messages.slice(transcript.length), 'Sterilisation');
+      assert.equal(n, highest(transcript) + 1, 'new passages continue after the numbers turn 1 used');
+      assert.equal(second.answer.answer, 'At 134 °C in the autoclave [1], unlike the filters.');
+      assert.deepEqual(
+        second.answer.citations.map((c) => [c.n, c.chunkId]),
+        [[1, 'infection-3']],
+      );
+      assert.deepEqual(second.answer.shownChunkIds, ['infection-3']);
+      // Turn 3 repeats turn 2's transcript in turn, which holds turn 1's.
+      assert.ok(startsWith(second.answer.transcript!, transcript));
+      assert.equal(second.answer.transcript!.at(-1)!.content, `At 134 °C in the autoclave [${n}], unlike the filters [1].`);
+    });
+
+    it('starts turn 2 with turn 1 as sent and generated (retrieval-first path)', async () => {
+      const { engine, agent } = setup(
+        (request, call) => ({ text: call === 0 ? `Every three months [${numberOf(request.messages, 'Air filters')}].` : `New patients need a photo ID [${numberOf(request.messages.slice(2), 'Eligibility')}].` }),
+        { toolCalling: false },
+      );
+      const first = await ask(agent, 'How often are the air filters replaced?', { sessionKey: 's' });
+      const transcript = first.answer.transcript!;
+      assert.deepEqual(transcript, [...engine.requests[0]!.messages, { role: 'assistant', content: first.answer.answer }]);
+      const history: AskInput['history'] = [
+        { role: 'user', content: 'How often are the air filters replaced?' },
+        { role: 'assistant', content: first.answer.answer },
+      ];
+      const second = await ask(agent, 'What do new patients need to register?', { sessionKey: 's', history, priorTranscript: transcript });
+      const turn2 = engine.requests[1]!.messages;
+      assert.ok(startsWith(turn2, transcript));
+      assert.equal(turn2.length, transcript.length + 1);
+      assert.match(turn2.at(-1)!.content, new RegExp(String.raw`^Passages from the documents:\n\n\[${highest(transcript) + 1}\] Intake policy › Admissions › Eligibility`));
+      assert.equal(second.answer.answer, 'New patients need a photo ID [1].');
+      assert.deepEqual(
+        second.answer.citations.map((c) => [c.n, c.chunkId]),
+        [[1, 'intake-1']],
+      );
+    });
+
+    it('falls back to the condensed history when the transcript leaves too little room, or could reach a cloud engine', async () => {
+      const question = 'What do new patients need to register?';
+      const history: AskInput['history'] = [
+        { role: 'user', content: 'How often are the air filters replaced?' },
+        { role: 'assistant', content: 'Every three months [1].' },
+      ];
+      const condensed = [
+        { role: 'user', content: 'How often are the air filters replaced?' },
+        { role: 'assistant', content: 'Every three months.' },
+      ];
+      const system = { role: 'system' as const, content: answerV1.system({ tools: false }) };
+      const long = (tokens: number): ChatMessage[] => [system, { role: 'user', content: `${'Passage text. '.repeat(tokens / 3.5)}\n\nQuestion: ${history[0]!.content}` }, { role: 'assistant', content: 'Every three months [1].' }];
+
+      const fits = setup([{ text: 'A photo ID [1].' }], { toolCalling: false, contextSize: 2048 });
+      await ask(fits.agent, question, { history, priorTranscript: long(200) });
+      assert.deepEqual(fits.engine.requests[0]!.messages.slice(0, 3), long(200), 'a short transcript is reused');
+
+      const over = setup([{ text: 'A photo ID [1].' }], { toolCalling: false, contextSize: 2048 });
+      const { answer } = await ask(over.agent, question, { history, priorTranscript: long(600) });
+      const messages = over.engine.requests[0]!.messages;
+      assert.deepEqual(messages.slice(0, 3), [system, ...condensed]);
+      assert.match(messages[3]!.content, /^Passages from the documents:\n\n\[1\] Intake policy/);
+      assert.equal(answer.citations[0]?.chunkId, 'intake-1');
+      // The next turn repeats this one, condensed history and all.
+      assert.deepEqual(answer.transcript, [...messages, { role: 'assistant', content: 'A photo ID [1].' }]);
+
+      const local = new ScriptedEngine({ kind: 'local', model: { toolCalling: false }, script: [{ text: 'A photo ID [1].' }] });
+      const cloud = new ScriptedEngine({ kind: 'cloud', name: 'cloud:test', model: { toolCalling: false }, script: [] });
+      const mixed = new Agent({ gateway: scriptedGateway([local, cloud]) });
+      await ask(mixed, question, { history, priorTranscript: long(200), policy: 'local-then-cloud' });
+      assert.deepEqual(local.requests[0]!.messages.slice(0, 3), [system, ...condensed], 'earlier passages never go where a cloud engine may get them');
+
+      const tools = setup([search('register'), { text: 'A photo ID [1].' }], { contextSize: 2048 });
+      await ask(tools.agent, question, { history, priorTranscript: long(200) });
+      assert.deepEqual(tools.engine.requests[0]!.messages.slice(1, 3), condensed, 'a transcript under another system message is not reused');
+    });
+  });
+
   describe('extractive answers', () => {
     it('quotes the best passages, deduplicated and cited, when no LLM is installed', async () => {
       const agent = new Agent({ gateway: scriptedGateway([]) });

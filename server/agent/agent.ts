@@ -1,5 +1,5 @@
 import { systemClock, type Clock } from '../clock.ts';
-import { LlmError, type ChatMessage, type FinishReason, type GenerateRequest, type GenerateResult, type LlmEngine, type ToolCall } from '../llm/llm.ts';
+import { LlmError, type ChatMessage, type GenerateRequest, type GenerateResult, type LlmEngine, type ToolCall } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { createAnalyzer, type Analyzer } from '../search/analyzer.ts';
 import { CitationWriter, citesShown } from './citations.ts';
@@ -174,7 +174,7 @@ class Turn {
   readonly #search: PassageSearch;
   readonly #input: AskInput;
   readonly #started: number;
-  readonly #numbers = new PassageNumbers();
+  #numbers = new PassageNumbers();
   readonly #writer: CitationWriter;
   readonly #searched = new Map<string, Passage[]>();
   readonly #usage = { promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, searches: 0, llmCalls: 0 };
@@ -221,8 +221,7 @@ class Turn {
   async #toolLoop(first: LlmEngine): Promise<AgentAnswer> {
     const { prompt, limits } = this.#agent;
     let engine = first;
-    const system = prompt.system({ tools: true });
-    const messages: ChatMessage[] = [{ role: 'system', content: system }, ...this.#history(engine, system), { role: 'user', content: this.#input.question }];
+    const messages: ChatMessage[] = [...this.#head(engine, true), { role: 'user', content: this.#input.question }];
     // A final round without tools guarantees an end even if the model keeps calling them.
     const rounds = limits.maxSearches + 2;
     for (let round = 1; ; round++) {
@@ -231,7 +230,7 @@ class Turn {
       const result = await this.#generate({ messages, tools }, stream.push);
       if (!tools || result.toolCalls.length === 0) {
         stream.release();
-        return this.#finish(result.finishReason);
+        return this.#finish(result, messages);
       }
       // Text before a tool call is a preamble ("let me look that up"): not part of the answer,
       // unless it already looked like one and was streamed.
@@ -247,13 +246,12 @@ class Turn {
     const query = searchQuery(analyzer, this.#input.question, this.#input.history);
     const hits = await this.#relevantHits(query, limits.k, undefined);
     if (hits.length === 0 && this.#agent.answerUnmatchedWithoutModel) return this.#unmatched();
-    const system = prompt.system({ tools: false });
-    const head: ChatMessage[] = [{ role: 'system', content: system }, ...this.#history(engine, system)];
+    const head = this.#head(engine, false);
     const room = this.#room(engine, [...head, { role: 'user', content: prompt.question([], this.#input.question) }], false);
     const packed = this.#pack(hits, query, Math.min(limits.contextTokens, room), engine, false);
     const messages: ChatMessage[] = [...head, { role: 'user', content: prompt.question(packed.fresh, this.#input.question) }];
     const result = await this.#generate({ messages }, (text) => this.#emitText(this.#writer.push(text)));
-    return this.#finish(result.finishReason);
+    return this.#finish(result, messages);
   }
 
   /** Answers one tool call; the reply becomes a tool message. */
@@ -308,13 +306,40 @@ class Turn {
     });
   }
 
-  #history(engine: LlmEngine, system: string): ChatMessage[] {
-    const { limits } = this.#agent;
-    const fixed = engine.countTokens(system) + engine.countTokens(this.#input.question) + 2 * MESSAGE_OVERHEAD;
+  /**
+   * The system message and the earlier conversation. Preferably the previous turn's transcript
+   * verbatim, so a local engine evaluates only this turn; it must leave this turn's passages at
+   * least the room the condensed history would. Otherwise the condensed history, whose window
+   * drops old turns in big steps, and the next turn's transcript starts from that.
+   */
+  #head(engine: LlmEngine, tools: boolean): ChatMessage[] {
+    const { limits, prompt } = this.#agent;
+    const system: ChatMessage = { role: 'system', content: prompt.system({ tools }) };
+    const fixed = engine.countTokens(system.content) + engine.countTokens(this.#input.question) + 2 * MESSAGE_OVERHEAD;
     // On a small context the passages matter more than old turns: history gets at most a quarter.
     const free = engine.model.contextSize - limits.answerTokens - fixed - SAFETY_TOKENS;
+    const prior = this.#input.priorTranscript;
+    if (prior && this.#reusable(prior, system.content)) {
+      const room = this.#room(engine, [...prior, { role: 'user', content: this.#input.question }], tools);
+      if (room >= Math.min(limits.contextTokens, free - Math.floor(free / 4))) {
+        const shown = prior.flatMap((m) => (m.role === 'assistant' ? [] : prompt.passageNumbers(m.content)));
+        this.#numbers = new PassageNumbers(Math.max(0, ...shown) + 1);
+        return [...prior];
+      }
+    }
     const budget = Math.min(limits.historyTokens, Math.floor(free / 4));
-    return condenseHistory(this.#input.history, { budget, countTokens: (text) => engine.countTokens(text) });
+    return [system, ...condenseHistory(this.#input.history, { budget, countTokens: (text) => engine.countTokens(text) })];
+  }
+
+  /**
+   * A transcript is reused only under the same system message (same prompt version and tool use)
+   * and only when no cloud engine may receive the request: it carries earlier turns' passages,
+   * which this answer's audit (`shownChunkIds`) does not list, and a cloud engine bills them again.
+   */
+  #reusable(prior: readonly ChatMessage[], system: string): boolean {
+    const [first, last] = [prior[0], prior.at(-1)];
+    if (first?.role !== 'system' || first.content !== system || last?.role !== 'assistant' || last.toolCalls?.length) return false;
+    return this.#agent.gateway.candidates(this.#policy).every((e) => e.kind === 'local');
   }
 
   /** Tokens still free in the engine's context for more prompt, keeping room for the answer. */
@@ -416,16 +441,20 @@ class Turn {
     };
   }
 
-  #finish(finishReason: FinishReason): AgentAnswer | Promise<AgentAnswer> {
+  /** The answer of the final call `result` to `messages`. */
+  #finish(result: GenerateResult, messages: readonly ChatMessage[]): AgentAnswer | Promise<AgentAnswer> {
     this.#emitText(this.#writer.end());
     const served = this.#served!;
     if (this.#writer.text === '') return this.#extractive('failed', `${served.engine.name} returned an empty answer`);
+    // The text as generated, not as shown: its markers are the numbers the prompt gave the passages.
+    const reply: ChatMessage = { role: 'assistant', content: result.text, ...(result.toolCalls.length > 0 ? { toolCalls: result.toolCalls } : {}) };
     return this.#answer(this.#writer.text, {
       citations: this.#writer.citations,
       mode: 'generative',
       engine: engineChoice(served.engine, served.reason),
       promptVersion: this.#agent.prompt.version,
-      ...(finishReason === 'length' ? { incomplete: 'length' } : {}),
+      ...(result.finishReason === 'length' ? { incomplete: 'length' } : {}),
+      transcript: [...messages, reply],
     });
   }
 

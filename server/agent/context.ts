@@ -13,13 +13,22 @@ export interface ShownPassage {
   query: string;
 }
 
-/** Numbers passages in the order they are shown; a number always means the same chunk. */
+/**
+ * Numbers passages in the order they are shown; a number always means the same chunk. A follow-up
+ * that repeats the previous turn's prompt starts after the numbers that prompt already used, so no
+ * number in front of the model means two passages.
+ */
 export class PassageNumbers {
   readonly #byChunk = new Map<string, ShownPassage>();
   readonly #list: ShownPassage[] = [];
+  readonly #first: number;
+
+  constructor(first = 1) {
+    this.#first = first;
+  }
 
   get(n: number): ShownPassage | undefined {
-    return this.#list[n - 1];
+    return n >= this.#first ? this.#list[n - this.#first] : undefined;
   }
 
   byChunk(chunkId: string): ShownPassage | undefined {
@@ -29,7 +38,7 @@ export class PassageNumbers {
   add(passage: Passage, query: string): ShownPassage {
     const existing = this.#byChunk.get(passage.chunkId);
     if (existing) return existing;
-    const shown = { n: this.#list.length + 1, passage, query };
+    const shown = { n: this.next, passage, query };
     this.#list.push(shown);
     this.#byChunk.set(passage.chunkId, shown);
     return shown;
@@ -37,6 +46,11 @@ export class PassageNumbers {
 
   get size(): number {
     return this.#list.length;
+  }
+
+  /** The number the next new passage gets. */
+  get next(): number {
+    return this.#first + this.#list.length;
   }
 
   all(): readonly ShownPassage[] {
@@ -121,7 +135,7 @@ export function packPassages(passages: readonly Passage[], numbers: PassageNumbe
     }
     const remaining = budget - packed.tokens;
     if (remaining < minTokens) break;
-    const provisional: PromptPassage = { n: numbers.size + 1, source: sourceLabel(passage), documentId: passage.documentId, text: '' };
+    const provisional: PromptPassage = { n: numbers.next, source: sourceLabel(passage), documentId: passage.documentId, text: '' };
     const header = countTokens(render(provisional)) + SEPARATOR_TOKENS;
     const othersWaiting = i < ranked.length - 1;
     const cap = Math.min(remaining, othersWaiting ? Math.max(minTokens, budget * maxShare) : remaining) - header;

@@ -1,4 +1,4 @@
-import type { GenerateRequest, GenerateResult, LlmEngine } from '../llm/llm.ts';
+import type { ChatMessage, GenerateRequest, GenerateResult, LlmEngine } from '../llm/llm.ts';
 
 // The contract between the answer API (which owns conversations, the ledger and transport) and
 // the agent (which owns prompting, tool use, citations and the extractive fallback).
@@ -79,6 +79,12 @@ export interface AgentAnswer {
    * engine failed after part of the answer was streamed ("interrupted"; the text is what was streamed).
    */
   incomplete?: 'length' | 'interrupted' | undefined;
+  /**
+   * The messages of the final LLM call followed by the assistant message it produced, exactly as
+   * sent and generated (citation numbers as the model wrote them). Passed back as `priorTranscript`
+   * on the next turn of the conversation. Absent for extractive and interrupted answers.
+   */
+  transcript?: ChatMessage[] | undefined;
 }
 
 export interface HistoryTurn {
@@ -92,6 +98,12 @@ export interface AskInput {
   history: HistoryTurn[];
   /** Restrict retrieval to these documents. */
   documentIds?: string[] | undefined;
+  /**
+   * The previous answer's `transcript` in this conversation. When it fits, and only local engines
+   * may receive the request, it is the verbatim start of this turn's prompt instead of the
+   * condensed `history`, so a local engine evaluates only the new turn.
+   */
+  priorTranscript?: ChatMessage[] | undefined;
   /** Conversation id: lets a local engine reuse the evaluated prefix of this conversation. */
   sessionKey?: string | undefined;
   signal?: AbortSignal | undefined;

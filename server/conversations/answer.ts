@@ -71,10 +71,10 @@ export class AnswerService {
       ? await this.#d.conversations.get(principal, request.conversationId)
       : await this.#d.conversations.create(principal, kb._id, request.question);
     if (conversation.kbId !== kb._id) throw errors.notFound('conversation');
-    const stored = (await this.#d.conversations.messages(principal.organisationId, conversation._id))
-      .filter((m) => m.role === 'user' || m.status === 'complete')
-      .map((m) => ({ role: m.role, content: m.content }));
+    const answered = (await this.#d.conversations.messages(principal.organisationId, conversation._id)).filter((m) => m.role === 'user' || m.status === 'complete');
+    const stored = answered.map((m) => ({ role: m.role, content: m.content }));
     const history = stored.length === 0 && request.history ? request.history : stored;
+    const priorTranscript = answered.findLast((m) => m.role === 'assistant')?.transcript;
     await this.#d.conversations.addMessage(conversation, { role: 'user', content: request.question });
     // A client that stops the first answer must still know which conversation it started.
     options.onConversation?.(conversation);
@@ -92,6 +92,7 @@ export class AnswerService {
       answer = await this.#d.agent.ask(llmPolicy, this.passageSearch(principal.organisationId, kb._id, kb.settings.retrievalMode), {
         question: request.question,
         history,
+        priorTranscript,
         documentIds: request.documentIds,
         sessionKey: conversation._id,
         signal: options.signal,
@@ -118,6 +119,7 @@ export class AnswerService {
       promptVersion: answer.promptVersion,
       searches,
       feedback: null,
+      ...(answer.transcript ? { transcript: answer.transcript } : {}),
     });
     await this.#d.ledger.record({
       organisationId: principal.organisationId,

@@ -1,5 +1,6 @@
 import type { AgentAnswer, Citation, EngineChoice, AnswerUsage } from '../agent/types.ts';
 import type { Clock, Random } from '../clock.ts';
+import type { ChatMessage } from '../llm/llm.ts';
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import type { Principal } from '../auth/principal.ts';
@@ -45,6 +46,8 @@ export interface MessageDoc {
   promptVersion?: string;
   searches?: SearchRecord[];
   feedback?: Feedback | null;
+  /** Internal, never presented: the answer's final LLM call as sent, which the next turn's prompt repeats. */
+  transcript?: ChatMessage[];
 }
 
 /** Conversations and their messages. People see their own; admins see every conversation of the organisation. */

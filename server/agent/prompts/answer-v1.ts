@@ -65,6 +65,11 @@ export const answerV1 = {
 
   passage,
 
+  /** Numbers of the passages shown in a message (at least: a quoted line may look like a header too). */
+  passageNumbers(content: string): number[] {
+    return [...content.matchAll(/^\[(\d+)\] /gm)].map((m) => Number(m[1]));
+  },
+
   /** The last message of a retrieval-first request: the passages, then the question. */
   question(passages: readonly PromptPassage[], question: string): string {
     const block = passages.length > 0 ? passages.map((p) => passage(p, false)).join('\n\n') : '(no passages found)';
