@@ -1,4 +1,5 @@
 import type { ChatMessage, GenerateRequest, GenerateResult, LlmEngine } from '../llm/llm.ts';
+import type { KbHit } from '../kb/search.ts';
 
 // The contract between the answer API (which owns conversations, the ledger and transport) and
 // the agent (which owns prompting, tool use, citations and the extractive fallback).
@@ -6,20 +7,7 @@ import type { ChatMessage, GenerateRequest, GenerateResult, LlmEngine } from '..
 export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
 
 /** One retrieved passage, as the knowledge-base search returns it. */
-export interface Passage {
-  chunkId: string;
-  documentId: string;
-  documentName: string;
-  page: number | null;
-  pageEnd: number | null;
-  pageLabel: string | null;
-  headings: string[];
-  text: string;
-  score: number;
-  matchedTerms: string[];
-  start: number;
-  end: number;
-}
+export type Passage = KbHit;
 
 /** Search bound to one organisation and knowledge base. */
 export type PassageSearch = (query: string, options: { k: number; documentIds?: string[] | undefined; signal?: AbortSignal | undefined }) => Promise<Passage[]>;

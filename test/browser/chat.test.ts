@@ -4,14 +4,13 @@
 // follow-up in the same conversation, the engine-policy settings and the usage page.
 // Needs a built console (`node scripts/build-web.ts`; `npm test` does it) and /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { OWNER, setUp, signedIn } from '../helpers/client.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { heading, launchBrowser, resultsDir } from '../helpers/browser.ts';
 
-const resultsDir = path.resolve(import.meta.dirname, '../../test-results');
 const KB = 'Clinic handbook';
 const DOCS = [
   {
@@ -29,16 +28,11 @@ const FOLLOW_UP = 'Where do visitors park their cars?';
 let browser: Browser;
 
 before(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(() => browser?.close());
 
-const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 const answers = (page: Page) => page.locator('.turn .answer');
 const today = () => new Date().toISOString().slice(0, 10);
 

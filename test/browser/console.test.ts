@@ -3,13 +3,12 @@
 // the API with the key the page showed. The second covers the remaining admin pages.
 // Needs a built console (`node scripts/build-web.ts`; `npm test` does it) and /usr/bin/chromium.
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test, type TestContext } from 'node:test';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { startTestServer } from '../helpers/server.ts';
+import { heading, launchBrowser, resultsDir } from '../helpers/browser.ts';
 
-const resultsDir = path.resolve(import.meta.dirname, '../../test-results');
 const ORG = 'Acme Research';
 const NAME = 'Ada Admin';
 const EMAIL = 'ada@example.org';
@@ -18,11 +17,7 @@ const PASSWORD = 'correct horse battery staple';
 let browser: Browser;
 
 before(async () => {
-  await mkdir(resultsDir, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(() => browser?.close());
@@ -47,7 +42,6 @@ async function openConsole(t: TestContext, env?: Record<string, string>) {
   return { server, page, problems };
 }
 
-const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 const isFocused = (page: Page, selector: Parameters<Page['locator']>[0]) => page.locator(selector).evaluate((el) => el === document.activeElement);
 const navLink = (page: Page, name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name });
 const toast = (page: Page, text: string | RegExp) => page.getByRole('status').getByText(text).waitFor();

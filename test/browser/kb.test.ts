@@ -5,15 +5,14 @@
 // the third-party documents in ../shared/docs.
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
-import { chromium, type Browser, type Locator, type Page } from 'playwright-core';
+import { type Browser, type Locator, type Page } from 'playwright-core';
 import { Client, setUp, signedIn } from '../helpers/client.ts';
 import { startTestServer } from '../helpers/server.ts';
+import { heading, launchBrowser, resultsDir } from '../helpers/browser.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const resultsDir = path.join(repoRoot, 'test-results');
 const docsDir = path.resolve(repoRoot, '../shared/docs');
 const PDF = 'gao-23-106826-cybersecurity-2p.pdf';
 const FILES = {
@@ -33,16 +32,11 @@ let browser: Browser;
 
 before(async () => {
   if (skip) return;
-  await mkdir(resultsDir, { recursive: true });
-  browser = await chromium.launch({
-    executablePath: '/usr/bin/chromium',
-    args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--disable-component-update', '--disable-sync', '--no-first-run'],
-  });
+  browser = await launchBrowser();
 });
 
 after(() => browser?.close());
 
-const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
 const docRow = (page: Page, file: string) => page.getByRole('table').getByRole('row', { name: new RegExp(path.basename(file).replace(/[.]/g, '\\.')) });
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(resultsDir, name), fullPage: true });
 const noHorizontalScroll = (page: Page) => page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
