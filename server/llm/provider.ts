@@ -29,7 +29,6 @@ export async function openLlms(config: Config, clock: Clock, log: Logger, engine
     queueLimit: config.LLM_QUEUE_LIMIT,
     log,
   });
-  if (!local) log.warn({ reason }, 'no local LLM: answers are extractive unless a policy allows the cloud endpoint');
   const cloud =
     config.CLOUD_LLM_URL && config.CLOUD_LLM_MODEL
       ? new CloudLlmEngine({

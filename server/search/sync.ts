@@ -72,7 +72,8 @@ export class SearchSync {
       const stored = (await this.#counters.findOne({ _id: GENERATION_ID }))?.n ?? 0;
       const indexed = await this.#index.generation();
       if (indexed === stored && indexed !== null) return { rebuilt: false, chunks: 0 };
-      this.#log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
+      // A new installation has nothing to rebuild; anything else means the index missed changes.
+      if (stored > 0) this.#log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
       const started = performance.now();
       await this.#index.clear();
       let batch: ChunkRecord[] = [];
@@ -88,7 +89,7 @@ export class SearchSync {
       if (batch.length) await this.#index.upsert(batch);
       total += batch.length;
       await this.#index.setGeneration(stored);
-      this.#log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
+      if (stored > 0) this.#log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
       return { rebuilt: true, chunks: total };
     });
   }
