@@ -1,6 +1,11 @@
 // Typed client for the Lectern HTTP API. Every call goes through `request` so that error
 // shaping, the session cookie and the "signed out elsewhere" signal live in one place.
 
+// Server types shared with the client: `import type` only, so nothing of the server reaches the bundle.
+import type { KbHit } from '../../server/kb/search.ts';
+import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
+import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
+
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
 export type ApiKeyRole = Exclude<Role, 'owner'>;
 
@@ -284,21 +289,8 @@ export interface Chunk {
   end: number;
 }
 
-export interface SearchHit {
-  chunkId: string;
-  documentId: string;
-  documentName: string;
-  page: number | null;
-  /** Where a passage that crosses a page break ends. */
-  pageEnd?: number | null;
-  pageLabel: string | null;
-  headings: string[];
-  text: string;
-  score: number;
-  matchedTerms: string[];
-  start: number;
-  end: number;
-}
+/** The server's hit type: one contract, checked by the compiler on both sides. */
+export type SearchHit = KbHit;
 
 export interface SearchResult {
   hits: SearchHit[];
@@ -313,37 +305,14 @@ export interface KbPatch {
   settings?: Partial<Omit<KbSettings, 'embeddingModel'>>;
 }
 
-export interface Citation {
-  /** The number the answer text uses as [n]. */
-  n: number;
-  chunkId: string;
-  documentId: string;
-  documentName: string;
-  page: number | null;
-  pageLabel: string | null;
-  quote: string;
-}
+export type Citation = ServerCitation;
 
 export type AnswerMode = 'generative' | 'extractive';
 
-export interface AnswerEngine {
-  /** "local", "cloud:<name>" or "extractive". */
-  name: string;
-  kind: 'local' | 'cloud' | 'extractive';
-  model: string | null;
-  /** Why this engine answered (the policy, a fallback and its cause, no model installed…). */
-  reason: string;
-}
+/** Which engine answered and why (the policy, a fallback and its cause, no model installed…). */
+export type AnswerEngine = EngineChoice;
 
-export interface AnswerUsage {
-  promptTokens: number;
-  completionTokens: number;
-  cachedPromptTokens: number;
-  firstTokenMs: number | null;
-  totalMs: number;
-  searches: number;
-  llmCalls: number;
-}
+export type AnswerUsage = ServerAnswerUsage;
 
 export interface Answer {
   conversationId: string;
@@ -425,18 +394,8 @@ export interface Settings {
 
 export type UsageGroup = 'day' | 'user' | 'kb' | 'engine';
 
-export interface UsageRow {
-  /** A day (YYYY-MM-DD, UTC), a user id or `apiKey:<id>`, a knowledge-base id, or an engine name. */
-  key: string;
-  messages: number;
-  promptTokens: number;
-  completionTokens: number;
-  cachedPromptTokens: number;
-  cost: number;
-  cloudMessages: number;
-  avgFirstTokenMs: number | null;
-  avgTotalMs: number;
-}
+/** Keys: a day (YYYY-MM-DD, UTC), a user id or `apiKey:<id>`, a knowledge-base id, or an engine name. */
+export type UsageRow = ServerUsageRow;
 
 export interface UsageReport {
   groupBy: UsageGroup;
