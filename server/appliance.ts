@@ -22,6 +22,10 @@ import { createServices } from './services.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
 import { openStore } from './store/open.ts';
+import { openSpeechEngines } from './speech/open-speech.ts';
+import { loadSileroVadModel, type SileroVadModel } from './speech/vad.ts';
+import type { RealtimeSpeech } from './realtime/session.ts';
+import type { RealtimeDeps } from './realtime/server.ts';
 
 export interface ApplianceOptions {
   clock?: Clock;
@@ -86,6 +90,20 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
       llm.local ? { state: 'ok', message: llm.local.model.id } : { state: 'degraded', message: llm.localReason ?? 'no local LLM' },
   });
 
+  const speech = await openSpeech(config, log.child({ component: 'speech' }));
+  lifecycle.onShutdown('speech', async () => {
+    await Promise.allSettled([speech.vad?.close(), speech.stt?.close(), speech.tts?.close()]);
+  });
+  readiness.add({
+    name: 'voice',
+    kind: [speech.vad ? 'silero' : null, speech.stt ? speech.stt.model.id : null, speech.tts ? speech.tts.voice.id : null].filter(Boolean).join('+') || 'none',
+    // Voice is an extra on top of text: missing parts degrade it, they never make the instance unready.
+    check: async () => {
+      const missing = [speech.vad ? null : speech.vadReason, speech.stt ? null : speech.sttReason, speech.tts ? null : speech.ttsReason].filter(Boolean);
+      return missing.length ? { state: 'degraded', message: missing.join('; ') } : { state: 'ok' };
+    },
+  });
+
   const db = collections(store);
   const queue = new EmbeddedQueue({ jobs: db.jobs, clock, log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY });
   readiness.add({
@@ -146,7 +164,22 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddingEngine: () => embeddings.engine(),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
-  return { app, openapi, services, store, readiness, streams, queue, index, llm };
+  const realtime: RealtimeDeps = { auth: services.auth, kbs: services.kbs, answers: services.answers, speech, log, random, publicUrl: config.PUBLIC_URL };
+  return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime };
+}
+
+/** One VAD model and one set of speech engines serve every realtime session; missing ones come with a reason. */
+async function openSpeech(config: Config, log: Logger): Promise<RealtimeSpeech> {
+  let vad: SileroVadModel | null = null;
+  let vadReason: string | undefined;
+  try {
+    vad = await loadSileroVadModel();
+  } catch (err) {
+    vadReason = `the Silero VAD model could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
+    log.warn({ reason: vadReason }, 'no voice activity detection');
+  }
+  const engines = await openSpeechEngines({ modelsDir: config.modelsDir, log });
+  return { vad, vadReason, ...engines };
 }
 
 /**

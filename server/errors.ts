@@ -72,3 +72,13 @@ export function toErrorBody(err: unknown, traceId: string): { status: number; bo
   if (e.details) body.error.details = e.details;
   return { status: e.status, body, headers: e.headers, expected: appError !== null };
 }
+
+/**
+ * The WebSocket counterpart of the HTTP error handler: the same mapping, as a realtime `error`
+ * event. `type` follows the OpenAI Realtime convention (the client's fault or the server's).
+ */
+export function sendError(ws: { send(data: string): void }, err: unknown, traceId: string): { expected: boolean } {
+  const { body, expected } = toErrorBody(err, traceId);
+  ws.send(JSON.stringify({ type: 'error', error: { ...body.error, type: expected ? 'invalid_request_error' : 'server_error' } }));
+  return { expected };
+}

@@ -2,6 +2,7 @@ import { ConfigError, loadConfig } from './config.ts';
 import { createLogger } from './logger.ts';
 import { Lifecycle } from './ops/lifecycle.ts';
 import { createAppliance, listen } from './appliance.ts';
+import { attachRealtime, type AttachedRealtime } from './realtime/server.ts';
 
 // The composition root: config → logger → store → services → app → listen. Nothing else in the
 // server reads the environment, opens resources or installs process handlers.
@@ -37,11 +38,14 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 
 try {
   const appliance = await createAppliance(config, log, lifecycle);
-  const { port } = await listen(
+  // Realtime sessions are long-lived streams: they close with the SSE streams when the listener stops.
+  let realtime: AttachedRealtime | undefined;
+  const { server, port } = await listen(
     appliance.app.callback(),
-    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness, onClose: () => appliance.streams.closeAll() },
+    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness, onClose: () => (appliance.streams.closeAll(), void realtime?.close()) },
     lifecycle,
   );
+  realtime = attachRealtime(server, appliance.realtime);
   log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`, dataDir: config.dataDir }, 'lectern listening');
 } catch (err) {
   log.fatal({ err }, 'startup failed');

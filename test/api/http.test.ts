@@ -143,7 +143,8 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
     const states = Object.fromEntries(ready.json.components.map((c: { name: string; kind: string; state: string }) => [c.name, `${c.kind}:${c.state}`]));
-    assert.deepEqual(Object.keys(states).sort(), ['embeddings', 'files', 'llm', 'ocr', 'queue', 'search', 'store']);
+    assert.deepEqual(Object.keys(states).sort(), ['embeddings', 'files', 'llm', 'ocr', 'queue', 'search', 'store', 'voice']);
+    assert.match(states['voice'] ?? '', /^silero.*:degraded$/, 'VAD ships with npm; no STT model is installed in the test');
     assert.equal(states['llm'], 'none:degraded', 'no LLM installed: answers are extractive, the instance stays ready');
     assert.equal(states['ocr'], 'tesseract.js:ok', 'English OCR data ships with the npm install');
     assert.equal(states['store'], 'embedded:ok');

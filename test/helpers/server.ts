@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createAppliance, listen, type ApplianceOptions } from '../../server/appliance.ts';
 import { loadConfig } from '../../server/config.ts';
+import { attachRealtime, type AttachedRealtime, type RealtimeLimits } from '../../server/realtime/server.ts';
 import { createLogger } from '../../server/logger.ts';
 import { Lifecycle } from '../../server/ops/lifecycle.ts';
 import type { Store } from '../../server/store/store.ts';
@@ -19,7 +20,7 @@ export interface TestServer {
 }
 
 /** The real appliance, in-process, on a free loopback port with a fresh DATA_DIR. */
-export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string; appliance?: ApplianceOptions } = {}): Promise<TestServer> {
+export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string; appliance?: ApplianceOptions; realtime?: Partial<RealtimeLimits> } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lectern-test-')));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), LOG_LEVEL: 'info', ...opts.env });
   const logs: Array<Record<string, unknown>> = [];
@@ -32,11 +33,14 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const log = createLogger({ level: config.LOG_LEVEL, destination: sink });
   const lifecycle = new Lifecycle(log);
   const appliance = await createAppliance(config, log, lifecycle, opts.appliance);
-  const { port } = await listen(
+  // Realtime sessions are long-lived streams: they close with the SSE streams when the listener stops.
+  let realtime: AttachedRealtime | undefined;
+  const { server, port } = await listen(
     appliance.app.callback(),
-    { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness, onClose: () => appliance.streams.closeAll() },
+    { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness, onClose: () => (appliance.streams.closeAll(), void realtime?.close()) },
     lifecycle,
   );
+  realtime = attachRealtime(server, { ...appliance.realtime, limits: opts.realtime });
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,

@@ -1,0 +1,215 @@
+// `/v1/realtime`: the WebSocket endpoint. Authentication and the knowledge-base check happen on
+// the HTTP upgrade, before any WebSocket exists, so a refused client gets a plain 401/404 it can
+// read. After that, this file owns the socket's health (heartbeat, idle timeout, backpressure)
+// and hands validated events to the session.
+
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { WebSocketServer, type WebSocket } from 'ws';
+import { z } from 'zod';
+import type { AuthService } from '../auth/auth.ts';
+import { SESSION_COOKIE } from '../auth/middleware.ts';
+import type { Principal } from '../auth/principal.ts';
+import { newId } from '../auth/tokens.ts';
+import type { Random } from '../clock.ts';
+import type { AnswerService } from '../conversations/answer.ts';
+import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
+import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
+import type { Logger } from '../logger.ts';
+import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
+import { RealtimeSession, type RealtimeSpeech } from './session.ts';
+
+export const REALTIME_PATH = '/v1/realtime';
+
+export interface RealtimeDeps {
+  auth: Pick<AuthService, 'fromApiKey' | 'fromSessionToken'>;
+  kbs: Pick<KnowledgeBaseService, 'get'>;
+  answers: Pick<AnswerService, 'ask'>;
+  speech: RealtimeSpeech;
+  log: Logger;
+  random: Random;
+  /** The public origin (PUBLIC_URL); otherwise the request's own Host is the origin cookies may come from. */
+  publicUrl?: string | undefined;
+  limits?: Partial<RealtimeLimits> | undefined;
+}
+
+export interface RealtimeLimits {
+  /** Largest client frame; larger ones close the socket with 1009. */
+  maxPayload: number;
+  /** Past this much unsent output the client is not reading: close with 1013 rather than buffer. */
+  maxBufferedBytes: number;
+  heartbeatMs: number;
+  /** No client event for this long closes the session. */
+  idleMs: number;
+}
+
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000 };
+
+/** Refuses an upgrade with a plain HTTP response carrying the usual JSON error body. */
+function refuse(socket: Duplex, err: unknown, traceId: string): void {
+  const { status, body, headers } = toErrorBody(err, traceId);
+  const json = JSON.stringify(body);
+  const extra = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`).join('');
+  socket.end(
+    `HTTP/1.1 ${status} ${status === 401 ? 'Unauthorized' : status === 404 ? 'Not Found' : 'Error'}\r\n` +
+      `Content-Type: application/json\r\nContent-Length: ${Buffer.byteLength(json)}\r\nConnection: close\r\n${extra}\r\n${json}`,
+  );
+}
+
+function cookie(header: string | undefined, name: string): string | null {
+  for (const part of (header ?? '').split(';')) {
+    const [key, ...value] = part.trim().split('=');
+    if (key === name) return decodeURIComponent(value.join('='));
+  }
+  return null;
+}
+
+/** Bearer API key, or the session cookie from a page of this very origin (CSRF for sockets). */
+async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Promise<Principal> {
+  const header = req.headers.authorization;
+  if (header) {
+    const match = /^Bearer ([\x21-\x7e]{1,256})$/i.exec(header);
+    const principal = match?.[1] ? await deps.auth.fromApiKey(match[1]) : null;
+    if (!principal) throw errors.unauthenticated();
+    return principal;
+  }
+  const token = cookie(req.headers.cookie, SESSION_COOKIE);
+  if (!token) throw errors.unauthenticated();
+  const origin = req.headers.origin;
+  const own = deps.publicUrl ? [new URL(deps.publicUrl).origin] : [`http://${req.headers.host}`, `https://${req.headers.host}`];
+  // A cookie arrives with any cross-site socket; only the Origin tells us which page opened it.
+  if (!origin || !own.includes(origin)) throw errors.unauthenticated();
+  const resolved = await deps.auth.fromSessionToken(token);
+  if (!resolved) throw errors.unauthenticated();
+  return resolved.principal;
+}
+
+const modelParam = z.string().regex(/^kb:[A-Za-z0-9_-]{1,64}$/);
+
+export interface AttachedRealtime {
+  readonly sessions: number;
+  /** Closes every session (1001 going away) and stops accepting upgrades. */
+  close(): Promise<void>;
+}
+
+export function attachRealtime(server: http.Server, deps: RealtimeDeps): AttachedRealtime {
+  const limits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
+  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload });
+  const log = deps.log.child({ component: 'realtime' });
+  const traceId = () => newId(deps.random);
+  const open = new Set<Promise<void>>();
+  let closing = false;
+
+  const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+    const url = new URL(req.url ?? '/', 'http://localhost');
+    if (url.pathname !== REALTIME_PATH) return; // another upgrade handler's, or none: Node closes it
+    socket.on('error', () => socket.destroy());
+    void (async () => {
+      if (closing) throw errors.unavailable('The server is shutting down.');
+      const principal = await authenticate(req, deps);
+      const model = modelParam.safeParse(url.searchParams.get('model'));
+      if (!model.success) throw errors.badRequest('Choose a knowledge base with ?model=kb:<id>.');
+      const kb = await deps.kbs.get(principal.organisationId, model.data.slice(3));
+      return { principal, model: model.data, kbId: kb._id };
+    })().then(
+      (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, req, ok)),
+      (err: unknown) => {
+        const id = traceId();
+        if (!(err instanceof AppError)) log.error({ err, traceId: id }, 'realtime upgrade failed');
+        refuse(socket, err, id);
+      },
+    );
+  };
+
+  const run = (ws: WebSocket, req: http.IncomingMessage, ctx: { principal: Principal; model: string; kbId: string }) => {
+    const sessionLog = log.child({ kbId: ctx.kbId, organisationId: ctx.principal.organisationId });
+    const fail = (err: unknown) => {
+      if (ws.readyState !== ws.OPEN) return;
+      const id = traceId();
+      const { expected } = sendError(ws, err, id);
+      if (!expected) sessionLog.error({ err, traceId: id }, 'realtime session error');
+    };
+    let eventCount = 0;
+    const send = (event: Record<string, unknown>) => {
+      if (ws.readyState !== ws.OPEN) return;
+      if (ws.bufferedAmount > limits.maxBufferedBytes) {
+        sessionLog.warn({ buffered: ws.bufferedAmount }, 'realtime client is not reading: closing');
+        ws.close(1013, 'client too slow: output backlog');
+        return;
+      }
+      ws.send(JSON.stringify({ event_id: `event_${++eventCount}`, ...event }));
+    };
+    const session = new RealtimeSession({
+      acting: { principal: ctx.principal, ip: req.socket.remoteAddress ?? null },
+      kbId: ctx.kbId,
+      model: ctx.model,
+      answers: deps.answers,
+      speech: deps.speech,
+      newId: (prefix) => `${prefix}_${newId(deps.random)}`,
+      send,
+      fail,
+    });
+
+    let alive = true;
+    let idle: NodeJS.Timeout;
+    const touch = () => {
+      clearTimeout(idle);
+      idle = setTimeout(() => ws.close(1000, 'idle timeout'), limits.idleMs);
+    };
+    const heartbeat = setInterval(() => {
+      if (!alive) return ws.terminate();
+      alive = false;
+      ws.ping();
+    }, limits.heartbeatMs);
+    ws.on('pong', () => (alive = true));
+    touch();
+
+    ws.on('message', (data, isBinary) => {
+      touch();
+      if (isBinary) return fail(errors.badRequest('Send events as JSON text frames; audio goes base64 in input_audio_buffer.append.'));
+      let json: unknown;
+      try {
+        json = JSON.parse(data.toString());
+      } catch {
+        return fail(errors.invalidJson());
+      }
+      const parsed = clientEvent.safeParse(json);
+      if (parsed.success) return session.handle(parsed.data);
+      const type = (json as { type?: unknown } | null)?.type;
+      if (typeof type !== 'string' || !CLIENT_EVENT_TYPES.includes(type as never)) {
+        return fail(new AppError(400, 'unknown_event', `Unsupported event type ${JSON.stringify(type)}; supported: ${CLIENT_EVENT_TYPES.join(', ')}.`));
+      }
+      fail(errors.validation(parsed.error.issues.map((i) => ({ path: i.path.join('.'), message: i.message }))));
+    });
+    ws.on('error', (err) => sessionLog.warn({ err }, 'realtime socket error'));
+    const closed = new Promise<void>((resolve) => {
+      ws.once('close', (code) => {
+        clearInterval(heartbeat);
+        clearTimeout(idle);
+        sessionLog.info({ code }, 'realtime session closed');
+        session.close().then(resolve, (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()));
+      });
+    });
+    open.add(closed);
+    void closed.then(() => open.delete(closed));
+    sessionLog.info({ sessionId: session.config.id, via: ctx.principal.via }, 'realtime session opened');
+    session.start();
+  };
+
+  server.on('upgrade', onUpgrade);
+  return {
+    get sessions() {
+      return open.size;
+    },
+    async close() {
+      closing = true;
+      server.off('upgrade', onUpgrade);
+      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      // A client that never answers the close handshake must not hold up the shutdown.
+      const force = setTimeout(() => wss.clients.forEach((ws) => ws.terminate()), 2_000);
+      await Promise.all(open);
+      clearTimeout(force);
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+    },
+  };
+}

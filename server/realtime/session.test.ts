@@ -1,0 +1,71 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { AppError } from '../errors.ts';
+import { float32ToPcm16 } from '../speech/resample.ts';
+import { loadSileroVadModel } from '../speech/vad.ts';
+import { clientEvent } from './protocol.ts';
+import { createSentenceSplitter, RealtimeSession } from './session.ts';
+
+describe('sentence splitter', () => {
+  it('yields sentences as their ends arrive, keeping citation markers with them', () => {
+    const s = createSentenceSplitter();
+    assert.deepEqual(s.push('Remove the chuck'), []);
+    assert.deepEqual(s.push(' key first.[1] Wear eye'), ['Remove the chuck key first.[1]']);
+    assert.deepEqual(s.push(' protection! Is that all? Yes'), ['Wear eye protection!', 'Is that all?']);
+    assert.deepEqual(s.flush(), ['Yes']);
+    assert.deepEqual(s.flush(), []);
+  });
+
+  it('does not split decimals and cuts run-on text at a word boundary', () => {
+    const s = createSentenceSplitter();
+    assert.deepEqual(s.push('Version 2.5 is current'), []);
+    const long = s.push(' word'.repeat(100));
+    assert.equal(long.length, 1);
+    assert.ok((long[0]?.length ?? 0) <= 400 && long[0]?.endsWith('word'));
+  });
+});
+
+describe('client events', () => {
+  it('accepts the supported events and rejects bad ones', () => {
+    assert.ok(clientEvent.safeParse({ type: 'input_audio_buffer.append', audio: 'AAAA' }).success);
+    assert.ok(clientEvent.safeParse({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 }, turn_detection: null } } } }).success);
+    assert.equal(clientEvent.safeParse({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 44100 } } } } }).success, false);
+    assert.equal(clientEvent.safeParse({ type: 'input_audio_buffer.append', audio: 'not base64!' }).success, false);
+    assert.equal(clientEvent.safeParse({ type: 'conversation.item.create', item: { type: 'message', role: 'system', content: [{ type: 'input_text', text: 'x' }] } }).success, false);
+  });
+});
+
+describe('realtime session (audio, no STT)', () => {
+  it('commits manually when turn detection is off and names the missing STT model', async () => {
+    const vad = await loadSileroVadModel();
+    const sent: Array<Record<string, any>> = [];
+    const failures: unknown[] = [];
+    let n = 0;
+    const session = new RealtimeSession({
+      acting: { principal: {} as never, ip: null },
+      kbId: 'kb',
+      model: 'kb:kb',
+      answers: { ask: () => Promise.reject(new Error('no answer expected')) },
+      speech: { vad, stt: null, sttReason: 'STT model x is not installed in MODELS_DIR: run npm run models', tts: null },
+      newId: (prefix) => `${prefix}_${++n}`,
+      send: (event) => sent.push(event),
+      fail: (err) => failures.push(err),
+    });
+    session.start();
+    assert.equal(sent[0]?.['session'].output_modalities[0], 'text', 'no voice: text only');
+    const send = (event: unknown) => session.handle(clientEvent.parse(event));
+    send({ type: 'session.update', session: { audio: { input: { format: { type: 'audio/pcm', rate: 16000 }, turn_detection: null } } } });
+    send({ type: 'input_audio_buffer.commit' });
+    const pcm = float32ToPcm16(new Float32Array(16_000).map((_, i) => 0.1 * Math.sin(i / 5)));
+    send({ type: 'input_audio_buffer.append', audio: Buffer.from(pcm.buffer).toString('base64') });
+    send({ type: 'input_audio_buffer.commit' });
+    send({ type: 'input_audio_buffer.clear' });
+    for (let i = 0; i < 100 && sent.at(-1)?.['type'] !== 'input_audio_buffer.cleared'; i++) await new Promise((r) => setTimeout(r, 10));
+    await session.close();
+    await vad.close();
+    assert.deepEqual(sent.map((e) => e['type']), ['session.created', 'session.updated', 'input_audio_buffer.committed', 'input_audio_buffer.cleared']);
+    assert.equal(sent[1]?.['session'].audio.input.turn_detection, null);
+    assert.deepEqual(failures.map((e) => (e as AppError).code), ['bad_request', 'stt_unavailable']);
+    assert.match((failures[1] as Error).message, /npm run models/);
+  });
+});
