@@ -317,7 +317,7 @@ describe('planModels (--dry-run)', () => {
 
     const plan = await planModels({ modelsDir, manifestPath: path, profile: 'small', nodeModules });
     assert.deepEqual(
-      plan.models.flatMap((m) => m.files.map((f) => [m.id, f.path, f.state, f.toDownload])),
+      plan.models.flatMap((m) => m.files.map((f) => [m.id, f.path, f.state, f.bytesToFetch])),
       [
         ['alpha', 'model.onnx', 'present', 0],
         ['alpha', 'tokenizer.json', 'partial', 25_000],

@@ -402,7 +402,7 @@ export interface PlannedFile {
   /** `verified` only with `verify`: without it a file of the right size counts as `present`. */
   state: 'missing' | 'partial' | 'present' | 'verified' | 'mismatch';
   /** Bytes the download would still transfer; null when the manifest gives no size. */
-  toDownload: number | null;
+  bytesToFetch: number | null;
   /** Why a file in place does not match. */
   problem?: string;
 }
@@ -417,7 +417,7 @@ export interface PlannedModel {
 
 export interface Plan {
   models: PlannedModel[];
-  /** Sum of every known `toDownload`; `unknownSizes` counts the files the manifest gives no size for. */
+  /** Sum of every known `bytesToFetch`; `unknownSizes` counts the files the manifest gives no size for. */
   totalBytes: number;
   unknownSizes: number;
 }
@@ -438,15 +438,15 @@ async function planFile(dir: string, file: ManifestFile, options: PlanOptions): 
   const size = await sizeOf(target);
   if (size !== null) {
     if (file.size !== null && size !== file.size) {
-      return { ...base, state: 'mismatch', toDownload: file.size, problem: `size ${size} bytes, expected ${file.size}` };
+      return { ...base, state: 'mismatch', bytesToFetch: file.size, problem: `size ${size} bytes, expected ${file.size}` };
     }
-    if (!options.verify) return { ...base, state: 'present', toDownload: 0 };
+    if (!options.verify) return { ...base, state: 'present', bytesToFetch: 0 };
     const { problem } = await mismatch(target, file);
-    return problem ? { ...base, state: 'mismatch', toDownload: file.size, problem } : { ...base, state: 'verified', toDownload: 0 };
+    return problem ? { ...base, state: 'mismatch', bytesToFetch: file.size, problem } : { ...base, state: 'verified', bytesToFetch: 0 };
   }
   const part = (await sizeOf(`${target}.part`)) ?? 0;
-  const toDownload = file.size === null ? null : Math.max(file.size - part, 0);
-  return { ...base, state: part > 0 ? 'partial' : 'missing', toDownload };
+  const bytesToFetch = file.size === null ? null : Math.max(file.size - part, 0);
+  return { ...base, state: part > 0 ? 'partial' : 'missing', bytesToFetch };
 }
 
 /** What `fetchModels` would do, read-only: no folder is created and no request is made. */
@@ -461,7 +461,7 @@ export async function planModels(options: PlanOptions): Promise<Plan> {
     const bundled = model.bundled ? { path: model.bundled, present: (await sizeOf(join(nodeModules, model.bundled))) !== null } : null;
     models.push({ id: model.id, role: model.role, licence: model.licence ?? null, bundled, files });
   }
-  const sizes = models.flatMap((m) => m.files.map((f) => f.toDownload));
+  const sizes = models.flatMap((m) => m.files.map((f) => f.bytesToFetch));
   return {
     models,
     totalBytes: sizes.reduce<number>((sum, n) => sum + (n ?? 0), 0),
@@ -488,7 +488,7 @@ export function formatPlan(plan: Plan): string {
     }
     for (const file of model.files) {
       lines.push(`  ${file.path}  ${bytes(file.size)}  from ${file.host}`);
-      const detail = file.state === 'partial' ? `, ${bytes(file.toDownload)} left` : file.problem ? ` (${file.problem})` : '';
+      const detail = file.state === 'partial' ? `, ${bytes(file.bytesToFetch)} left` : file.problem ? ` (${file.problem})` : '';
       lines.push(`    sha256 ${file.sha256 ?? 'not pinned (needs --allow-unverified)'}; ${STATE_TEXT[file.state]}${detail}`);
     }
   }
