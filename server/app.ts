@@ -32,6 +32,7 @@ import { openAiRouter } from './openai/routes.ts';
 import { settingsRoutes } from './organisations/settings-routes.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
+import { realtimeRoutes } from './realtime/routes.ts';
 
 export interface AppDeps {
   config: Config;
@@ -92,6 +93,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
         host: config.CLOUD_LLM_URL ? new URL(config.CLOUD_LLM_URL).host : null,
       },
     })),
+    ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
     ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services) }),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });

@@ -164,7 +164,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddingEngine: () => embeddings.engine(),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
-  const realtime: RealtimeDeps = { auth: services.auth, kbs: services.kbs, answers: services.answers, speech, log, random, publicUrl: config.PUBLIC_URL };
+  const realtime: RealtimeDeps = { auth: services.auth, clientSecrets: services.clientSecrets, kbs: services.kbs, answers: services.answers, speech, log, random, publicUrl: config.PUBLIC_URL };
   return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime };
 }
 

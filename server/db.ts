@@ -10,6 +10,7 @@ import type { ChunkDoc } from './search/sync.ts';
 import type { JobDoc } from './queue/embedded.ts';
 import type { ConversationDoc, MessageDoc } from './conversations/conversations.ts';
 import type { UsageDoc } from './usage/ledger.ts';
+import type { ClientSecretDoc } from './realtime/client-secrets.ts';
 
 /** The application's collections, typed once so no caller spells a collection name. */
 export function collections(store: Store) {
@@ -29,6 +30,7 @@ export function collections(store: Store) {
     conversations: store.collection<ConversationDoc>('conversations'),
     messages: store.collection<MessageDoc>('messages'),
     usage: store.collection<UsageDoc>('usage'),
+    realtimeSecrets: store.collection<ClientSecretDoc>('realtime_secrets'),
   };
 }
 

@@ -26,6 +26,7 @@ import { AnswerService } from './conversations/answer.ts';
 import { ConversationService } from './conversations/conversations.ts';
 import type { LlmProvider } from './llm/provider.ts';
 import { UsageLedger } from './usage/ledger.ts';
+import { ClientSecrets } from './realtime/client-secrets.ts';
 
 /** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
 export interface Infrastructure {
@@ -122,7 +123,8 @@ export function createServices(deps: ServiceDeps) {
   });
   const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }) });
   const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });
-  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers };
+  const clientSecrets = new ClientSecrets({ secrets: db.realtimeSecrets, clock, random });
+  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -18,11 +18,14 @@ import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
 import { RealtimeSession, type RealtimeSpeech } from './session.ts';
+import type { ClientSecrets } from './client-secrets.ts';
 
 export const REALTIME_PATH = '/v1/realtime';
 
 export interface RealtimeDeps {
   auth: Pick<AuthService, 'fromApiKey' | 'fromSessionToken'>;
+  /** Short-lived secrets minted by POST /api/v1/realtime/sessions. */
+  clientSecrets: Pick<ClientSecrets, 'resolve'>;
   kbs: Pick<KnowledgeBaseService, 'get'>;
   answers: Pick<AnswerService, 'ask'>;
   speech: RealtimeSpeech;
@@ -64,14 +67,30 @@ function cookie(header: string | undefined, name: string): string | null {
   return null;
 }
 
-/** Bearer API key, or the session cookie from a page of this very origin (CSRF for sockets). */
-async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Promise<Principal> {
+const INSECURE_KEY_PROTOCOL = 'openai-insecure-api-key.';
+
+/**
+ * The credential of an upgrade: `Authorization: Bearer` (API key or client secret), or — for
+ * browsers, which cannot set headers on a WebSocket — a client secret in the
+ * `openai-insecure-api-key.<secret>` subprotocol, as OpenAI's own clients send it.
+ */
+function bearerOf(req: http.IncomingMessage): string | null {
   const header = req.headers.authorization;
-  if (header) {
-    const match = /^Bearer ([\x21-\x7e]{1,256})$/i.exec(header);
-    const principal = match?.[1] ? await deps.auth.fromApiKey(match[1]) : null;
+  if (header) return /^Bearer ([\x21-\x7e]{1,256})$/i.exec(header)?.[1] ?? '';
+  const protocol = (req.headers['sec-websocket-protocol'] ?? '').split(',').map((p) => p.trim()).find((p) => p.startsWith(INSECURE_KEY_PROTOCOL));
+  return protocol ? protocol.slice(INSECURE_KEY_PROTOCOL.length) : null;
+}
+
+/** Bearer API key or client secret, or the session cookie from a page of this very origin (CSRF for sockets). */
+async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Promise<{ principal: Principal; kbId?: string }> {
+  const bearer = bearerOf(req);
+  if (bearer !== null) {
+    // A client secret is bound to one knowledge base; an API key is not.
+    const secret = bearer.startsWith('ek_') ? await deps.clientSecrets.resolve(bearer) : null;
+    if (secret) return secret;
+    const principal = bearer ? await deps.auth.fromApiKey(bearer) : null;
     if (!principal) throw errors.unauthenticated();
-    return principal;
+    return { principal };
   }
   const token = cookie(req.headers.cookie, SESSION_COOKIE);
   if (!token) throw errors.unauthenticated();
@@ -81,7 +100,7 @@ async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Prom
   if (!origin || !own.includes(origin)) throw errors.unauthenticated();
   const resolved = await deps.auth.fromSessionToken(token);
   if (!resolved) throw errors.unauthenticated();
-  return resolved.principal;
+  return { principal: resolved.principal };
 }
 
 const modelParam = z.string().regex(/^kb:[A-Za-z0-9_-]{1,64}$/);
@@ -94,7 +113,13 @@ export interface AttachedRealtime {
 
 export function attachRealtime(server: http.Server, deps: RealtimeDeps): AttachedRealtime {
   const limits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
-  const wss = new WebSocketServer({ noServer: true, maxPayload: limits.maxPayload });
+  const wss = new WebSocketServer({
+    noServer: true,
+    maxPayload: limits.maxPayload,
+    // Browsers offer `realtime` next to the secret's subprotocol and require one echoed back; the
+    // secret itself is never echoed.
+    handleProtocols: (protocols) => (protocols.has('realtime') ? 'realtime' : false),
+  });
   const log = deps.log.child({ component: 'realtime' });
   const traceId = () => newId(deps.random);
   const open = new Set<Promise<void>>();
@@ -106,9 +131,10 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     socket.on('error', () => socket.destroy());
     void (async () => {
       if (closing) throw errors.unavailable('The server is shutting down.');
-      const principal = await authenticate(req, deps);
+      const { principal, kbId } = await authenticate(req, deps);
       const model = modelParam.safeParse(url.searchParams.get('model'));
       if (!model.success) throw errors.badRequest('Choose a knowledge base with ?model=kb:<id>.');
+      if (kbId && kbId !== model.data.slice(3)) throw errors.notFound('knowledge base');
       const kb = await deps.kbs.get(principal.organisationId, model.data.slice(3));
       return { principal, model: model.data, kbId: kb._id };
     })().then(

@@ -97,6 +97,26 @@ describe('/v1/realtime', () => {
     same.close();
   });
 
+  it('accepts a short-lived client secret in the browser subprotocol, for its own knowledge base only', async () => {
+    const minted = await owner.post('/api/v1/realtime/sessions', { model: `kb:${kbId}`, expiresInSeconds: 60 });
+    assert.equal(minted.status, 201);
+    const secret = minted.json.client_secret.value as string;
+    assert.match(secret, /^ek_[a-z2-7]+_[a-z2-7]+$/);
+    assert.ok(minted.json.client_secret.expires_at > Date.now() / 1000);
+    const ws = new WebSocket(url, ['realtime', `openai-insecure-api-key.${secret}`]);
+    const first = await new Promise<{ type: string }>((resolve, reject) => {
+      ws.once('message', (data) => resolve(JSON.parse(String(data)) as { type: string }));
+      ws.once('error', reject);
+    });
+    assert.equal(first.type, 'session.created');
+    assert.equal(ws.protocol, 'realtime', 'the secret itself is never echoed back');
+    ws.close();
+    assert.equal(await refusedWith(url, { authorization: `Bearer ${secret}x` }), 401, 'a tampered secret is refused');
+    const otherKb = (await owner.post('/api/v1/kbs', { name: 'Other' })).json.id as string;
+    assert.equal(await refusedWith(url.replace(kbId, otherKb), { authorization: `Bearer ${secret}` }), 404, 'a secret is bound to its knowledge base');
+    assert.equal((await owner.post('/api/v1/realtime/sessions', { model: 'kb:nosuchkb' })).status, 404);
+  });
+
   it('answers a text turn with text, citations, espeak audio and usage; the conversation persists', async () => {
     const c = await connect();
     const created = (await c.next('session.created')).session;
