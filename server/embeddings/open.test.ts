@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { writeTinyEmbeddingModel } from '../../test/fixtures/tiny-models.ts';
-import { createLogger } from '../logger.ts';
 import { openEmbeddingEngine } from './open.ts';
+import { capturingLogger } from '../../test/helpers/logs.ts';
 
 let root: string;
 
@@ -18,16 +17,6 @@ after(async () => {
   await rm(root, { recursive: true, force: true });
 });
 
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger({ level: 'info', destination }), lines };
-}
 
 async function emptyDir(name: string): Promise<string> {
   const dir = join(root, name);

@@ -1,27 +1,20 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Writable } from 'node:stream';
 import { after, before, describe, it } from 'node:test';
 import Koa from 'koa';
 import { errors } from '../errors.ts';
-import { createLogger } from '../logger.ts';
+import { capturingLogger } from '../../test/helpers/logs.ts';
 import { errorHandler, requestContext } from './middleware.ts';
 
 describe('error handler', () => {
-  const lines: Array<Record<string, unknown>> = [];
+  const { log, lines } = capturingLogger();
   let server: http.Server;
   let url: string;
   before(async () => {
-    const sink = new Writable({
-      write(chunk: Buffer, _e, done) {
-        for (const l of chunk.toString().split('\n')) if (l) lines.push(JSON.parse(l) as Record<string, unknown>);
-        done();
-      },
-    });
     const app = new Koa();
     app.silent = true;
-    app.use(requestContext(createLogger({ level: 'info', destination: sink })));
+    app.use(requestContext(log));
     app.use(errorHandler({ bodyLimit: '1kb' }));
     app.use((ctx) => {
       if (ctx.path === '/bug') throw new Error('connection string mongodb://admin:hunter2@db');

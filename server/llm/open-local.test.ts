@@ -2,11 +2,10 @@ import assert from 'node:assert/strict';
 import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { after, before, describe, test } from 'node:test';
 import { writeTinyGguf } from '../../test/fixtures/tiny-gguf.ts';
-import { createLogger } from '../logger.ts';
 import { openLocalLlm } from './open-local.ts';
+import { capturingLogger } from '../../test/helpers/logs.ts';
 
 let root: string;
 let tiny: string;
@@ -28,16 +27,6 @@ async function modelsDir(name: string, files: Record<string, string | Buffer> = 
   return dir;
 }
 
-function capturingLogger() {
-  const lines: Array<Record<string, unknown>> = [];
-  const destination = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) lines.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  return { log: createLogger({ level: 'info', destination }), lines };
-}
 
 describe('openLocalLlm', () => {
   test('without the default model, says which one is missing and what to run, without absolute paths', async () => {

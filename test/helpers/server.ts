@@ -1,13 +1,12 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
 import { createAppliance, listen, type ApplianceOptions } from '../../server/appliance.ts';
 import { loadConfig } from '../../server/config.ts';
 import { attachRealtime, type AttachedRealtime, type RealtimeLimits } from '../../server/realtime/server.ts';
-import { createLogger } from '../../server/logger.ts';
 import { Lifecycle } from '../../server/ops/lifecycle.ts';
 import type { Store } from '../../server/store/store.ts';
+import { capturingLogger } from './logs.ts';
 
 export interface TestServer {
   url: string;
@@ -23,14 +22,7 @@ export interface TestServer {
 export async function startTestServer(opts: { env?: Record<string, string>; dataDir?: string; appliance?: ApplianceOptions; realtime?: Partial<RealtimeLimits> } = {}): Promise<TestServer> {
   const dataDir = opts.dataDir ?? (await mkdtemp(path.join(os.tmpdir(), 'lectern-test-')));
   const config = loadConfig({ PORT: '0', HOST: '127.0.0.1', DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), LOG_LEVEL: 'info', ...opts.env });
-  const logs: Array<Record<string, unknown>> = [];
-  const sink = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line) logs.push(JSON.parse(line) as Record<string, unknown>);
-      done();
-    },
-  });
-  const log = createLogger({ level: config.LOG_LEVEL, destination: sink });
+  const { log, lines: logs } = capturingLogger(config.LOG_LEVEL);
   const lifecycle = new Lifecycle(log);
   const appliance = await createAppliance(config, log, lifecycle, opts.appliance);
   // Realtime sessions are long-lived streams: they close with the SSE streams when the listener stops.
