@@ -5,6 +5,8 @@
 import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
+import type { presentConversation } from '../../server/conversations/conversations.ts';
+import type { DocumentStage, DocumentStatus, presentDocument } from '../../server/documents/documents.ts';
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
 export type ApiKeyRole = Exclude<Role, 'owner'>;
@@ -225,30 +227,10 @@ export interface Kb {
   embeddings: EmbeddingsStatus;
 }
 
-export type DocStatus = 'queued' | 'processing' | 'ready' | 'failed';
-export type DocStage = 'queued' | 'parsing' | 'ocr' | 'chunking' | 'embedding' | 'indexing' | 'ready' | 'failed';
+export type DocStatus = DocumentStatus;
+export type DocStage = DocumentStage;
 
-export interface Doc {
-  id: string;
-  kbId: string;
-  name: string;
-  mimeType: string;
-  size: number;
-  sha256: string;
-  status: DocStatus;
-  stage: DocStage;
-  /** 0..1 across the whole pipeline. */
-  progress: number;
-  error: { code: string; message: string } | null;
-  pages: number | null;
-  chunks: number | null;
-  format: string | null;
-  encoding: string | null;
-  ocr: boolean;
-  warnings: string[];
-  createdAt: string;
-  updatedAt: string;
-}
+export type Doc = ReturnType<typeof presentDocument>;
 
 export interface UploadedDoc {
   id: string;
@@ -349,16 +331,7 @@ export interface Feedback {
   by: string | null;
 }
 
-export interface Conversation {
-  id: string;
-  kbId: string;
-  title: string;
-  userId: string | null;
-  apiKeyId: string | null;
-  createdAt: string;
-  updatedAt: string;
-  messageCount: number;
-}
+export type Conversation = ReturnType<typeof presentConversation>;
 
 export interface Message {
   id: string;
