@@ -64,12 +64,9 @@ export class ApiKeyService {
       revokedAt: null,
     };
     await this.#scoped(principal.organisationId).insertOne(doc);
-    await this.#deps.audit.record({
-      organisationId: principal.organisationId,
+    await this.#deps.audit.recordFor(acting, {
       action: 'apikey.create',
-      actor: principal.actor,
       target: { type: 'apiKey', id, name: doc.name },
-      ip: acting.ip,
       details: { role: doc.role },
     });
     return { doc, key: `${PREFIX}${id}${SEPARATOR}${secret}` };
@@ -80,12 +77,9 @@ export class ApiKeyService {
     const now = this.#deps.clock.now().toISOString();
     const doc = await this.#scoped(principal.organisationId).findOneAndUpdate({ _id: id, revokedAt: null }, { $set: { revokedAt: now } });
     if (!doc) throw errors.notFound('API key');
-    await this.#deps.audit.record({
-      organisationId: principal.organisationId,
+    await this.#deps.audit.recordFor(acting, {
       action: 'apikey.revoke',
-      actor: principal.actor,
       target: { type: 'apiKey', id, name: doc.name },
-      ip: acting.ip,
     });
   }
 

@@ -3,6 +3,7 @@ import type { Logger } from '../logger.ts';
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import { newId } from '../auth/tokens.ts';
+import type { Acting } from '../auth/principal.ts';
 
 export type AuditAction =
   | 'setup'
@@ -71,6 +72,11 @@ export class AuditLog {
     // Security events are also logged, so they reach a log shipper even if the store is lost.
     this.#deps.log.info({ audit: { action: doc.action, outcome: doc.outcome, actor: doc.actor, target: doc.target, organisationId: doc.organisationId } }, 'audit');
     await this.#deps.audit.insertOne(doc);
+  }
+
+  /** Records an event done by a principal in its own organisation, from where it acted. */
+  recordFor(acting: Acting, event: Omit<AuditEvent, 'organisationId' | 'actor' | 'ip'>): Promise<void> {
+    return this.record({ ...event, organisationId: acting.principal.organisationId, actor: acting.principal.actor, ip: acting.ip });
   }
 
   /** Newest first. The instance owner also sees events tied to no organisation. */

@@ -150,7 +150,7 @@ export class AuthService {
   async logout(acting: Acting): Promise<void> {
     const { principal } = acting;
     if (principal.sessionId) await this.#sessions.revoke(principal.sessionId);
-    await this.#audit.record({ organisationId: principal.organisationId, action: 'logout', actor: principal.actor, ip: acting.ip });
+    await this.#audit.recordFor(acting, { action: 'logout' });
   }
 
   /** Verifies the current password, revokes every session of the user and issues a fresh one. */

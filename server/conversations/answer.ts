@@ -139,12 +139,9 @@ export class AnswerService {
       cloud: answer.sentToCloud,
     });
     if (answer.sentToCloud) {
-      await this.#d.audit.record({
-        organisationId: principal.organisationId,
+      await this.#d.audit.recordFor(acting, {
         action: 'llm.cloud',
-        actor: principal.actor,
         target: { type: 'conversation', id: conversation._id, name: conversation.title },
-        ip: acting.ip,
         details: { engine: answer.engine.name, model: answer.engine.model, chunks: answer.shownChunkIds.length, messageId: message._id },
       });
     }

@@ -58,12 +58,9 @@ export class OrganisationService {
       if (before[key] !== settings[key]) details[key] = `${before[key]} → ${settings[key]}`;
     }
     if (Object.keys(details).length > 0) {
-      await this.#deps.audit.record({
-        organisationId: principal.organisationId,
+      await this.#deps.audit.recordFor(acting, {
         action: 'settings.update',
-        actor: principal.actor,
         target: { type: 'organisation', id: principal.organisationId, name: null },
-        ip: acting.ip,
         details,
       });
     }
@@ -94,7 +91,7 @@ export class OrganisationService {
     const created = await this.createWithFirstUser(input.name, input.admin, { role: 'admin', instanceOwner: false });
     const { principal } = acting;
     const target = { type: 'organisation' as const, id: created.organisation._id, name: created.organisation.name };
-    await this.#deps.audit.record({ organisationId: principal.organisationId, action: 'organisation.create', actor: principal.actor, target, ip: acting.ip });
+    await this.#deps.audit.recordFor(acting, { action: 'organisation.create', target });
     // The new organisation's admins see how their organisation came to be.
     await this.#deps.audit.record({ organisationId: created.organisation._id, action: 'organisation.create', actor: principal.actor, target, ip: acting.ip });
     await this.#deps.audit.record({

@@ -100,12 +100,9 @@ export class UserService {
     const { principal } = acting;
     if (input.role === 'owner' && principal.role !== 'owner') throw errors.forbidden('Only an owner can make another owner.');
     const user = await this.insert(principal.organisationId, input, { instanceOwner: false });
-    await this.#deps.audit.record({
-      organisationId: principal.organisationId,
+    await this.#deps.audit.recordFor(acting, {
       action: 'user.create',
-      actor: principal.actor,
       target: { type: 'user', id: user._id, name: user.email },
-      ip: acting.ip,
       details: { role: user.role },
     });
     return user;
@@ -128,10 +125,9 @@ export class UserService {
     if (disabledChange === true) await this.#deps.sessions.revokeAllForUser(id);
 
     const target = { type: 'user' as const, id, name: user.email };
-    const base = { organisationId: principal.organisationId, actor: principal.actor, target, ip: acting.ip };
-    if (changes.name !== undefined && changes.name.trim() !== user.name) await this.#deps.audit.record({ ...base, action: 'user.update', details: { field: 'name' } });
-    if (roleChange !== undefined) await this.#deps.audit.record({ ...base, action: 'user.role', details: { from: user.role, to: roleChange } });
-    if (disabledChange !== undefined) await this.#deps.audit.record({ ...base, action: disabledChange ? 'user.disable' : 'user.enable' });
+    if (changes.name !== undefined && changes.name.trim() !== user.name) await this.#deps.audit.recordFor(acting, { action: 'user.update', target, details: { field: 'name' } });
+    if (roleChange !== undefined) await this.#deps.audit.recordFor(acting, { action: 'user.role', target, details: { from: user.role, to: roleChange } });
+    if (disabledChange !== undefined) await this.#deps.audit.recordFor(acting, { action: disabledChange ? 'user.disable' : 'user.enable', target });
     return updated;
   }
 
@@ -141,12 +137,9 @@ export class UserService {
     await this.#guardPowerChange(acting, user, undefined, true);
     await this.#scoped(principal.organisationId).deleteOne({ _id: id });
     await this.#deps.sessions.revokeAllForUser(id);
-    await this.#deps.audit.record({
-      organisationId: principal.organisationId,
+    await this.#deps.audit.recordFor(acting, {
       action: 'user.delete',
-      actor: principal.actor,
       target: { type: 'user', id, name: user.email },
-      ip: acting.ip,
     });
   }
 
