@@ -9,7 +9,7 @@ import { after, before, test } from 'node:test';
 import { type Browser, type Page } from 'playwright-core';
 import { OWNER, setUp, signedIn } from '../helpers/client.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { heading, launchBrowser, resultsDir } from '../helpers/browser.ts';
+import { heading, launchBrowser, openAs, resultsDir } from '../helpers/browser.ts';
 
 const KB = 'Clinic handbook';
 const DOCS = [
@@ -62,18 +62,9 @@ test('chat: an extractive answer with citations, feedback, a follow-up, settings
   const hygiene = docs.find((d) => d['name'] === DOCS[0]?.name);
   assert.ok(hygiene);
 
-  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  const { context, page, problems } = await openAs(browser, owner, server.url);
   t.after(() => context.close());
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: server.url });
-  const [name, value] = (owner.cookie ?? '').split('=');
-  await context.addCookies([{ name: name ?? '', value: value ?? '', url: server.url }]);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`console: ${msg.text()}`);
-  });
   let chatUrl = '';
 
   await t.test('the knowledge base leads to its chat, which starts empty with the composer ready', async () => {

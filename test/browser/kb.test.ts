@@ -8,9 +8,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { type Browser, type Locator, type Page } from 'playwright-core';
-import { Client, setUp, signedIn } from '../helpers/client.ts';
+import { setUp, signedIn } from '../helpers/client.ts';
 import { startTestServer } from '../helpers/server.ts';
-import { heading, launchBrowser, resultsDir } from '../helpers/browser.ts';
+import { heading, launchBrowser, openAs, resultsDir } from '../helpers/browser.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 const docsDir = path.resolve(repoRoot, '../shared/docs');
@@ -58,26 +58,12 @@ async function scrollSettled(page: Page) {
   }
 }
 
-/** A browser context already signed in as `client`, recording script errors and CSP violations. */
-async function openAs(client: Client, baseUrl: string, viewport = { width: 1280, height: 800 }) {
-  const context = await browser.newContext({ viewport });
-  const [name, value] = (client.cookie ?? '').split('=');
-  await context.addCookies([{ name: name ?? '', value: value ?? '', url: baseUrl }]);
-  const page = await context.newPage();
-  page.setDefaultTimeout(10_000);
-  const problems: string[] = [];
-  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
-  page.on('console', (msg) => {
-    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`console: ${msg.text()}`);
-  });
-  return { context, page, problems };
-}
 
 test('knowledge bases: upload, live processing, search and the cited passage', { skip, timeout: 240_000 }, async (t) => {
   const server = await startTestServer();
   t.after(() => server.close());
   const { owner } = await setUp(server.url);
-  const { context, page, problems } = await openAs(owner, server.url);
+  const { context, page, problems } = await openAs(browser, owner, server.url);
   t.after(() => context.close());
   let kbUrl = '';
 
@@ -184,7 +170,7 @@ test('knowledge bases: upload, live processing, search and the cited passage', {
     const created = await owner.post('/api/v1/users', { email: 'vera@example.org', name: 'Vera Viewer', role: 'viewer', password: 'viewer password 1234' });
     assert.equal(created.status, 201, created.text);
     const viewer = await signedIn(server.url, 'vera@example.org', 'viewer password 1234');
-    const { context: viewerContext, page: viewerPage, problems: viewerProblems } = await openAs(viewer, server.url);
+    const { context: viewerContext, page: viewerPage, problems: viewerProblems } = await openAs(browser, viewer, server.url);
     t.after(() => viewerContext.close());
     await viewerPage.goto(kbUrl);
     await docRow(viewerPage, FILES.pdf).getByText('Ready', { exact: true }).waitFor();

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Client } from './client.ts';
 
 /** Screenshots land here (gitignored), for people to look at. */
 export const resultsDir = path.resolve(import.meta.dirname, '../../test-results');
@@ -18,3 +19,18 @@ export async function launchBrowser(): Promise<Browser> {
 }
 
 export const heading = (page: Page, name: string | RegExp) => page.getByRole('heading', { level: 1, name });
+
+/** A browser context already signed in as `client`, recording script errors and CSP violations. */
+export async function openAs(browser: Browser, client: Client, baseUrl: string, viewport = { width: 1280, height: 800 }) {
+  const context = await browser.newContext({ viewport });
+  const [name, value] = (client.cookie ?? '').split('=');
+  await context.addCookies([{ name: name ?? '', value: value ?? '', url: baseUrl }]);
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  const problems: string[] = [];
+  page.on('pageerror', (err) => problems.push(`page error: ${err.message}`));
+  page.on('console', (msg) => {
+    if (msg.type() === 'error' && !msg.text().startsWith('Failed to load resource')) problems.push(`console: ${msg.text()}`);
+  });
+  return { context, page, problems };
+}
