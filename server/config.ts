@@ -67,10 +67,22 @@ export const configSchema = z.object({
   CLOUD_LLM_TOTAL_TIMEOUT_MS: positiveInt.default(120_000).describe('Cloud LLM: time allowed for a whole answer.'),
   CLOUD_LLM_PRICE_INPUT_PER_MTOK: z.coerce.number().nonnegative().default(0).describe('Cost estimate: price per million prompt tokens at the cloud endpoint (in your currency).'),
   CLOUD_LLM_PRICE_OUTPUT_PER_MTOK: z.coerce.number().nonnegative().default(0).describe('Cost estimate: price per million completion tokens at the cloud endpoint.'),
+  CLOUD_STT_URL: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of an OpenAI-compatible speech-to-text endpoint (`POST <url>/audio/transcriptions`: OpenAI, Azure OpenAI, Groq, a faster-whisper server on the LAN), e.g. `https://api.openai.com/v1`. Used only by organisations whose policy allows cloud: `cloud-first` prefers it, `local-then-cloud` uses it only when no local STT model is installed.'),
+  CLOUD_STT_MODEL: z.string().min(1).optional().describe('Transcription model (or Azure deployment) at CLOUD_STT_URL, e.g. `whisper-1` or `gpt-4o-mini-transcribe`.'),
+  CLOUD_STT_LANGUAGE: z.string().regex(/^[a-z]{2,3}$/, 'an ISO-639-1 code such as en').optional().describe('Language of the speech (ISO-639-1, e.g. `en`), sent to the cloud STT as a hint. Default: detected per utterance.'),
+  CLOUD_TTS_URL: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of an OpenAI-compatible text-to-speech endpoint (`POST <url>/audio/speech`), e.g. `https://api.openai.com/v1`. Policy as for CLOUD_STT_URL.'),
+  CLOUD_TTS_MODEL: z.string().min(1).optional().describe('Speech model (or Azure deployment) at CLOUD_TTS_URL, e.g. `tts-1` or `gpt-4o-mini-tts`.'),
+  CLOUD_TTS_VOICE: z.string().min(1).default('alloy').describe('Voice name at CLOUD_TTS_URL.'),
+  CLOUD_TTS_FORMAT: z.enum(['pcm', 'wav']).default('pcm').describe('Audio asked of CLOUD_TTS_URL: `pcm` (raw 24 kHz, as OpenAI sends it) or `wav` for servers without raw PCM.'),
+  CLOUD_SPEECH_API_KEY: z.string().min(1).optional().describe('Secret. API key for CLOUD_STT_URL and CLOUD_TTS_URL. Default: CLOUD_LLM_API_KEY.'),
+  CLOUD_SPEECH_FLAVOUR: z.enum(['openai', 'azure']).optional().describe('`azure` sends the key as `api-key` and needs an API version. Default: CLOUD_LLM_FLAVOUR.'),
+  CLOUD_SPEECH_API_VERSION: z.string().optional().describe('Azure OpenAI `api-version` for the speech endpoints. Default: CLOUD_LLM_API_VERSION.'),
+  CLOUD_SPEECH_CONNECT_TIMEOUT_MS: positiveInt.default(10_000).describe('Cloud speech: time allowed until response headers (for a transcription, that includes transcribing it). Not retried; the call falls back to the local engine when the policy has one.'),
+  CLOUD_SPEECH_TOTAL_TIMEOUT_MS: positiveInt.default(30_000).describe('Cloud speech: time allowed for one transcription or one sentence of speech, retries included.'),
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
@@ -116,7 +128,20 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
   }
   if (parsed.success && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_MODEL) problems.push('CLOUD_LLM_MODEL: required when CLOUD_LLM_URL is set');
   if (parsed.success && parsed.data.CLOUD_LLM_FLAVOUR === 'azure' && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_API_VERSION) problems.push('CLOUD_LLM_API_VERSION: required for CLOUD_LLM_FLAVOUR=azure');
+  if (parsed.success) problems.push(...speechProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const data = parsed.data;
   return { ...data, dataDir: path.resolve(data.DATA_DIR), modelsDir: path.resolve(data.MODELS_DIR) };
+}
+
+/** The cloud speech settings that parse one by one but not together. */
+function speechProblems(data: z.output<typeof configSchema>): string[] {
+  const problems: string[] = [];
+  if (data.CLOUD_STT_URL && !data.CLOUD_STT_MODEL) problems.push('CLOUD_STT_MODEL: required when CLOUD_STT_URL is set');
+  if (data.CLOUD_TTS_URL && !data.CLOUD_TTS_MODEL) problems.push('CLOUD_TTS_MODEL: required when CLOUD_TTS_URL is set');
+  const azure = (data.CLOUD_SPEECH_FLAVOUR ?? data.CLOUD_LLM_FLAVOUR) === 'azure';
+  if (azure && (data.CLOUD_STT_URL || data.CLOUD_TTS_URL) && !(data.CLOUD_SPEECH_API_VERSION ?? data.CLOUD_LLM_API_VERSION)) {
+    problems.push('CLOUD_SPEECH_API_VERSION: required for Azure speech endpoints (or set CLOUD_LLM_API_VERSION)');
+  }
+  return problems;
 }
