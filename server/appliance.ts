@@ -164,7 +164,18 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddingEngine: () => embeddings.engine(),
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
-  const realtime: RealtimeDeps = { auth: services.auth, clientSecrets: services.clientSecrets, kbs: services.kbs, answers: services.answers, speech, log, random, publicUrl: config.PUBLIC_URL };
+  const realtime: RealtimeDeps = {
+    auth: services.auth,
+    clientSecrets: services.clientSecrets,
+    kbs: services.kbs,
+    answers: services.answers,
+    speech,
+    minSpeechMs: config.VAD_MIN_SPEECH_MS,
+    log,
+    random,
+    publicUrl: config.PUBLIC_URL,
+    limits: { resumeMs: config.REALTIME_RESUME_SECONDS * 1000, maxSessions: config.REALTIME_MAX_SESSIONS },
+  };
   return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime };
 }
 

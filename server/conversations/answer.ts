@@ -7,7 +7,7 @@ import type { Logger } from '../logger.ts';
 import type { OrganisationService } from '../organisations/organisations.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import { errors } from '../errors.ts';
-import type { ConversationDoc, ConversationService, MessageDoc, SearchRecord } from './conversations.ts';
+import type { ConversationDoc, ConversationService, MessageDoc, SearchRecord, VoiceMetrics } from './conversations.ts';
 
 /** What the answer service needs from the agent. */
 export interface Answerer {
@@ -63,7 +63,13 @@ export class AnswerService {
     acting: Acting,
     kbId: string,
     request: AskRequest,
-    options: { signal?: AbortSignal; onEvent?: (event: AgentEvent) => void; onConversation?: (conversation: ConversationDoc) => void } = {},
+    options: {
+      signal?: AbortSignal;
+      onEvent?: (event: AgentEvent) => void;
+      onConversation?: (conversation: ConversationDoc) => void;
+      /** The stored assistant message, whether the answer completed or was stopped. */
+      onMessage?: (message: MessageDoc) => void;
+    } = {},
   ): Promise<AskOutcome> {
     const { principal } = acting;
     const kb = await this.#d.kbs.get(principal.organisationId, kbId);
@@ -101,7 +107,9 @@ export class AnswerService {
     } catch (err) {
       // Keep what the person saw: a stopped answer stays in the conversation, marked as such.
       const status = options.signal?.aborted ? 'cancelled' : 'failed';
-      await this.#d.conversations.addMessage(conversation, { role: 'assistant', content: streamed, status, citations: [], searches });
+      // Not inside `onMessage?.(…)`: optional chaining would skip storing it when nobody listens.
+      const stopped = await this.#d.conversations.addMessage(conversation, { role: 'assistant', content: streamed, status, citations: [], searches });
+      options.onMessage?.(stopped);
       throw err;
     }
 
@@ -121,6 +129,7 @@ export class AnswerService {
       feedback: null,
       ...(answer.transcript ? { transcript: answer.transcript } : {}),
     });
+    options.onMessage?.(message);
     await this.#d.ledger.record({
       organisationId: principal.organisationId,
       kbId: kb._id,
@@ -147,5 +156,19 @@ export class AnswerService {
     }
     this.#d.log.info({ conversationId: conversation._id, engine: answer.engine.name, mode: answer.mode, ms: answer.usage.totalMs }, 'answered');
     return { conversation, message, answer };
+  }
+
+  /** A spoken answer the listener interrupted: keep what they heard (`conversation.item.truncate`). */
+  truncate(acting: Acting, conversationId: string, messageId: string, heard: string): Promise<MessageDoc> {
+    return this.#d.conversations.truncateAnswer(acting.principal.organisationId, conversationId, messageId, heard);
+  }
+
+  /** A spoken turn's timings go with its message; its audio with the answer's ledger entry. */
+  async recordVoice(acting: Acting, messageId: string, voice: VoiceMetrics): Promise<void> {
+    const { organisationId } = acting.principal;
+    await this.#d.conversations.setVoiceMetrics(organisationId, messageId, voice);
+    const { audioInSeconds, audioOutSeconds, charactersSynthesised, stt } = voice;
+    await this.#d.ledger.recordVoice(organisationId, messageId, { audioInSeconds, audioOutSeconds, charactersSynthesised, stt, voice: voice.voice });
+    this.#d.log.info({ messageId, ...voice }, 'voice turn');
   }
 }

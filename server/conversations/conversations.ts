@@ -48,6 +48,30 @@ export interface MessageDoc {
   feedback?: Feedback | null;
   /** Internal, never presented: the answer's final LLM call as sent, which the next turn's prompt repeats. */
   transcript?: ChatMessage[];
+  /** A spoken turn's timings and audio (realtime voice). */
+  voice?: VoiceMetrics;
+  /** The answer as generated, when the listener interrupted it and `content` is what they heard. */
+  generatedContent?: string;
+}
+
+/** One spoken turn, measured by the realtime session. Times in ms; null where the turn had no such step. */
+export interface VoiceMetrics {
+  /** End of speech (speech_stopped) → final transcript, → first answer token, → first audio byte sent. */
+  speechEndToTranscriptMs: number | null;
+  speechEndToFirstTokenMs: number | null;
+  speechEndToFirstAudioMs: number | null;
+  /** Time inside the recogniser after end of speech. */
+  sttMs: number | null;
+  /** Question → first answer token (retrieval and prompt evaluation included). */
+  firstTokenMs: number | null;
+  /** Time inside the voice for the first sentence, and for all of them. */
+  ttsFirstSentenceMs: number | null;
+  ttsMs: number;
+  audioInSeconds: number;
+  audioOutSeconds: number;
+  charactersSynthesised: number;
+  stt: string | null;
+  voice: string | null;
 }
 
 /** Conversations and their messages. People see their own; admins see every conversation of the organisation. */
@@ -116,6 +140,26 @@ export class ConversationService {
     return doc;
   }
 
+  /**
+   * Cuts an answer down to what the listener heard before interrupting it: later citations go, and
+   * the LLM transcript too, since the next turn must build on the shortened answer.
+   */
+  async truncateAnswer(organisationId: string, conversationId: string, messageId: string, heard: string): Promise<MessageDoc> {
+    const messages = this.#messages(organisationId);
+    const message = await messages.findOne({ _id: messageId, conversationId, role: 'assistant' });
+    if (!message) throw errors.notFound('message');
+    if (heard.length >= message.content.length) return message;
+    const citations = (message.citations ?? []).filter((c) => heard.includes(`[${c.n}]`));
+    const updated: MessageDoc = { ...message, content: heard, citations, incomplete: 'interrupted', generatedContent: message.generatedContent ?? message.content };
+    delete updated.transcript;
+    await messages.replaceOne({ _id: messageId }, updated);
+    return updated;
+  }
+
+  async setVoiceMetrics(organisationId: string, messageId: string, voice: VoiceMetrics): Promise<void> {
+    await this.#messages(organisationId).updateOne({ _id: messageId }, { $set: { voice: { ...voice } } });
+  }
+
   async remove(principal: Principal, id: string): Promise<void> {
     await this.get(principal, id);
     await this.#messages(principal.organisationId).deleteMany({ conversationId: id });
@@ -158,5 +202,6 @@ export function presentMessage(m: MessageDoc) {
     promptVersion: m.promptVersion ?? null,
     searches: m.searches ?? [],
     feedback: m.feedback ?? null,
+    voice: m.voice ?? null,
   };
 }

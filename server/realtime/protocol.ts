@@ -67,12 +67,22 @@ const itemCreate = z.object({
   }),
 });
 
+const itemTruncate = z.object({
+  type: z.literal('conversation.item.truncate'),
+  event_id: eventId,
+  item_id: z.string().min(1).max(64),
+  content_index: z.int().min(0).max(16).default(0),
+  /** How much of the item's audio the listener heard before interrupting it. */
+  audio_end_ms: z.int().min(0).max(3_600_000),
+});
+
 const bare = <T extends string>(type: T) => z.object({ type: z.literal(type), event_id: eventId });
 
 export const clientEvent = z.discriminatedUnion('type', [
   sessionUpdate,
   append,
   itemCreate,
+  itemTruncate,
   bare('input_audio_buffer.commit'),
   bare('input_audio_buffer.clear'),
   bare('response.create'),
@@ -87,6 +97,20 @@ export interface Usage {
   input_tokens: number;
   output_tokens: number;
   total_tokens: number;
+}
+
+/** Per-turn timings (ms) and audio of a response, in `response.done` as `metadata.lectern_metrics`. */
+export interface TurnMetrics {
+  speech_end_to_transcript_ms: number | null;
+  speech_end_to_first_token_ms: number | null;
+  speech_end_to_first_audio_ms: number | null;
+  stt_ms: number | null;
+  first_token_ms: number | null;
+  tts_first_sentence_ms: number | null;
+  tts_ms: number;
+  audio_in_seconds: number;
+  audio_out_seconds: number;
+  characters_synthesised: number;
 }
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'cancelled' | 'failed';
@@ -104,16 +128,25 @@ export const serverEvents = {
   speechStopped: (itemId: string, audioEndMs: number) => ({ type: 'input_audio_buffer.speech_stopped', item_id: itemId, audio_end_ms: Math.round(audioEndMs) }),
   committed: (itemId: string, previousItemId: string | null) => ({ type: 'input_audio_buffer.committed', item_id: itemId, previous_item_id: previousItemId }),
   cleared: () => ({ type: 'input_audio_buffer.cleared' }),
+  transcriptionDelta: (itemId: string, delta: string) => ({ type: 'conversation.item.input_audio_transcription.delta', item_id: itemId, content_index: 0, delta }),
   transcriptionCompleted: (itemId: string, transcript: string) => ({
     type: 'conversation.item.input_audio_transcription.completed',
     item_id: itemId,
     content_index: 0,
     transcript,
   }),
-  response: (id: string, status: ResponseStatus, usage: Usage | null, conversationId: string | null) => ({
+  response: (id: string, status: ResponseStatus, usage: Usage | null, conversationId: string | null, metrics?: TurnMetrics) => ({
     type: status === 'in_progress' ? 'response.created' : 'response.done',
-    response: { id, object: 'realtime.response', status, usage, metadata: conversationId ? { lectern_conversation_id: conversationId } : null },
+    response: {
+      id,
+      object: 'realtime.response',
+      status,
+      usage,
+      metadata: conversationId || metrics ? { ...(conversationId ? { lectern_conversation_id: conversationId } : {}), ...(metrics ? { lectern_metrics: metrics } : {}) } : null,
+    },
   }),
+  truncated: (itemId: string, contentIndex: number, audioEndMs: number) => ({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),
+  resumed: (sessionId: string, conversationId: string | null) => ({ type: 'lectern.session.resumed', session_id: sessionId, conversation_id: conversationId }),
   /** Every per-part event of one response carries the same addressing fields. */
   part: (type: string, responseId: string, itemId: string, fields: Record<string, unknown> = {}) => ({
     type,

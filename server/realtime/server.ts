@@ -17,7 +17,7 @@ import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
-import { RealtimeSession, type RealtimeSpeech } from './session.ts';
+import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
 import type { ClientSecrets } from './client-secrets.ts';
 
 export const REALTIME_PATH = '/v1/realtime';
@@ -27,8 +27,10 @@ export interface RealtimeDeps {
   /** Short-lived secrets minted by POST /api/v1/realtime/sessions. */
   clientSecrets: Pick<ClientSecrets, 'resolve'>;
   kbs: Pick<KnowledgeBaseService, 'get'>;
-  answers: Pick<AnswerService, 'ask'>;
+  answers: Pick<AnswerService, 'ask' | 'truncate' | 'recordVoice'>;
   speech: RealtimeSpeech;
+  /** VAD_MIN_SPEECH_MS: shorter sounds neither start a turn nor interrupt an answer. */
+  minSpeechMs?: number | undefined;
   log: Logger;
   random: Random;
   /** The public origin (PUBLIC_URL); otherwise the request's own Host is the origin cookies may come from. */
@@ -44,9 +46,16 @@ export interface RealtimeLimits {
   heartbeatMs: number;
   /** No client event for this long closes the session. */
   idleMs: number;
+  /** A dropped session can be resumed this long; 0 turns resuming off. */
+  resumeMs: number;
+  /** Open sessions beyond this are refused with 503. */
+  maxSessions: number;
 }
 
-export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000 };
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64 };
+
+/** Dropped sessions waiting for their client, by session id; the oldest go first past this many. */
+const MAX_DETACHED = 1_000;
 
 /** Refuses an upgrade with a plain HTTP response carrying the usual JSON error body. */
 function refuse(socket: Duplex, err: unknown, traceId: string): void {
@@ -104,6 +113,17 @@ async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Prom
 }
 
 const modelParam = z.string().regex(/^kb:[A-Za-z0-9_-]{1,64}$/);
+const resumeParam = z.string().regex(/^sess_[A-Za-z0-9_-]{1,64}$/);
+
+/** Who may pick up a dropped session: the same user (or API key) of the same organisation. */
+const ownerOf = (p: Principal) => `${p.organisationId}:${p.userId ?? `key:${p.apiKeyId}`}`;
+
+interface Detached {
+  snapshot: SessionSnapshot;
+  owner: string;
+  kbId: string;
+  timer: NodeJS.Timeout;
+}
 
 export interface AttachedRealtime {
   readonly sessions: number;
@@ -123,7 +143,32 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
   const log = deps.log.child({ component: 'realtime' });
   const traceId = () => newId(deps.random);
   const open = new Set<Promise<void>>();
+  const detached = new Map<string, Detached>();
   let closing = false;
+
+  const detach = (snapshot: SessionSnapshot, owner: string, kbId: string) => {
+    if (limits.resumeMs <= 0 || closing) return;
+    const timer = setTimeout(() => detached.delete(snapshot.config.id), limits.resumeMs);
+    timer.unref();
+    detached.set(snapshot.config.id, { snapshot, owner, kbId, timer });
+    for (const [id, old] of detached) {
+      if (detached.size <= MAX_DETACHED) break;
+      clearTimeout(old.timer);
+      detached.delete(id);
+    }
+  };
+
+  /** The dropped session a reconnecting client asked for, if it is theirs and still kept. */
+  const reclaim = (id: string | null, principal: Principal, kbId: string): { snapshot?: SessionSnapshot; refused?: AppError } => {
+    if (id === null) return {};
+    const entry = resumeParam.safeParse(id).success ? detached.get(id) : undefined;
+    if (!entry || entry.owner !== ownerOf(principal) || entry.kbId !== kbId) {
+      return { refused: new AppError(409, 'resume_unavailable', `Session ${JSON.stringify(id)} cannot be resumed (it ended more than ${Math.round(limits.resumeMs / 1000)} s ago, or is not yours); this is a new session.`) };
+    }
+    clearTimeout(entry.timer);
+    detached.delete(id);
+    return { snapshot: entry.snapshot };
+  };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -131,12 +176,13 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     socket.on('error', () => socket.destroy());
     void (async () => {
       if (closing) throw errors.unavailable('The server is shutting down.');
+      if (open.size >= limits.maxSessions) throw errors.unavailable(`The server is at its limit of ${limits.maxSessions} realtime sessions; try again shortly.`);
       const { principal, kbId } = await authenticate(req, deps);
       const model = modelParam.safeParse(url.searchParams.get('model'));
       if (!model.success) throw errors.badRequest('Choose a knowledge base with ?model=kb:<id>.');
       if (kbId && kbId !== model.data.slice(3)) throw errors.notFound('knowledge base');
       const kb = await deps.kbs.get(principal.organisationId, model.data.slice(3));
-      return { principal, model: model.data, kbId: kb._id };
+      return { principal, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume') };
     })().then(
       (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, req, ok)),
       (err: unknown) => {
@@ -147,7 +193,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     );
   };
 
-  const run = (ws: WebSocket, req: http.IncomingMessage, ctx: { principal: Principal; model: string; kbId: string }) => {
+  const run = (ws: WebSocket, req: http.IncomingMessage, ctx: { principal: Principal; model: string; kbId: string; resume: string | null }) => {
     const sessionLog = log.child({ kbId: ctx.kbId, organisationId: ctx.principal.organisationId });
     const fail = (err: unknown) => {
       if (ws.readyState !== ws.OPEN) return;
@@ -165,6 +211,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       }
       ws.send(JSON.stringify({ event_id: `event_${++eventCount}`, ...event }));
     };
+    const { snapshot, refused } = reclaim(ctx.resume, ctx.principal, ctx.kbId);
     const session = new RealtimeSession({
       acting: { principal: ctx.principal, ip: req.socket.remoteAddress ?? null },
       kbId: ctx.kbId,
@@ -174,6 +221,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       newId: (prefix) => `${prefix}_${newId(deps.random)}`,
       send,
       fail,
+      minSpeechMs: deps.minSpeechMs,
+      resume: snapshot,
     });
 
     let alive = true;
@@ -213,13 +262,18 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         clearInterval(heartbeat);
         clearTimeout(idle);
         sessionLog.info({ code }, 'realtime session closed');
-        session.close().then(resolve, (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()));
+        const kept = () => detach(session.snapshot(), ownerOf(ctx.principal), ctx.kbId);
+        session.close().then(
+          () => (kept(), resolve()),
+          (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()),
+        );
       });
     });
     open.add(closed);
     void closed.then(() => open.delete(closed));
-    sessionLog.info({ sessionId: session.config.id, via: ctx.principal.via }, 'realtime session opened');
+    sessionLog.info({ sessionId: session.config.id, via: ctx.principal.via, resumed: Boolean(snapshot) }, 'realtime session opened');
     session.start();
+    if (refused) fail(refused);
   };
 
   server.on('upgrade', onUpgrade);
@@ -229,6 +283,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     },
     async close() {
       closing = true;
+      for (const entry of detached.values()) clearTimeout(entry.timer);
+      detached.clear();
       server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       // A client that never answers the close handshake must not hold up the shutdown.

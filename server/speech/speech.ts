@@ -19,8 +19,21 @@ export interface VadOptions {
 }
 
 export type VadEvent =
-  /** `atMs` is the onset within the stream (audio time, not wall-clock). */
-  | { type: 'speech_start'; atMs: number }
+  /**
+   * The first voiced frame: maybe speech, maybe a cough. Lets a caller react within one frame
+   * (hold playback) before the minimum speech duration decides.
+   */
+  | { type: 'speech_candidate'; atMs: number }
+  /** The candidate fell silent before the minimum speech duration: it was noise. */
+  | { type: 'speech_abandoned'; atMs: number }
+  /**
+   * `atMs` is the onset within the stream (audio time, not wall-clock); `audio` is the turn so
+   * far (padding included) at 16 kHz, and `speech_audio` events carry the rest as it arrives, so a
+   * streaming recogniser can follow the speaker.
+   */
+  | { type: 'speech_start'; atMs: number; audio: Float32Array }
+  /** More of the current turn's audio (16 kHz), in order, up to its `speech_end`. */
+  | { type: 'speech_audio'; audio: Float32Array }
   /** `atMs` is where speech ended; `audio` is the utterance with its padding, at 16 kHz. */
   | { type: 'speech_end'; atMs: number; audio: Float32Array };
 

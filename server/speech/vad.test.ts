@@ -35,8 +35,15 @@ function join16(...parts: Float32Array[]): Float32Array {
   return out;
 }
 
-/** Streams audio in realtime-sized chunks, then silence enough for a final turn to close. */
+const isTurn = (e: VadEvent) => e.type === 'speech_start' || e.type === 'speech_end';
+
+/** Streams audio in realtime-sized chunks, then silence enough for a final turn to close; returns the turn events. */
 async function detect(samples: Float32Array, sampleRate = RATE, chunkMs = 100, detector = model.createDetector()): Promise<VadEvent[]> {
+  return (await detectAll(samples, sampleRate, chunkMs, detector)).filter(isTurn);
+}
+
+/** The same, with candidates and abandoned candidates too. */
+async function detectAll(samples: Float32Array, sampleRate = RATE, chunkMs = 100, detector = model.createDetector()): Promise<VadEvent[]> {
   const events: VadEvent[] = [];
   const size = Math.round((sampleRate * chunkMs) / 1000);
   const all = join16(samples, silence(1.5, sampleRate));
@@ -111,6 +118,28 @@ test('a 100 ms click or burst never starts a turn', { skip }, async () => {
   assert.deepEqual(await detect(join16(silence(1), jfk.slice(RATE * 0.6, RATE * 0.7), silence(1))), []);
 });
 
+test('a burst is announced as a candidate within a frame and then abandoned; speech is a candidate first', { skip }, async () => {
+  // A 100 ms cut of real speech: the model calls it speech, but too briefly to be a turn.
+  const jfk = (await load('jfk.wav')).samples;
+  const burst = await detectAll(join16(silence(1), jfk.slice(RATE * 0.6, RATE * 0.7), silence(1)));
+  assert.deepEqual(burst.map((e) => e.type), ['speech_candidate', 'speech_abandoned']);
+  const at = burst[0]?.type === 'speech_candidate' ? burst[0].atMs : NaN;
+  assert.ok(Math.abs(at - 1000) <= 64, `candidate at ${at} ms, burst at 1000 ms`);
+  const speech = (await detectAll(join16(silence(0.5), (await load('spk1_snt1.wav')).samples))).filter((e) => e.type !== 'speech_abandoned');
+  const candidate = speech.findLast((e, i) => e.type === 'speech_candidate' && speech[i + 1]?.type === 'speech_start');
+  const start = speech.find((e) => e.type === 'speech_start');
+  assert.ok(candidate?.type === 'speech_candidate' && start?.type === 'speech_start', speech.map((e) => e.type).join(', '));
+  assert.equal(candidate.atMs, start.atMs, 'the confirmed onset is the candidate that led to it');
+  // The streamed pieces are the turn's audio in order: the final utterance is their beginning.
+  const all = await detectAll(join16(silence(0.5), (await load('spk1_snt1.wav')).samples));
+  const first = all.findIndex((e) => e.type === 'speech_start');
+  const last = all.findIndex((e) => e.type === 'speech_end');
+  const streamed = join16(...all.slice(first, last).flatMap((e) => (e.type === 'speech_start' || e.type === 'speech_audio' ? [e.audio] : [])));
+  const end = all[last];
+  assert.ok(end?.type === 'speech_end' && streamed.length >= end.audio.length);
+  assert.deepEqual(streamed.subarray(0, end.audio.length), end.audio);
+});
+
 test('two recordings 1.5 s apart give two turns split at the gap', { skip }, async () => {
   const [a, b] = [(await load('spk1_snt1.wav')).samples, (await load('spk2_snt4.wav')).samples];
   const found = segments(await detect(join16(a, silence(1.5), b)));
@@ -153,7 +182,7 @@ test('options, position, reset and close behave as the port says', { skip }, asy
   assert.equal(Math.round(detector.positionMs), Math.round((wav.length / RATE) * 1000));
   detector.reset();
   assert.equal(detector.positionMs, 0);
-  const again = await detector.push({ samples: join16(wav, silence(1)), sampleRate: RATE });
+  const again = (await detector.push({ samples: join16(wav, silence(1)), sampleRate: RATE })).filter(isTurn);
   assert.deepEqual(again.map((e) => e.type), segments(again).flatMap(() => ['speech_start', 'speech_end']));
   assert.equal(again[0]?.type === 'speech_start' && again[0].atMs, eager[0]?.start, 'after reset, times restart at 0');
   await detector.close();

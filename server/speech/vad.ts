@@ -127,6 +127,12 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
   let voicedFrames = 0;
   /** First silent frame of the current pause, or -1 while voiced. */
   let silentSince = -1;
+  /** Frames of the current turn not yet handed out in a speech_audio event. */
+  let live: Float32Array[] = [];
+  const flushLive = (events: VadEvent[]) => {
+    if (live.length) events.push({ type: 'speech_audio', audio: concat(live) });
+    live = [];
+  };
 
   const ms = (frames: number) => frames * FRAME_MS;
 
@@ -152,22 +158,26 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       phase = 'candidate';
       onset = at;
       voicedFrames = 0;
+      events.push({ type: 'speech_candidate', atMs: ms(onset) });
     }
     if (phase === 'candidate') {
       if (voiced) voicedFrames++;
       if (ms(voicedFrames) >= options.minSpeechMs) {
         phase = 'speaking';
-        events.push({ type: 'speech_start', atMs: ms(onset) });
+        events.push({ type: 'speech_start', atMs: ms(onset), audio: utterance(at + 1) });
       } else if (!voiced && ms(at + 1 - silentSince) >= abandonMs) {
         phase = 'idle';
+        events.push({ type: 'speech_abandoned', atMs: ms(at + 1) });
       }
     } else if (phase === 'speaking') {
+      live.push(frame);
       const ended = !voiced && ms(at + 1 - silentSince) >= options.endOfSpeechMs;
       const tooLong = ms(at + 1 - onset) >= options.maxUtteranceMs;
       if (ended || tooLong) {
         const end = ended ? silentSince : at + 1;
         // Trailing padding as long as the leading one, so the last consonant reaches STT too.
         const audio = utterance(Math.min(at + 1, end + prefixFrames));
+        flushLive(events);
         events.push({ type: 'speech_end', atMs: ms(end), audio });
         phase = 'idle';
         if (tooLong) voiced = false;
@@ -198,6 +208,7 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       step(frame, result.probability, events);
     }
     pending = buffer.slice(at);
+    flushLive(events);
     return events;
   };
 
@@ -226,6 +237,7 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       phase = 'idle';
       voiced = false;
       silentSince = -1;
+      live = [];
     },
     async close() {
       closed = true;

@@ -28,9 +28,11 @@ export interface UsageDoc {
   at: string;
   /** YYYY-MM-DD (UTC), for grouping by day without date arithmetic in the store. */
   day: string;
+  /** Spoken turns: audio in and out, and what the voice synthesised. */
+  voice?: { audioInSeconds: number; audioOutSeconds: number; charactersSynthesised: number; stt: string | null; voice: string | null };
 }
 
-export type UsageEntry = Omit<UsageDoc, '_id' | 'at' | 'day' | 'cost'>;
+export type UsageEntry = Omit<UsageDoc, '_id' | 'at' | 'day' | 'cost' | 'voice'>;
 
 export interface PriceTable {
   inputPerMTok: number;
@@ -50,6 +52,9 @@ export interface UsageRow {
   cloudMessages: number;
   avgFirstTokenMs: number | null;
   avgTotalMs: number;
+  audioInSeconds: number;
+  audioOutSeconds: number;
+  charactersSynthesised: number;
 }
 
 export class UsageLedger {
@@ -68,6 +73,11 @@ export class UsageLedger {
     return doc;
   }
 
+  /** Adds a spoken turn's audio to the entry of its answer. */
+  async recordVoice(organisationId: string, messageId: string, voice: NonNullable<UsageDoc['voice']>): Promise<void> {
+    await tenantCollection(this.#d.usage, organisationId).updateOne({ messageId }, { $set: { voice: { ...voice } } });
+  }
+
   /** Totals per group key within [from, to) (ISO dates or times), sorted by key. */
   async summarise(organisationId: string, groupBy: UsageGroup, range: { from: string; to: string }): Promise<UsageRow[]> {
     const docs = await tenantCollection(this.#d.usage, organisationId).find({ at: { $gte: range.from, $lt: range.to } }).toArray();
@@ -80,7 +90,7 @@ export class UsageLedger {
     const rows = new Map<string, UsageRow & { firstTokenSum: number; firstTokenCount: number; totalSum: number }>();
     for (const d of docs) {
       const key = keyOf[groupBy](d);
-      const row = rows.get(key) ?? { key, messages: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cost: 0, cloudMessages: 0, avgFirstTokenMs: null, avgTotalMs: 0, firstTokenSum: 0, firstTokenCount: 0, totalSum: 0 };
+      const row = rows.get(key) ?? { key, messages: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cost: 0, cloudMessages: 0, avgFirstTokenMs: null, avgTotalMs: 0, audioInSeconds: 0, audioOutSeconds: 0, charactersSynthesised: 0, firstTokenSum: 0, firstTokenCount: 0, totalSum: 0 };
       row.messages++;
       row.promptTokens += d.promptTokens;
       row.completionTokens += d.completionTokens;
@@ -88,6 +98,9 @@ export class UsageLedger {
       row.cost += d.cost;
       row.cloudMessages += d.cloud ? 1 : 0;
       row.totalSum += d.totalMs;
+      row.audioInSeconds += d.voice?.audioInSeconds ?? 0;
+      row.audioOutSeconds += d.voice?.audioOutSeconds ?? 0;
+      row.charactersSynthesised += d.voice?.charactersSynthesised ?? 0;
       if (d.firstTokenMs !== null) {
         row.firstTokenSum += d.firstTokenMs;
         row.firstTokenCount++;
@@ -99,6 +112,8 @@ export class UsageLedger {
       .map(({ firstTokenSum, firstTokenCount, totalSum, ...row }) => ({
         ...row,
         cost: Math.round(row.cost * 1e6) / 1e6,
+        audioInSeconds: Math.round(row.audioInSeconds * 10) / 10,
+        audioOutSeconds: Math.round(row.audioOutSeconds * 10) / 10,
         avgFirstTokenMs: firstTokenCount ? Math.round(firstTokenSum / firstTokenCount) : null,
         avgTotalMs: Math.round(totalSum / row.messages),
       }));

@@ -7,6 +7,7 @@ import { float32ToPcm16, resample } from '../../server/speech/resample.ts';
 import { createSileroVad } from '../../server/speech/vad.ts';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { Client, setUp } from '../helpers/client.ts';
+import { RealtimeClient } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The realtime endpoint end to end: the real appliance (no LLM, no STT model, espeak-ng as the
@@ -16,46 +17,6 @@ const SPEECH = '/work/shared/speech';
 const DOC = `# Workshop safety
 
 Always remove the chuck key before starting the lathe. Wear eye protection near rotating parts.`;
-
-type Event = Record<string, any>;
-
-/** A connected client that records every event and can wait for one. */
-class RealtimeClient {
-  readonly events: Event[] = [];
-  readonly ws: WebSocket;
-  #waiters: Array<() => void> = [];
-  constructor(ws: WebSocket) {
-    this.ws = ws;
-    ws.on('message', (data) => {
-      this.events.push(JSON.parse(data.toString()) as Event);
-      for (const wake of this.#waiters.splice(0)) wake();
-    });
-  }
-  static async open(url: string, headers: Record<string, string>): Promise<RealtimeClient> {
-    const ws = new WebSocket(url, { headers });
-    const client = new RealtimeClient(ws);
-    await new Promise((resolve, reject) => (ws.once('open', resolve), ws.once('error', reject)));
-    return client;
-  }
-  send(event: Event): void {
-    this.ws.send(JSON.stringify(event));
-  }
-  async next(type: string, from = 0, timeoutMs = 20_000): Promise<Event> {
-    const end = Date.now() + timeoutMs;
-    for (;;) {
-      const found = this.events.slice(from).find((e) => e['type'] === type);
-      if (found) return found;
-      if (Date.now() > end) throw new Error(`no ${type} event; got ${this.events.map((e) => e['type']).join(', ')}`);
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, 200);
-        this.#waiters.push(() => (clearTimeout(timer), resolve()));
-      });
-    }
-  }
-  close(): void {
-    this.ws.close();
-  }
-}
 
 /** The HTTP status an upgrade was refused with. */
 function refusedWith(url: string, headers: Record<string, string>): Promise<number> {

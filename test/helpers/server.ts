@@ -32,7 +32,7 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
     { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 2_000, readiness: appliance.readiness, onClose: () => (appliance.streams.closeAll(), void realtime?.close()) },
     lifecycle,
   );
-  realtime = attachRealtime(server, { ...appliance.realtime, limits: opts.realtime });
+  realtime = attachRealtime(server, { ...appliance.realtime, limits: { ...appliance.realtime.limits, ...opts.realtime } });
   return {
     url: `http://127.0.0.1:${port}`,
     dataDir,

@@ -25,7 +25,7 @@ const metricOf: Record<Metric, (r: UsageRow) => number> = { messages: (r) => r.m
 const metricUnit: Record<Metric, string> = { messages: 'messages', tokens: 'tokens' };
 const ms = (v: number | null) => (v === null ? '—' : v < 1000 ? `${Math.round(v)} ms` : `${(v / 1000).toFixed(1)} s`);
 
-const emptyRow = (key: string): UsageRow => ({ key, messages: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cost: 0, cloudMessages: 0, avgFirstTokenMs: null, avgTotalMs: 0 });
+const emptyRow = (key: string): UsageRow => ({ key, messages: 0, promptTokens: 0, completionTokens: 0, cachedPromptTokens: 0, cost: 0, cloudMessages: 0, avgFirstTokenMs: null, avgTotalMs: 0, audioInSeconds: 0, audioOutSeconds: 0, charactersSynthesised: 0 });
 
 /** The columns every breakdown shares; the first one names the row. */
 function usageColumns(name: Column<UsageRow>): Column<UsageRow>[] {
@@ -39,6 +39,7 @@ function usageColumns(name: Column<UsageRow>): Column<UsageRow>[] {
     { header: 'Cost estimate', cell: (r) => money.format(r.cost) },
     { header: 'Avg first token', cell: (r) => ms(r.avgFirstTokenMs) },
     { header: 'Avg total', cell: (r) => ms(r.avgTotalMs) },
+    { header: 'Voice in / out', cell: (r) => (r.audioInSeconds || r.audioOutSeconds ? `${r.audioInSeconds} s / ${r.audioOutSeconds} s` : '—') },
   ];
 }
 
