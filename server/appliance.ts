@@ -23,6 +23,7 @@ import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
 import { openStore } from './store/open.ts';
 import { openSpeechEngines } from './speech/open-speech.ts';
+import { openSpeechRouter } from './speech/router.ts';
 import { loadSileroVadModel, type SileroVadModel } from './speech/vad.ts';
 import type { RealtimeSpeech } from './realtime/session.ts';
 import type { RealtimeDeps } from './realtime/server.ts';
@@ -91,8 +92,10 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   });
 
   const speech = await openSpeech(config, log.child({ component: 'speech' }));
+  // Cloud speech endpoints, if configured; each organisation's policy decides whether its sessions use them.
+  const speechRouter = openSpeechRouter(config, speech, log.child({ component: 'speech' }), clock);
   lifecycle.onShutdown('speech', async () => {
-    await Promise.allSettled([speech.vad?.close(), speech.stt?.close(), speech.tts?.close()]);
+    await Promise.allSettled([speech.vad?.close(), speech.stt?.close(), speech.tts?.close(), speechRouter.close()]);
   });
   readiness.add({
     name: 'voice',
@@ -170,6 +173,18 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     kbs: services.kbs,
     answers: services.answers,
     speech,
+    speechFor: async (acting) => {
+      const { llmPolicy } = await services.organisations.settings(acting.principal.organisationId);
+      return speechRouter.engines(llmPolicy, {
+        onUse: (use) => {
+          if (!use.sentToCloud) return;
+          // As with the LLM: every time voice data leaves the box, the organisation's audit log says so.
+          void services.audit
+            .recordFor(acting, { action: 'speech.cloud', outcome: 'success', target: null, details: { role: use.role, engine: use.engine, ...(use.fallback ? { fallback: use.fallback } : {}) } })
+            .catch((err: unknown) => log.warn({ err }, 'could not audit a cloud speech call'));
+        },
+      });
+    },
     minSpeechMs: config.VAD_MIN_SPEECH_MS,
     log,
     random,

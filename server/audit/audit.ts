@@ -21,7 +21,9 @@ export type AuditAction =
   | 'organisation.create'
   | 'settings.update'
   /** Passages and a question were sent to a cloud LLM: recorded for every such answer. */
-  | 'llm.cloud';
+  | 'llm.cloud'
+  /** A spoken turn's audio (STT) or an answer's text (TTS) was sent to a cloud speech endpoint. */
+  | 'speech.cloud';
 
 export interface AuditActor {
   type: 'user' | 'apiKey' | 'anonymous';

@@ -9,7 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import { z } from 'zod';
 import type { AuthService } from '../auth/auth.ts';
 import { SESSION_COOKIE } from '../auth/middleware.ts';
-import type { Principal } from '../auth/principal.ts';
+import type { Acting, Principal } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
 import type { Random } from '../clock.ts';
 import type { AnswerService } from '../conversations/answer.ts';
@@ -29,6 +29,11 @@ export interface RealtimeDeps {
   kbs: Pick<KnowledgeBaseService, 'get'>;
   answers: Pick<AnswerService, 'ask' | 'truncate' | 'recordVoice'>;
   speech: RealtimeSpeech;
+  /**
+   * The recogniser and voice of one organisation's sessions, under its engine policy (cloud STT/TTS
+   * only where it allows); without it every session uses `speech`.
+   */
+  speechFor?: ((acting: Acting) => Promise<Pick<RealtimeSpeech, 'stt' | 'sttReason' | 'tts' | 'ttsReason'>>) | undefined;
   /** VAD_MIN_SPEECH_MS: shorter sounds neither start a turn nor interrupt an answer. */
   minSpeechMs?: number | undefined;
   log: Logger;
@@ -182,9 +187,11 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       if (!model.success) throw errors.badRequest('Choose a knowledge base with ?model=kb:<id>.');
       if (kbId && kbId !== model.data.slice(3)) throw errors.notFound('knowledge base');
       const kb = await deps.kbs.get(principal.organisationId, model.data.slice(3));
-      return { principal, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume') };
+      const acting: Acting = { principal, ip: req.socket.remoteAddress ?? null };
+      const speech: RealtimeSpeech = { ...deps.speech, ...(await deps.speechFor?.(acting)) };
+      return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech };
     })().then(
-      (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, req, ok)),
+      (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, ok)),
       (err: unknown) => {
         const id = traceId();
         if (!(err instanceof AppError)) log.error({ err, traceId: id }, 'realtime upgrade failed');
@@ -193,8 +200,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     );
   };
 
-  const run = (ws: WebSocket, req: http.IncomingMessage, ctx: { principal: Principal; model: string; kbId: string; resume: string | null }) => {
-    const sessionLog = log.child({ kbId: ctx.kbId, organisationId: ctx.principal.organisationId });
+  const run = (ws: WebSocket, ctx: { acting: Acting; model: string; kbId: string; resume: string | null; speech: RealtimeSpeech }) => {
+    const { principal } = ctx.acting;
+    const sessionLog = log.child({ kbId: ctx.kbId, organisationId: principal.organisationId });
     const fail = (err: unknown) => {
       if (ws.readyState !== ws.OPEN) return;
       const id = traceId();
@@ -211,13 +219,13 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       }
       ws.send(JSON.stringify({ event_id: `event_${++eventCount}`, ...event }));
     };
-    const { snapshot, refused } = reclaim(ctx.resume, ctx.principal, ctx.kbId);
+    const { snapshot, refused } = reclaim(ctx.resume, principal, ctx.kbId);
     const session = new RealtimeSession({
-      acting: { principal: ctx.principal, ip: req.socket.remoteAddress ?? null },
+      acting: ctx.acting,
       kbId: ctx.kbId,
       model: ctx.model,
       answers: deps.answers,
-      speech: deps.speech,
+      speech: ctx.speech,
       newId: (prefix) => `${prefix}_${newId(deps.random)}`,
       send,
       fail,
@@ -262,7 +270,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         clearInterval(heartbeat);
         clearTimeout(idle);
         sessionLog.info({ code }, 'realtime session closed');
-        const kept = () => detach(session.snapshot(), ownerOf(ctx.principal), ctx.kbId);
+        const kept = () => detach(session.snapshot(), ownerOf(principal), ctx.kbId);
         session.close().then(
           () => (kept(), resolve()),
           (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()),
@@ -271,7 +279,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     });
     open.add(closed);
     void closed.then(() => open.delete(closed));
-    sessionLog.info({ sessionId: session.config.id, via: ctx.principal.via, resumed: Boolean(snapshot) }, 'realtime session opened');
+    sessionLog.info({ sessionId: session.config.id, via: principal.via, resumed: Boolean(snapshot) }, 'realtime session opened');
     session.start();
     if (refused) fail(refused);
   };

@@ -146,6 +146,8 @@ export class RealtimeSession {
   #held: Array<Record<string, unknown>> | null = null;
   #queue: Promise<void> = Promise.resolve();
   #closed = false;
+  /** Stops work that outlives a turn (a cloud transcription) when the socket goes. */
+  readonly #lifetime = new AbortController();
   #vadMissingReported = false;
 
   constructor(deps: RealtimeSessionDeps) {
@@ -191,6 +193,7 @@ export class RealtimeSession {
   /** The socket is gone: stop the answer and the voice, release the detector. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#lifetime.abort(new Error('the realtime client disconnected'));
     this.#response?.controller.abort(new Error('the realtime client disconnected'));
     await this.#queue;
     await this.#response?.done;
@@ -373,7 +376,7 @@ export class RealtimeSession {
       stream = stt.createStream();
       stream.accept({ samples, sampleRate });
     }
-    const transcript = (await stream.finish()).trim();
+    const transcript = (await stream.finish({ signal: this.#lifetime.signal })).trim();
     turn.transcribedAt = this.#now();
     turn.sttMs = turn.transcribedAt - started;
     this.#d.send(ev.transcriptionCompleted(turn.item, transcript));

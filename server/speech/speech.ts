@@ -51,8 +51,8 @@ export interface SttStream {
   accept(chunk: AudioChunk): void;
   /** Best transcript so far (streaming models); '' for offline models. */
   partial(): string;
-  /** Ends the stream and returns the final transcript. */
-  finish(): Promise<string>;
+  /** Ends the stream and returns the final transcript; the signal stops a cloud upload. */
+  finish(options?: { signal?: AbortSignal }): Promise<string>;
 }
 
 export interface SttEngine {

@@ -5,6 +5,7 @@ import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readWavFile } from '../../server/speech/wav.ts';
+import { startOpenAiPeer, type OpenAiPeer, type PeerReply } from '../fixtures/openai-peer.ts';
 import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../fixtures/tiny-speech-models.ts';
 import { Client, setUp } from '../helpers/client.ts';
 import { appendEvents, RealtimeClient, type Event } from '../helpers/realtime.ts';
@@ -28,11 +29,11 @@ async function writeModels(modelsDir: string): Promise<void> {
   await writeFile(join(modelsDir, 'tiny-voice', 'lectern.json'), JSON.stringify({ id: 'tiny-voice', role: 'tts', tts: { type: 'vits', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
 }
 
-async function voiceServer(realtime: { resumeMs?: number } = {}): Promise<{ server: TestServer; owner: Client; kbId: string; key: string; url: string }> {
+async function voiceServer(realtime: { resumeMs?: number } = {}, env: Record<string, string> = {}): Promise<{ server: TestServer; owner: Client; kbId: string; key: string; url: string }> {
   const dataDir = await mkdtemp(join(os.tmpdir(), 'lectern-voice-'));
   await mkdir(join(dataDir, 'models'), { recursive: true });
   await writeModels(join(dataDir, 'models'));
-  const server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice' }, realtime });
+  const server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice', ...env }, realtime });
   const close = server.close;
   server.close = async () => (await close(), await rm(dataDir, { recursive: true, force: true }));
   const owner = (await setUp(server.url)).owner;
@@ -213,5 +214,53 @@ describe('realtime voice: resuming a dropped session', () => {
     const unknown = await connect('&resume=sess_doesnotexist');
     assert.equal((await unknown.next('error')).error.code, 'resume_unavailable');
     unknown.close();
+  });
+});
+
+describe('realtime voice: cloud speech under the organisation policy', { skip }, () => {
+  let env: Awaited<ReturnType<typeof voiceServer>>;
+  let peer: OpenAiPeer;
+  before(async () => {
+    peer = await startOpenAiPeer((request): PeerReply => {
+      if (request.path.endsWith('/audio/transcriptions')) return { kind: 'transcription', text: 'What must be removed before starting the lathe?' };
+      return { kind: 'speech', sampleRate: 24_000 };
+    });
+    // No local recogniser: only the cloud one can hear, and only where the policy lets it.
+    env = await voiceServer({}, { STT_MODEL: 'off', CLOUD_STT_URL: peer.url, CLOUD_STT_MODEL: 'whisper-1', CLOUD_SPEECH_API_KEY: 'sk-test-speech' });
+  });
+  after(async () => {
+    await env.server.close();
+    await peer.close();
+  });
+
+  const speak = async () => {
+    const c = await RealtimeClient.open(env.url, { authorization: `Bearer ${env.key}` });
+    await c.next('session.created');
+    const wav = await readWavFile(join(SPEECH, 'spk1_snt2.wav'));
+    for (const event of appendEvents(join16(wav.samples, silence(1.5, wav.sampleRate)), wav.sampleRate)) c.send(event);
+    await c.next('input_audio_buffer.committed');
+    return c;
+  };
+
+  it('local-only never sends audio out: the turn says no recogniser is available', async () => {
+    const c = await speak();
+    const error = (await c.next('error')).error;
+    assert.equal(error.code, 'stt_unavailable');
+    assert.equal(peer.requests.length, 0);
+    c.close();
+  });
+
+  it('local-then-cloud transcribes in the cloud when no local model is installed, and audits it', async () => {
+    await env.owner.patch('/api/v1/settings', { llmPolicy: 'local-then-cloud' });
+    const c = await speak();
+    const completed = await c.next('conversation.item.input_audio_transcription.completed');
+    assert.equal(completed.transcript, 'What must be removed before starting the lathe?');
+    assert.equal((await c.next('response.done', 0, 60_000)).response.status, 'completed');
+    const upload = peer.requests.find((r) => r.path.endsWith('/audio/transcriptions'));
+    assert.equal(upload?.wav?.sampleRate, 16_000);
+    assert.equal(peer.requests.some((r) => r.path.endsWith('/audio/speech')), false, 'the local voice speaks');
+    const audit = (await env.owner.get('/api/v1/audit?limit=20')).json.entries as Event[];
+    assert.ok(audit.some((e) => e['action'] === 'speech.cloud' && e['details']['role'] === 'stt'), JSON.stringify(audit.map((e) => e['action'])));
+    c.close();
   });
 });
