@@ -161,6 +161,21 @@ export class Agent {
     }
   }
 
+  /**
+   * Speculation while the person is still speaking: the prompt this question (so far) would get —
+   * its retrieval included — is evaluated into the local engine's cache under `sessionKey`, so the
+   * real answer evaluates only what changed. Never sends anything to a cloud engine; never fails
+   * loudly (it is an optimisation). Resolves with the prompt tokens evaluated.
+   */
+  async prepare(policy: LlmPolicy, search: PassageSearch, input: Omit<AskInput, 'onEvent'>): Promise<number> {
+    try {
+      return await new Turn(this, policy, search, input).prepare();
+    } catch (err) {
+      if (!input.signal?.aborted) this.log?.warn({ err }, 'speculative prompt evaluation failed');
+      return 0;
+    }
+  }
+
   /** Why there is no engine to ask. */
   noEngineReason(policy: LlmPolicy): string {
     return policy === 'local-only' && this.gateway.candidates('cloud-first').length > 0 ? 'policy local-only allows no installed LLM' : 'no LLM installed';
@@ -214,6 +229,25 @@ class Turn {
       else this.#agent.log?.warn({ err: err.cause, policy: this.#policy }, 'every allowed LLM failed; answering with passages');
       return this.#extractive('failed', `${invalid ? 'the LLM refused the request' : 'every allowed LLM failed'}: ${failureSummary(err.cause)}`);
     }
+  }
+
+  /** The prompt `run` would send first, evaluated ahead of time by the local engine that would serve it. */
+  async prepare(): Promise<number> {
+    const engine = this.#agent.gateway.candidates(this.#policy)[0];
+    if (!engine?.prefill || engine.kind !== 'local') return 0;
+    const { prompt, limits, analyzer } = this.#agent;
+    const { question, signal, sessionKey } = this.#input;
+    if (engine.model.toolCalling) {
+      const messages: ChatMessage[] = [...this.#head(engine, true), { role: 'user', content: question }];
+      return (await engine.prefill({ messages, tools: [prompt.tool], signal, sessionKey })).evaluatedTokens;
+    }
+    const query = question.trim() ? searchQuery(analyzer, question, this.#input.history) : '';
+    const hits = query ? await this.#relevantHits(query, limits.k, undefined) : [];
+    const head = this.#head(engine, false);
+    const room = this.#room(engine, [...head, { role: 'user', content: prompt.question([], question) }], false);
+    const packed = this.#pack(hits, query, Math.min(limits.contextTokens, room), engine, false);
+    const messages: ChatMessage[] = [...head, { role: 'user', content: prompt.question(packed.fresh, question) }];
+    return (await engine.prefill({ messages, signal, sessionKey })).evaluatedTokens;
   }
 
   // --- The two generative paths -----------------------------------------------------------

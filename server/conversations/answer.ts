@@ -12,6 +12,7 @@ import type { ConversationDoc, ConversationService, MessageDoc, SearchRecord, Vo
 /** What the answer service needs from the agent. */
 export interface Answerer {
   ask(policy: LlmPolicy, search: PassageSearch, input: AskInput): Promise<AgentAnswer>;
+  prepare(policy: LlmPolicy, search: PassageSearch, input: Omit<AskInput, 'onEvent'>): Promise<number>;
 }
 
 export interface AskRequest {
@@ -20,6 +21,11 @@ export interface AskRequest {
   documentIds?: string[] | undefined;
   /** A transcript the client keeps itself (the OpenAI-compatible API): used instead of stored history for a new conversation. */
   history?: HistoryTurn[] | undefined;
+  /**
+   * Groups the local engine's cache; default the conversation id. A realtime session uses its own
+   * id, so what it evaluated speculatively before the conversation existed is found again.
+   */
+  sessionKey?: string | undefined;
 }
 
 export interface AskOutcome {
@@ -100,7 +106,7 @@ export class AnswerService {
         history,
         priorTranscript,
         documentIds: request.documentIds,
-        sessionKey: conversation._id,
+        sessionKey: request.sessionKey ?? conversation._id,
         signal: options.signal,
         onEvent,
       });
@@ -156,6 +162,25 @@ export class AnswerService {
     }
     this.#d.log.info({ conversationId: conversation._id, engine: answer.engine.name, mode: answer.mode, ms: answer.usage.totalMs }, 'answered');
     return { conversation, message, answer };
+  }
+
+  /**
+   * Speculation for a question still being spoken: evaluates the prompt it would get, without
+   * storing anything. Only local engines are involved; the real `ask` follows with the same `sessionKey`.
+   */
+  async prepare(acting: Acting, kbId: string, request: AskRequest & { signal?: AbortSignal | undefined }): Promise<number> {
+    const { principal } = acting;
+    const kb = await this.#d.kbs.get(principal.organisationId, kbId);
+    const answered = request.conversationId ? (await this.#d.conversations.messages(principal.organisationId, (await this.#d.conversations.get(principal, request.conversationId))._id)).filter((m) => m.role === 'user' || m.status === 'complete') : [];
+    const { llmPolicy } = await this.#d.organisations.settings(principal.organisationId);
+    return this.#d.agent.prepare(llmPolicy, this.passageSearch(principal.organisationId, kb._id, kb.settings.retrievalMode), {
+      question: request.question,
+      history: answered.map((m) => ({ role: m.role, content: m.content })),
+      priorTranscript: answered.findLast((m) => m.role === 'assistant')?.transcript,
+      documentIds: request.documentIds,
+      sessionKey: request.sessionKey ?? request.conversationId,
+      signal: request.signal,
+    });
   }
 
   /** A spoken answer the listener interrupted: keep what they heard (`conversation.item.truncate`). */

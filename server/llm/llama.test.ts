@@ -120,6 +120,27 @@ describe('LocalLlmEngine on a tiny GGUF', () => {
     assert.ok(fresh.usage.cachedPromptTokens < two.usage.cachedPromptTokens / 2, `fresh session reused ${fresh.usage.cachedPromptTokens}`);
   });
 
+  test('speculative prefill of a question still being spoken: the real request evaluates only what differs', async () => {
+    const context = 'Passage [1]: The clinic opens at eight on weekdays and at nine on saturdays; it is closed on sundays and public holidays. '.repeat(4);
+    const spoken = (question: string): ChatMessage[] => [{ role: 'system', content: SYSTEM }, { role: 'user', content: `${context}\nQuestion: ${question}` }];
+    const { evaluatedTokens } = await engine.prefill({ messages: spoken('When does the clinic open on'), sessionKey: 'dana' });
+    assert.ok(evaluatedTokens > 50, `prefilled ${evaluatedTokens} tokens`);
+    assert.equal((await engine.prefill({ messages: spoken('When does the clinic open on'), sessionKey: 'dana' })).evaluatedTokens, 0, 'nothing new to evaluate');
+    const before = engine.stats().evaluatedPromptTokens;
+    const answer = await ask(spoken('When does the clinic open on saturday?'), { sessionKey: 'dana', maxTokens: 4 });
+    const evaluated = engine.stats().evaluatedPromptTokens - before;
+    assert.ok(answer.usage.cachedPromptTokens >= evaluatedTokens - 2, `reused ${answer.usage.cachedPromptTokens} of ${answer.usage.promptTokens} after prefilling ${evaluatedTokens}`);
+    assert.ok(evaluated < 20, `the real request evaluated ${evaluated} tokens`);
+
+    // Speculation never waits for, or holds up, real work.
+    const blocking = new AbortController();
+    const blockers = [ask(chat('one'), { maxTokens: 2000, signal: blocking.signal }), ask(chat('two'), { maxTokens: 2000, signal: blocking.signal })];
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(await engine.prefill({ messages: spoken('Anything'), sessionKey: 'erin' }), { evaluatedTokens: 0 });
+    blocking.abort(new Error('done'));
+    await Promise.allSettled(blockers);
+  });
+
   test('rejects a prompt that does not fit the context as invalid, before generating', async () => {
     const huge = 'x'.repeat(9000);
     await assert.rejects(ask(chat(huge)), (err) => err instanceof LlmError && err.kind === 'invalid' && /context holds 2048/.test(err.message));

@@ -46,6 +46,7 @@ import {
   type GenerateResult,
   type LlmEngine,
   type LlmModelInfo,
+  type PrefillRequest,
   type ToolCall,
   type ToolSpec,
 } from './llm.ts';
@@ -102,6 +103,8 @@ interface Waiter {
 
 /** Raw text of calls the model made, so a replayed call renders token for token as generated. */
 const RAW_CALLS_KEPT = 256;
+/** Tokens left off the end of a speculative prompt: the assistant-turn opener, and the question's last word. */
+const SPECULATION_TAIL_TOKENS = 8;
 const DEFAULT_CONTEXT_SIZE = 4096;
 
 export const defaultLlmThreads = (cores = availableParallelism()): number => Math.max(1, cores - 1);
@@ -321,6 +324,41 @@ export class LocalLlmEngine implements LlmEngine {
     this.#running.add(run);
     try {
       return await run;
+    } finally {
+      this.#running.delete(run);
+      slot.lastUsed = ++this.#uses;
+      slot.busy = false;
+      this.#dispatch();
+    }
+  }
+
+  async prefill(request: PrefillRequest): Promise<{ evaluatedTokens: number }> {
+    // Speculation yields to real work: no queueing, no taking a sequence someone waits for.
+    if (this.#closing.signal.aborted || request.signal?.aborted || this.#waiting.length > 0) return { evaluatedTokens: 0 };
+    const sessionKey = request.sessionKey ?? null;
+    const slot = this.#pick(sessionKey);
+    if (!slot) return { evaluatedTokens: 0 };
+    slot.busy = true;
+    const run = (async () => {
+      const { tokens } = renderChat(this.#wrapper, this.#model, toChatHistory(request.messages, this.#rawCalls), toFunctions(request.tools));
+      // The rendering ends with the assistant's turn opener, which the real prompt (a longer question) will not share.
+      const wanted = tokens.slice(0, -SPECULATION_TAIL_TOKENS);
+      if (wanted.length === 0 || wanted.length >= this.#context.contextSize - 1) return 0;
+      const { sequence } = slot;
+      const same = sequence.compareContextTokens(wanted).firstDifferentIndex;
+      if (same < sequence.nextTokenIndex) await sequence.eraseContextTokenRanges([{ start: same, end: sequence.nextTokenIndex }]);
+      slot.sessionKey = sessionKey;
+      if (same >= wanted.length) return 0;
+      request.signal?.throwIfAborted();
+      await sequence.evaluateWithoutGeneratingNewTokens(wanted.slice(same));
+      return wanted.length - same;
+    })();
+    this.#running.add(run);
+    try {
+      return { evaluatedTokens: await run };
+    } catch (err) {
+      if (request.signal?.aborted || this.#closing.signal.aborted) return { evaluatedTokens: 0 };
+      throw new LlmError('unavailable', this.name, `speculative evaluation failed: ${messageOf(err)}`, { cause: err });
     } finally {
       this.#running.delete(run);
       slot.lastUsed = ++this.#uses;

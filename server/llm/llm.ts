@@ -47,6 +47,8 @@ export interface GenerateRequest {
   sessionKey?: string | undefined;
 }
 
+export type PrefillRequest = Pick<GenerateRequest, 'messages' | 'tools' | 'signal' | 'sessionKey'>;
+
 export type FinishReason = 'stop' | 'length' | 'tool_calls' | 'aborted';
 
 export interface GenerateUsage {
@@ -80,6 +82,12 @@ export interface LlmEngine {
   readonly name: string;
   readonly model: LlmModelInfo;
   generate(request: GenerateRequest): Promise<GenerateResult>;
+  /**
+   * Speculative prompt evaluation (local engines): evaluates the prompt a request is likely to
+   * start with into the conversation's cache, so the real request only evaluates what differs.
+   * Runs only on an idle sequence and never delays real requests; resolves with the tokens evaluated.
+   */
+  prefill?(request: PrefillRequest): Promise<{ evaluatedTokens: number }>;
   /** Token count with this engine's tokenizer (approximate for cloud engines). */
   countTokens(text: string): number;
   close(): Promise<void>;

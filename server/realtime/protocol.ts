@@ -111,6 +111,8 @@ export interface TurnMetrics {
   audio_in_seconds: number;
   audio_out_seconds: number;
   characters_synthesised: number;
+  /** Prompt tokens the local LLM evaluated while the person was still speaking. */
+  speculative_prompt_tokens: number;
 }
 
 export type ResponseStatus = 'in_progress' | 'completed' | 'cancelled' | 'failed';

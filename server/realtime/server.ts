@@ -27,7 +27,7 @@ export interface RealtimeDeps {
   /** Short-lived secrets minted by POST /api/v1/realtime/sessions. */
   clientSecrets: Pick<ClientSecrets, 'resolve'>;
   kbs: Pick<KnowledgeBaseService, 'get'>;
-  answers: Pick<AnswerService, 'ask' | 'truncate' | 'recordVoice'>;
+  answers: Pick<AnswerService, 'ask' | 'prepare' | 'truncate' | 'recordVoice'>;
   speech: RealtimeSpeech;
   /**
    * The recogniser and voice of one organisation's sessions, under its engine policy (cloud STT/TTS

@@ -45,7 +45,7 @@ describe('realtime session (audio, no STT)', () => {
       acting: { principal: {} as never, ip: null },
       kbId: 'kb',
       model: 'kb:kb',
-      answers: { ask: () => Promise.reject(new Error('no answer expected')), truncate: () => Promise.reject(new Error('no truncate expected')), recordVoice: () => Promise.resolve() },
+      answers: { ask: () => Promise.reject(new Error('no answer expected')), prepare: () => Promise.resolve(0), truncate: () => Promise.reject(new Error('no truncate expected')), recordVoice: () => Promise.resolve() },
       speech: { vad, stt: null, sttReason: 'STT model x is not installed in MODELS_DIR: run npm run models', tts: null },
       newId: (prefix) => `${prefix}_${++n}`,
       send: (event) => sent.push(event),

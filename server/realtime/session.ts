@@ -44,7 +44,7 @@ export interface RealtimeSessionDeps {
   acting: Acting;
   kbId: string;
   model: string;
-  answers: Pick<AnswerService, 'ask' | 'truncate' | 'recordVoice'>;
+  answers: Pick<AnswerService, 'ask' | 'prepare' | 'truncate' | 'recordVoice'>;
   speech: RealtimeSpeech;
   newId: (prefix: string) => string;
   send: (event: Record<string, unknown>) => void;
@@ -70,6 +70,7 @@ const MAX_SENTENCE = 400;
 /** Assistant items remembered for `conversation.item.truncate`. */
 const MAX_ITEMS = 16;
 const DEFAULT_AUDIO_LEAD_MS = 800;
+const SPECULATE_AFTER_WORDS = 4;
 
 const unavailable = (code: string, message: string) => new AppError(503, code, message);
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
@@ -108,6 +109,10 @@ interface Turn {
   transcribedAt: number | null;
   sttMs: number | null;
   audioSeconds: number;
+  /** Speculative prompt evaluation started while the person speaks; the answer waits for it. */
+  speculation: Promise<number> | null;
+  /** The partial transcript the current speculation was built from. */
+  speculatedOn: string | null;
 }
 
 /** A response in progress: its cancellation, its spoken item and its timings. */
@@ -123,6 +128,7 @@ interface Response {
   firstAudioAt: number | null;
   ttsFirstSentenceMs: number | null;
   ttsMs: number;
+  speculativeTokens: number;
   audioOutSamples: number;
   outRate: number;
   characters: number;
@@ -307,8 +313,10 @@ export class RealtimeSession {
           this.#bargeIn();
           const stt = this.#d.speech.stt;
           const stream = stt?.model.streaming ? stt.createStream() : null;
-          this.#turn = { item: this.#d.newId('item'), stream, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0 };
+          this.#turn = this.#newTurn(stream);
           this.#d.send(ev.speechStarted(this.#turn.item, event.atMs));
+          // The prompt's start (instructions, the conversation so far) does not depend on what is being said.
+          this.#speculate(this.#turn, '');
           this.#follow(event.audio);
           break;
         }
@@ -316,7 +324,7 @@ export class RealtimeSession {
           this.#follow(event.audio);
           break;
         case 'speech_end': {
-          const turn = this.#turn ?? { item: this.#d.newId('item'), stream: null, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0 };
+          const turn = this.#turn ?? this.#newTurn(null);
           this.#turn = null;
           this.#clearBuffer();
           turn.endedAt = this.#now();
@@ -338,7 +346,24 @@ export class RealtimeSession {
     if (partial.length > turn.partial.length && partial.startsWith(turn.partial)) {
       this.#d.send(ev.transcriptionDelta(turn.item, partial.slice(turn.partial.length)));
       turn.partial = partial;
+      // Once the question has a few words, its retrieval and passages can be evaluated too.
+      if (turn.speculatedOn === '' && partial.trim().split(/\s+/).length >= SPECULATE_AFTER_WORDS) this.#speculate(turn, partial);
     }
+  }
+
+  #newTurn(stream: SttStream | null): Turn {
+    return { item: this.#d.newId('item'), stream, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0, speculation: null, speculatedOn: null };
+  }
+
+  /** Evaluates the prompt the turn will most likely get, after any speculation already running. */
+  #speculate(turn: Turn, question: string): void {
+    turn.speculatedOn = question;
+    const before = turn.speculation ?? Promise.resolve(0);
+    turn.speculation = before.then(async (done) => {
+      if (this.#closed) return done;
+      const request = { question, conversationId: this.#conversationId ?? undefined, sessionKey: this.#config.id, signal: this.#lifetime.signal };
+      return done + (await this.#d.answers.prepare(this.#d.acting, this.#d.kbId, request).catch(() => 0));
+    });
   }
 
   /** A maybe-speech sound was only noise: the held answer plays on. */
@@ -355,7 +380,7 @@ export class RealtimeSession {
     this.#buffer.reduce((at, part) => (audio.set(part, at), at + part.length), 0);
     this.#clearBuffer();
     this.#detector?.reset();
-    const turn = this.#turn ?? { item: this.#d.newId('item'), stream: null, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0 };
+    const turn = this.#turn ?? this.#newTurn(null);
     this.#turn = null;
     turn.endedAt = this.#now();
     // A streaming recogniser that followed part of this audio would hear it twice: start afresh.
@@ -415,6 +440,7 @@ export class RealtimeSession {
       firstAudioAt: null,
       ttsFirstSentenceMs: null,
       ttsMs: 0,
+      speculativeTokens: 0,
       audioOutSamples: 0,
       outRate: this.#config.audio.output.format.rate,
       characters: 0,
@@ -463,10 +489,12 @@ export class RealtimeSession {
     let usage: Usage | null = null;
     let status: 'completed' | 'cancelled' | 'failed' = 'completed';
     try {
+      // The speculation holds the cache this answer is about to use: let it finish rather than race it.
+      if (r.turn?.speculation) r.speculativeTokens = await r.turn.speculation;
       const outcome = await this.#d.answers.ask(
         this.#d.acting,
         this.#d.kbId,
-        { question, conversationId: this.#conversationId ?? undefined },
+        { question, conversationId: this.#conversationId ?? undefined, sessionKey: this.#config.id },
         {
           signal,
           onConversation: (c) => (this.#conversationId = c._id),
@@ -540,6 +568,7 @@ export class RealtimeSession {
       audio_in_seconds: Math.round((r.turn?.audioSeconds ?? 0) * 100) / 100,
       audio_out_seconds: Math.round((r.audioOutSamples / r.outRate) * 100) / 100,
       characters_synthesised: r.characters,
+      speculative_prompt_tokens: r.speculativeTokens,
     };
   }
 

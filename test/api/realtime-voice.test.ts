@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { startOpenAiPeer, type OpenAiPeer, type PeerReply } from '../fixtures/openai-peer.ts';
+import { writeTinyGguf } from '../fixtures/tiny-gguf.ts';
 import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../fixtures/tiny-speech-models.ts';
 import { Client, setUp } from '../helpers/client.ts';
 import { appendEvents, RealtimeClient, type Event } from '../helpers/realtime.ts';
@@ -33,6 +34,7 @@ async function voiceServer(realtime: { resumeMs?: number } = {}, env: Record<str
   const dataDir = await mkdtemp(join(os.tmpdir(), 'lectern-voice-'));
   await mkdir(join(dataDir, 'models'), { recursive: true });
   await writeModels(join(dataDir, 'models'));
+  if (env['LLM_MODEL'] === 'tiny') await writeTinyGguf(join(dataDir, 'models', 'tiny.gguf'));
   const server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice', ...env }, realtime });
   const close = server.close;
   server.close = async () => (await close(), await rm(dataDir, { recursive: true, force: true }));
@@ -261,6 +263,39 @@ describe('realtime voice: cloud speech under the organisation policy', { skip },
     assert.equal(peer.requests.some((r) => r.path.endsWith('/audio/speech')), false, 'the local voice speaks');
     const audit = (await env.owner.get('/api/v1/audit?limit=20')).json.entries as Event[];
     assert.ok(audit.some((e) => e['action'] === 'speech.cloud' && e['details']['role'] === 'stt'), JSON.stringify(audit.map((e) => e['action'])));
+    c.close();
+  });
+});
+
+describe('realtime voice: the prompt is evaluated while the person is still speaking', { skip }, () => {
+  let env: Awaited<ReturnType<typeof voiceServer>>;
+  before(async () => {
+    env = await voiceServer({}, { LLM_MODEL: 'tiny', LLM_CONTEXT_SIZE: '2048' });
+    // The tiny recogniser hears speech as a run of "a"s: a passage with every such word lets
+    // retrieval match, so the answer goes to the LLM (an unmatched question never reaches it).
+    const words = Array.from({ length: 80 }, (_, i) => 'a'.repeat(i + 2)).join(' ');
+    await env.owner.upload(env.kbId, [{ name: 'tiny-recogniser-vocabulary.md', bytes: `# What the tiny recogniser hears\n\n${words}.` }]);
+    await env.owner.settle(env.kbId);
+  });
+  after(() => env.server.close());
+
+  it('a spoken turn reuses what the local LLM evaluated during the speech', async () => {
+    const c = await RealtimeClient.open(env.url, { authorization: `Bearer ${env.key}` });
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    const wav = await readWavFile(join(SPEECH, 'spk1_snt1.wav'));
+    // Real time, so the speculation has the speech's duration to run, as it would with a person.
+    for (const event of appendEvents(join16(wav.samples, silence(1.5, wav.sampleRate)), wav.sampleRate)) {
+      c.send(event);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const done = await c.next('response.done', 0, 60_000);
+    assert.equal(done.response.status, 'completed');
+    const metrics = done.response.metadata.lectern_metrics;
+    assert.ok(metrics.speculative_prompt_tokens > 20, `speculated ${metrics.speculative_prompt_tokens} tokens`);
+    const { messages } = (await env.owner.get(`/api/v1/conversations/${done.response.metadata.lectern_conversation_id}`)).json;
+    const usage = messages[1].usage;
+    assert.ok(usage.cachedPromptTokens >= metrics.speculative_prompt_tokens * 0.5, `answer reused ${usage.cachedPromptTokens} of ${usage.promptTokens} prompt tokens; ${metrics.speculative_prompt_tokens} evaluated during speech`);
     c.close();
   });
 });
