@@ -1,9 +1,11 @@
 // Builds the web console into web/dist: one JS and one CSS bundle plus an index.html whose asset
 // URLs carry a content hash, so browsers may cache /assets/* hard yet pick up every new build.
+// Audio worklets (web/src/worklets/*.ts) are bundles of their own, since audioWorklet.addModule
+// loads a script by URL; the app learns their hashed URLs through the LECTERN_WORKLETS constant.
 // Usage: node scripts/build-web.ts
 import * as esbuild from 'esbuild';
 import { createHash } from 'node:crypto';
-import { copyFile, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 
@@ -14,39 +16,64 @@ const assetsDir = path.join(distDir, 'assets');
 
 const started = performance.now();
 
+const shared = {
+  absWorkingDir: root,
+  outdir: assetsDir,
+  bundle: true,
+  minify: true,
+  sourcemap: 'linked',
+  target: 'es2022',
+  format: 'esm',
+  platform: 'browser',
+  jsx: 'automatic',
+  jsxImportSource: 'preact',
+  legalComments: 'none',
+  charset: 'utf8',
+  write: false,
+  logLevel: 'warning',
+} satisfies esbuild.BuildOptions;
+
+const hashOf = (contents: Uint8Array) => createHash('sha256').update(contents).digest('hex').slice(0, 12);
+
+// web/src/worklets/capture.ts → /assets/capture-worklet.js (tests beside them are not worklets).
+const workletNames = (await readdir(path.join(webDir, 'src', 'worklets')))
+  .filter((file) => file.endsWith('.ts') && !file.endsWith('.test.ts'))
+  .map((file) => file.slice(0, -'.ts'.length));
+
+let worklets: esbuild.BuildResult<{ write: false }>;
 let result: esbuild.BuildResult<{ write: false }>;
 try {
+  worklets = await esbuild.build({
+    ...shared,
+    entryPoints: workletNames.map((name) => ({ in: `web/src/worklets/${name}.ts`, out: `${name}-worklet` })),
+  });
+  const workletUrls = Object.fromEntries(
+    workletNames.map((name) => {
+      const file = worklets.outputFiles.find((f) => path.relative(assetsDir, f.path) === `${name}-worklet.js`);
+      if (!file) throw new Error(`build-web: esbuild produced no ${name}-worklet.js`);
+      return [name, `/assets/${name}-worklet.js?v=${hashOf(file.contents)}`];
+    }),
+  );
   result = await esbuild.build({
-    absWorkingDir: root,
+    ...shared,
     entryPoints: [
       { in: 'web/src/main.tsx', out: 'app' },
       { in: 'web/src/styles.css', out: 'app' },
     ],
-    outdir: assetsDir,
-    bundle: true,
-    minify: true,
-    sourcemap: 'linked',
-    target: 'es2022',
-    format: 'esm',
-    platform: 'browser',
-    jsx: 'automatic',
-    jsxImportSource: 'preact',
-    legalComments: 'none',
-    charset: 'utf8',
-    write: false,
-    logLevel: 'warning',
+    define: { LECTERN_WORKLETS: JSON.stringify(workletUrls) },
   });
-} catch {
-  // esbuild has already printed the errors with file and line.
+} catch (err) {
+  // esbuild has already printed its errors with file and line; anything else is ours.
+  if (!(err instanceof Error && 'errors' in err)) console.error(err);
   console.error('build-web: failed');
   process.exit(1);
 }
 
-const outputs = new Map(result.outputFiles.map((file) => [path.relative(assetsDir, file.path), file.contents]));
+const outputs = new Map([...worklets.outputFiles, ...result.outputFiles].map((file) => [path.relative(assetsDir, file.path), file.contents]));
 const hash = (name: string) => {
   const contents = outputs.get(name);
   if (!contents) throw new Error(`build-web: esbuild produced no ${name}`);
-  return createHash('sha256').update(contents).digest('hex').slice(0, 12);
+  return hashOf(contents);
 };
 
 let html = await readFile(path.join(webDir, 'index.html'), 'utf8');
@@ -73,4 +100,5 @@ const size = (name: string) => {
   const contents = outputs.get(name) ?? new Uint8Array();
   return `${name} ${kb(contents.length)} (${kb(gzipSync(contents).length)} gzip)`;
 };
-console.log(`build-web: ${size('app.js')}, ${size('app.css')} → web/dist in ${Math.round(performance.now() - started)} ms`);
+const workletSizes = workletNames.map((name) => `, ${size(`${name}-worklet.js`)}`).join('');
+console.log(`build-web: ${size('app.js')}, ${size('app.css')}${workletSizes} → web/dist in ${Math.round(performance.now() - started)} ms`);

@@ -9,6 +9,7 @@ import { Button } from '../components/button.tsx';
 import { ErrorBanner } from '../components/error-banner.tsx';
 import { Page } from '../components/page.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
+import { VoicePanel, type VoiceControl } from '../components/voice-panel.tsx';
 import { useAsk } from '../hooks/use-ask.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
@@ -177,16 +178,26 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
   const input = useRef<HTMLTextAreaElement>(null);
   const heading = useRef<HTMLHeadingElement>(null);
   const firstLoad = useRef(true);
-  const { follow } = useFollow(asking.live);
+  // Voice: the turns being spoken now, and a way to stop voice when the person leaves its conversation.
+  const [voiceLive, setVoiceLive] = useState<Turn[]>([]);
+  const voice = useRef<VoiceControl | null>(null);
+  /** The next navigation is voice's own (to the conversation its answers went to): voice and focus stay. */
+  const voiceNavigation = useRef(false);
+  const { follow } = useFollow(asking.live ?? voiceLive.at(-1) ?? null);
 
   useEffect(() => {
     if (conversationId === held.current) return;
     held.current = conversationId;
+    const byVoice = voiceNavigation.current;
+    voiceNavigation.current = false;
+    // A voice session answers into its own conversation: opening another one ends it.
+    if (!byVoice) voice.current?.stop();
     asking.stop();
     setTurns([]);
     setError(null);
-    // After the page's own mount (which focuses the h1), moving between conversations lands on the thread.
-    const moveFocus = !firstLoad.current;
+    // After the page's own mount (which focuses the h1), moving between conversations lands on the
+    // thread; voice moving to its conversation leaves focus on the voice controls.
+    const moveFocus = !firstLoad.current && !byVoice;
     firstLoad.current = false;
     if (!conversationId) return;
     let current = true;
@@ -212,6 +223,7 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
   };
 
   const startNew = () => {
+    voice.current?.stop();
     asking.stop();
     held.current = null;
     setTurns([]);
@@ -256,7 +268,28 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
     }
   };
 
-  const thread = asking.live ? [...turns, asking.live] : turns;
+  /** A spoken turn has ended: into the thread, and the conversation it was stored in onto the screen. */
+  const voiceTurn = (turn: Turn, stored: string | null) => {
+    conversations.reload();
+    if (!stored || stored === held.current) {
+      setTurns((list) => [...list, turn]);
+      return;
+    }
+    if (held.current === null) {
+      // The first answer of a new conversation, as for a typed question: the URL catches up.
+      held.current = stored;
+      setTurns((list) => [...list, turn]);
+      route(chatPath(kb.id, stored), true);
+      return;
+    }
+    // Another conversation was on screen: show the voice one, loaded whole from the server.
+    held.current = undefined;
+    voiceNavigation.current = true;
+    route(chatPath(kb.id, stored));
+  };
+
+  // A finished spoken turn reaches the thread a render before the panel stops listing it as live.
+  const thread = [...turns, ...voiceLive.filter((v) => !turns.some((t) => t.key === v.key)), ...(asking.live ? [asking.live] : [])];
   const title = conversations.data?.find((c) => c.id === conversationId)?.title ?? (conversationId ? 'Conversation' : 'New conversation');
 
   return (
@@ -283,7 +316,16 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
         <p class="visually-hidden" role="status">
           {status}
         </p>
-        <Composer busy={busy} onSend={(q) => void send(q)} onStop={asking.stop} inputRef={input} />
+        <div class="chat-dock">
+          <VoicePanel
+            kbId={kb.id}
+            onLive={setVoiceLive}
+            onTurn={voiceTurn}
+            controlRef={voice}
+            {...(conversationId ? { hint: 'Spoken questions start a new conversation.' } : {})}
+          />
+          <Composer busy={busy} onSend={(q) => void send(q)} onStop={asking.stop} inputRef={input} />
+        </div>
       </section>
     </div>
   );

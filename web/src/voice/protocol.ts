@@ -1,0 +1,31 @@
+// The client events the console sends to /v1/realtime (docs/realtime.md), built in one place.
+
+import { VOICE_RATE } from './pcm.ts';
+import type { VoiceMode } from './voice-model.ts';
+
+/** The socket URL on this origin: the console's session cookie goes with it, and the server checks the Origin. */
+export function realtimeUrl(kbId: string, resume: string | null, where: Pick<Location, 'protocol' | 'host'>): string {
+  const params = new URLSearchParams({ model: `kb:${kbId}` });
+  if (resume) params.set('resume', resume);
+  return `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/v1/realtime?${params}`;
+}
+
+export function sessionUpdate(mode: VoiceMode): Record<string, unknown> {
+  const format = { type: 'audio/pcm', rate: VOICE_RATE };
+  return {
+    type: 'session.update',
+    session: {
+      type: 'realtime',
+      audio: {
+        // Hands-free lets the server's voice-activity detector find the turns; push-to-talk commits by hand.
+        input: { format, turn_detection: mode === 'hands-free' ? { type: 'server_vad' } : null },
+        output: { format },
+      },
+    },
+  };
+}
+
+/** How much of an assistant item's audio was heard, in whole milliseconds, never negative. */
+export function truncateEvent(itemId: string, audioEndMs: number): Record<string, unknown> {
+  return { type: 'conversation.item.truncate', item_id: itemId, content_index: 0, audio_end_ms: Math.max(0, Math.round(audioEndMs)) };
+}
