@@ -171,6 +171,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     auth: services.auth,
     clientSecrets: services.clientSecrets,
     kbs: services.kbs,
+    conversations: services.conversations,
     answers: services.answers,
     speech,
     speechFor: async (acting) => {

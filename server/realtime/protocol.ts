@@ -137,14 +137,21 @@ export const serverEvents = {
     content_index: 0,
     transcript,
   }),
-  response: (id: string, status: ResponseStatus, usage: Usage | null, conversationId: string | null, metrics?: TurnMetrics) => ({
+  response: (id: string, status: ResponseStatus, usage: Usage | null, conversationId: string | null, metrics?: TurnMetrics, messageId?: string | null) => ({
     type: status === 'in_progress' ? 'response.created' : 'response.done',
     response: {
       id,
       object: 'realtime.response',
       status,
       usage,
-      metadata: conversationId || metrics ? { ...(conversationId ? { lectern_conversation_id: conversationId } : {}), ...(metrics ? { lectern_metrics: metrics } : {}) } : null,
+      metadata:
+        conversationId || metrics
+          ? {
+              ...(conversationId ? { lectern_conversation_id: conversationId } : {}),
+              ...(messageId ? { lectern_message_id: messageId } : {}),
+              ...(metrics ? { lectern_metrics: metrics } : {}),
+            }
+          : null,
     },
   }),
   truncated: (itemId: string, contentIndex: number, audioEndMs: number) => ({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),

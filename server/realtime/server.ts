@@ -13,6 +13,7 @@ import type { Acting, Principal } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
 import type { Random } from '../clock.ts';
 import type { AnswerService } from '../conversations/answer.ts';
+import type { ConversationService } from '../conversations/conversations.ts';
 import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
@@ -27,6 +28,8 @@ export interface RealtimeDeps {
   /** Short-lived secrets minted by POST /api/v1/realtime/sessions. */
   clientSecrets: Pick<ClientSecrets, 'resolve'>;
   kbs: Pick<KnowledgeBaseService, 'get'>;
+  /** To continue an existing conversation (`?conversation=<id>`): it must be visible to the caller. */
+  conversations: Pick<ConversationService, 'get'>;
   answers: Pick<AnswerService, 'ask' | 'prepare' | 'truncate' | 'recordVoice'>;
   speech: RealtimeSpeech;
   /**
@@ -119,6 +122,7 @@ async function authenticate(req: http.IncomingMessage, deps: RealtimeDeps): Prom
 
 const modelParam = z.string().regex(/^kb:[A-Za-z0-9_-]{1,64}$/);
 const resumeParam = z.string().regex(/^sess_[A-Za-z0-9_-]{1,64}$/);
+const idParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
 /** Who may pick up a dropped session: the same user (or API key) of the same organisation. */
 const ownerOf = (p: Principal) => `${p.organisationId}:${p.userId ?? `key:${p.apiKeyId}`}`;
@@ -188,8 +192,16 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       if (kbId && kbId !== model.data.slice(3)) throw errors.notFound('knowledge base');
       const kb = await deps.kbs.get(principal.organisationId, model.data.slice(3));
       const acting: Acting = { principal, ip: req.socket.remoteAddress ?? null };
+      // Voice can pick up a conversation begun in text (or an earlier session): the caller's own, on this kb.
+      const continued = url.searchParams.get('conversation');
+      let conversationId: string | null = null;
+      if (continued !== null) {
+        const conversation = idParam.safeParse(continued).success ? await deps.conversations.get(principal, continued) : null;
+        if (!conversation || conversation.kbId !== kb._id) throw errors.notFound('conversation');
+        conversationId = conversation._id;
+      }
       const speech: RealtimeSpeech = { ...deps.speech, ...(await deps.speechFor?.(acting)) };
-      return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech };
+      return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech, conversationId };
     })().then(
       (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, ok)),
       (err: unknown) => {
@@ -200,7 +212,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     );
   };
 
-  const run = (ws: WebSocket, ctx: { acting: Acting; model: string; kbId: string; resume: string | null; speech: RealtimeSpeech }) => {
+  const run = (ws: WebSocket, ctx: { acting: Acting; model: string; kbId: string; resume: string | null; speech: RealtimeSpeech; conversationId: string | null }) => {
     const { principal } = ctx.acting;
     const sessionLog = log.child({ kbId: ctx.kbId, organisationId: principal.organisationId });
     const fail = (err: unknown) => {
@@ -231,6 +243,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       fail,
       minSpeechMs: deps.minSpeechMs,
       resume: snapshot,
+      conversationId: ctx.conversationId,
     });
 
     let alive = true;

@@ -58,6 +58,8 @@ export interface RealtimeSessionDeps {
   audioLeadMs?: number;
   /** A session carried over from a dropped connection. */
   resume?: SessionSnapshot | undefined;
+  /** An existing conversation the session continues (when not resuming). */
+  conversationId?: string | null | undefined;
 }
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
@@ -171,7 +173,7 @@ export class RealtimeSession {
         output: { format: { type: 'audio/pcm', rate: 24_000 }, voice: deps.speech.tts?.voice.id ?? null },
       },
     };
-    this.#conversationId = resumed?.conversationId ?? null;
+    this.#conversationId = resumed?.conversationId ?? deps.conversationId ?? null;
     this.#lastItem = resumed?.lastItem ?? null;
     this.#items = new Map(resumed?.items ?? []);
     this.#resetDetector();
@@ -542,7 +544,7 @@ export class RealtimeSession {
     }
     if (tts) this.#remember(r.item, r.spoken);
     const metrics = this.#metrics(r);
-    if (!this.#closed) emit(ev.response(r.id, status, usage, this.#conversationId, metrics));
+    if (!this.#closed) emit(ev.response(r.id, status, usage, this.#conversationId, metrics, r.spoken.messageId));
     if (r.spoken.messageId) await this.#record(r.spoken.messageId, metrics, tts);
   }
 

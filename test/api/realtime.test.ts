@@ -112,6 +112,25 @@ describe('/v1/realtime', () => {
     assert.equal(second.response.metadata.lectern_conversation_id, conversationId);
     const messages = (await owner.get(`/api/v1/conversations/${conversationId}`)).json.messages;
     assert.equal(messages.length, 4);
+    assert.equal(second.response.metadata.lectern_message_id, messages[3].id, 'response.done names the stored answer');
+    c.close();
+  });
+
+  it('continues a conversation begun elsewhere with ?conversation=<id>, only the caller\'s own on this kb', async () => {
+    const asked = (await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'What must be removed before starting the lathe?' })).json;
+    const conversationId = asked.conversationId as string;
+    // The API key belongs to the organisation but is not the owner who asked: a viewer sees only its own.
+    assert.equal(await refusedWith(`${url}&conversation=${conversationId}`, { authorization: `Bearer ${key}` }), 404);
+    assert.equal(await refusedWith(`${url}&conversation=nope`, { authorization: `Bearer ${key}` }), 404);
+    const adminKey = (await owner.post('/api/v1/api-keys', { name: 'admin voice', role: 'admin' })).json.key as string;
+    const c = await RealtimeClient.open(`${url}&conversation=${conversationId}`, { authorization: `Bearer ${adminKey}` });
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'And what protects the eyes?' }] } });
+    c.send({ type: 'response.create' });
+    const done = await c.next('response.done');
+    assert.equal(done.response.metadata.lectern_conversation_id, conversationId);
+    assert.equal((await owner.get(`/api/v1/conversations/${conversationId}`)).json.messages.length, 4);
     c.close();
   });
 

@@ -274,6 +274,17 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     await page.waitForFunction(() => document.querySelector('section.voice')?.getAttribute('data-phase') === 'off');
     assert.deepEqual(problems, []);
   });
+
+  await t.test('voice started on an open conversation continues it', async () => {
+    const conversationId = new URL(page.url()).pathname.split('/').at(-1) ?? '';
+    const sockets = log.sockets.length;
+    await panel.getByRole('button', { name: 'Start voice' }).click();
+    await page.waitForFunction(() => document.querySelector('section.voice')?.getAttribute('data-phase') !== 'connecting');
+    assert.match(log.sockets[sockets]?.url() ?? '', new RegExp(`&conversation=${conversationId}$`));
+    await panel.getByRole('button', { name: 'Stop voice' }).click();
+    await panel.getByRole('button', { name: 'Start voice' }).waitFor();
+    assert.deepEqual(problems, []);
+  });
 });
 
 test('without speech recognition the state line gives the server’s reason', { skip: !hasEspeak && 'espeak-ng is not installed', timeout: 60_000 }, async (t) => {

@@ -14,6 +14,8 @@ export interface VoiceControl {
 
 interface Props {
   kbId: string;
+  /** The conversation open on the page: spoken questions continue it. */
+  conversationId?: string | null;
   /** The turns being spoken and answered right now, for the thread. */
   onLive(turns: Turn[]): void;
   /** A turn has ended (answered, interrupted or failed). */
@@ -77,7 +79,7 @@ function Meter({ level }: { level: number }) {
  * find the turns and lets the person talk over an answer to stop it; push-to-talk sends audio
  * only while the button is held.
  */
-export function VoicePanel({ kbId, onLive, onTurn, controlRef, hint }: Props) {
+export function VoicePanel({ kbId, conversationId = null, onLive, onTurn, controlRef, hint }: Props) {
   const id = useId();
   const [mode, setMode] = useState<VoiceMode>(() => (remembered(MODE_KEY) === 'push-to-talk' ? 'push-to-talk' : 'hands-free'));
   const [deviceId, setDeviceId] = useState(() => remembered(DEVICE_KEY) ?? '');
@@ -101,7 +103,7 @@ export function VoicePanel({ kbId, onLive, onTurn, controlRef, hint }: Props) {
     onAudio: (itemId, pcm) => playback.push(itemId, pcm),
     onSpeechStarted: interrupt,
     onTurn,
-  });
+  }, conversationId);
 
   const releaseAudio = () => {
     clearTimeout(tail.current);

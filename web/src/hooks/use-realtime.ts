@@ -47,13 +47,16 @@ const asTurn = (t: VoiceTurn): Turn => ({ key: t.key, question: t.question || '(
  * Same origin, so the console's session cookie authenticates it. A dropped socket is reopened
  * with exponential backoff and `resume=<session id>`, so the conversation carries on.
  */
-export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHandlers): Realtime {
+export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHandlers, conversationId: string | null = null): Realtime {
   const [state, setState] = useState<VoiceState>(initialVoiceState);
   const model = useRef<VoiceState>(initialVoiceState);
   const on = useRef(handlers);
   on.current = handlers;
   const modeRef = useRef(mode);
   modeRef.current = mode;
+  // Read when a socket opens, so a conversation the session itself starts does not reconnect it.
+  const conversationRef = useRef(conversationId);
+  conversationRef.current = conversationId;
   const socket = useRef<WebSocket | null>(null);
   /** A session.created arrived on the current socket: events may be sent. */
   const ready = useRef(false);
@@ -96,7 +99,7 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
 
   const connect = useCallback(
     (resume: boolean) => {
-      const ws = new WebSocket(realtimeUrl(kbId, resume ? model.current.sessionId : null, location));
+      const ws = new WebSocket(realtimeUrl(kbId, resume ? model.current.sessionId : null, location, conversationRef.current));
       socket.current = ws;
       ready.current = false;
 

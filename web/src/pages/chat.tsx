@@ -317,13 +317,7 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
           {status}
         </p>
         <div class="chat-dock">
-          <VoicePanel
-            kbId={kb.id}
-            onLive={setVoiceLive}
-            onTurn={voiceTurn}
-            controlRef={voice}
-            {...(conversationId ? { hint: 'Spoken questions start a new conversation.' } : {})}
-          />
+          <VoicePanel kbId={kb.id} conversationId={conversationId} onLive={setVoiceLive} onTurn={voiceTurn} controlRef={voice} />
           <Composer busy={busy} onSend={(q) => void send(q)} onStop={asking.stop} inputRef={input} />
         </div>
       </section>

@@ -5,6 +5,8 @@ import { realtimeUrl, sessionUpdate, truncateEvent } from './protocol.ts';
 test('the socket follows the page’s scheme and host, and resumes by session id', () => {
   assert.equal(realtimeUrl('kb1', null, { protocol: 'http:', host: 'localhost:8080' }), 'ws://localhost:8080/v1/realtime?model=kb%3Akb1');
   assert.equal(realtimeUrl('kb1', 'sess_abc', { protocol: 'https:', host: 'lectern.example.org' }), 'wss://lectern.example.org/v1/realtime?model=kb%3Akb1&resume=sess_abc');
+  assert.equal(realtimeUrl('kb1', null, { protocol: 'http:', host: 'h' }, 'conv1'), 'ws://h/v1/realtime?model=kb%3Akb1&conversation=conv1');
+  assert.equal(realtimeUrl('kb1', 'sess_abc', { protocol: 'http:', host: 'h' }, 'conv1'), 'ws://h/v1/realtime?model=kb%3Akb1&resume=sess_abc', 'a resumed session has its own conversation');
 });
 
 test('session.update asks for 24 kHz pcm both ways; push-to-talk turns the server’s turn detection off', () => {

@@ -3,10 +3,14 @@
 import { VOICE_RATE } from './pcm.ts';
 import type { VoiceMode } from './voice-model.ts';
 
-/** The socket URL on this origin: the console's session cookie goes with it, and the server checks the Origin. */
-export function realtimeUrl(kbId: string, resume: string | null, where: Pick<Location, 'protocol' | 'host'>): string {
+/**
+ * The socket URL on this origin: the console's session cookie goes with it, and the server checks
+ * the Origin. A resumed session keeps its own conversation; a new one may continue `conversation`.
+ */
+export function realtimeUrl(kbId: string, resume: string | null, where: Pick<Location, 'protocol' | 'host'>, conversation: string | null = null): string {
   const params = new URLSearchParams({ model: `kb:${kbId}` });
   if (resume) params.set('resume', resume);
+  else if (conversation) params.set('conversation', conversation);
   return `${where.protocol === 'https:' ? 'wss' : 'ws'}://${where.host}/v1/realtime?${params}`;
 }
 
