@@ -17,7 +17,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // Node reads NODE_EXTRA_CA_CERTS only at start-up, so the client runs in a child process: this
 // same file, re-run with CLIENT_ENV set, printing one JSON line per server event.
 
-const SPEECH = '/work/shared/speech';
+const SPEECH = join(import.meta.dirname, '../../../shared/speech');
 const WAV = join(SPEECH, 'spk1_snt1.wav');
 const CLIENT_ENV = 'LECTERN_REALTIME_OPENAI_CLIENT';
 const RATE = 24_000;

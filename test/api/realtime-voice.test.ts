@@ -16,7 +16,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // tiny VITS voice (both real sherpa-onnx models with hand-set weights: the recogniser hears speech
 // as "a"s), the extractive answerer. Barge-in, truncation, resume and per-turn metrics.
 
-const SPEECH = '/work/shared/speech';
+const SPEECH = join(import.meta.dirname, '../../../shared/speech');
 const skip = !existsSync(SPEECH) && `${SPEECH} is absent`;
 const DOC = `# Lathe safety
 

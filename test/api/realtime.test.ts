@@ -13,7 +13,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // The realtime endpoint end to end: the real appliance (no LLM, no STT model, espeak-ng as the
 // voice), a `ws` client speaking the OpenAI Realtime events.
 
-const SPEECH = '/work/shared/speech';
+const SPEECH = join(import.meta.dirname, '../../../shared/speech');
 const DOC = `# Workshop safety
 
 Always remove the chuck key before starting the lathe. Wear eye protection near rotating parts.`;
