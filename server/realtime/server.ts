@@ -62,6 +62,13 @@ export interface RealtimeLimits {
 
 export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64 };
 
+/**
+ * Client events a session may have waiting before the socket stops being read (TCP backpressure on
+ * a client sending audio faster than it is processed), and the level at which reading resumes.
+ */
+const INPUT_HIGH_WATER = 64;
+const INPUT_LOW_WATER = 16;
+
 /** Dropped sessions waiting for their client, by session id; the oldest go first past this many. */
 const MAX_DETACHED = 1_000;
 
@@ -247,6 +254,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     });
 
     let alive = true;
+    let paused = false;
     let idle: NodeJS.Timeout;
     const touch = () => {
       clearTimeout(idle);
@@ -270,7 +278,18 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         return fail(errors.invalidJson());
       }
       const parsed = clientEvent.safeParse(json);
-      if (parsed.success) return session.handle(parsed.data);
+      if (parsed.success) {
+        session.handle(parsed.data);
+        if (session.pending >= INPUT_HIGH_WATER && !paused) {
+          paused = true;
+          ws.pause();
+          void session.drained(INPUT_LOW_WATER).then(() => {
+            paused = false;
+            if (ws.readyState === ws.OPEN) ws.resume();
+          });
+        }
+        return;
+      }
       const type = (json as { type?: unknown } | null)?.type;
       if (typeof type !== 'string' || !CLIENT_EVENT_TYPES.includes(type as never)) {
         return fail(new AppError(400, 'unknown_event', `Unsupported event type ${JSON.stringify(type)}; supported: ${CLIENT_EVENT_TYPES.join(', ')}.`));

@@ -69,3 +69,28 @@ describe('realtime session (audio, no STT)', () => {
     assert.match((failures[1] as Error).message, /npm run models/);
   });
 });
+
+describe('realtime session input backlog', () => {
+  it('counts events waiting to be handled, and says when the backlog has drained', async () => {
+    const vad = await loadSileroVadModel();
+    const session = new RealtimeSession({
+      acting: { principal: {} as never, ip: null },
+      kbId: 'kb',
+      model: 'kb:kb',
+      answers: { ask: () => Promise.reject(new Error('no answer expected')), prepare: () => Promise.resolve(0), truncate: () => Promise.reject(new Error('no truncate expected')), recordVoice: () => Promise.resolve() },
+      speech: { vad, stt: null, tts: null },
+      newId: (prefix) => `${prefix}_1`,
+      send: () => {},
+      fail: (err) => assert.fail(String(err)),
+    });
+    const frame = Buffer.from(float32ToPcm16(new Float32Array(2_400).map((_, i) => 0.01 * Math.sin(i / 3))).buffer).toString('base64');
+    for (let i = 0; i < 100; i++) session.handle(clientEvent.parse({ type: 'input_audio_buffer.append', audio: frame }));
+    assert.equal(session.pending, 100, 'nothing is handled synchronously');
+    await session.drained(16);
+    assert.ok(session.pending <= 16, `${session.pending} still waiting`);
+    await session.drained(0);
+    assert.equal(session.pending, 0);
+    await session.close();
+    await vad.close();
+  });
+});

@@ -153,6 +153,9 @@ export class RealtimeSession {
   /** While a maybe-speech sound is judged, the answer's events wait here instead of playing on. */
   #held: Array<Record<string, unknown>> | null = null;
   #queue: Promise<void> = Promise.resolve();
+  /** Client events received and not yet handled (audio waiting for the VAD, say). */
+  #pending = 0;
+  #drained: Array<{ below: number; resolve: () => void }> = [];
   #closed = false;
   /** Stops work that outlives a turn (a cloud transcription) when the socket goes. */
   readonly #lifetime = new AbortController();
@@ -195,7 +198,26 @@ export class RealtimeSession {
 
   /** Handles one validated client event; failures become `error` events, never exceptions. */
   handle(event: ClientEvent): void {
-    this.#enqueue(() => this.#dispatch(event));
+    this.#pending++;
+    this.#enqueue(async () => {
+      try {
+        await this.#dispatch(event);
+      } finally {
+        this.#pending--;
+        this.#drained = this.#drained.filter((w) => (this.#pending <= w.below ? (w.resolve(), false) : true));
+      }
+    });
+  }
+
+  /** Events received and not yet handled: a client sending audio faster than it is processed shows here. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Resolves once no more than `below` events wait. */
+  drained(below: number): Promise<void> {
+    if (this.#pending <= below) return Promise.resolve();
+    return new Promise((resolve) => this.#drained.push({ below, resolve }));
   }
 
   /** The socket is gone: stop the answer and the voice, release the detector. */

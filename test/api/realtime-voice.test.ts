@@ -160,6 +160,30 @@ describe('realtime voice: barge-in, truncation, partial transcripts, metrics', {
   });
 });
 
+describe('realtime voice: a client that sends audio faster than real time', { skip }, () => {
+  let env: Awaited<ReturnType<typeof voiceServer>>;
+  before(async () => (env = await voiceServer()));
+  after(() => env.server.close());
+
+  it('is read as fast as the pipeline goes (the socket pauses), and every turn in the audio is found and transcribed', async () => {
+    const c = await RealtimeClient.open(env.url, { authorization: `Bearer ${env.key}` });
+    await c.next('session.created');
+    c.send({ type: 'session.update', session: { output_modalities: ['text'] } });
+    const clips = await Promise.all(['spk1_snt2.wav', 'spk2_snt1.wav', 'spk1_snt4.wav'].map((name) => readWavFile(join(SPEECH, name))));
+    const rate = clips[0]?.sampleRate ?? 16_000;
+    const audio = join16(...clips.flatMap((clip) => [clip.samples, silence(2, rate)]));
+    // ~15 s of audio in one burst: far more than the server handles before it stops reading.
+    const events = appendEvents(audio, rate);
+    assert.ok(events.length > 2 * 64, `${events.length} appends`);
+    for (const event of events) c.send(event);
+    await c.until(() => c.events.filter((e) => e['type'] === 'response.done').length === 3, 0, 90_000);
+    const transcripts = c.events.filter((e) => e['type'] === 'conversation.item.input_audio_transcription.completed');
+    assert.equal(transcripts.length, 3);
+    assert.equal(c.events.some((e) => e['type'] === 'error'), false, JSON.stringify(c.events.find((e) => e['type'] === 'error')));
+    c.close();
+  });
+});
+
 describe('realtime voice: resuming a dropped session', () => {
   let env: Awaited<ReturnType<typeof voiceServer>>;
   before(async () => (env = await voiceServer({ resumeMs: 1_500 })));
