@@ -176,10 +176,15 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     speech,
     speechFor: async (acting) => {
       const { llmPolicy } = await services.organisations.settings(acting.principal.organisationId);
+      // A spoken answer is synthesised sentence by sentence: one entry per role and minute of a
+      // session says that voice data left the box without an entry per sentence.
+      const audited = new Map<string, number>();
       return speechRouter.engines(llmPolicy, {
         onUse: (use) => {
           if (!use.sentToCloud) return;
-          // As with the LLM: every time voice data leaves the box, the organisation's audit log says so.
+          const now = clock.now().getTime();
+          if (now - (audited.get(use.role) ?? -Infinity) < 60_000) return;
+          audited.set(use.role, now);
           void services.audit
             .recordFor(acting, { action: 'speech.cloud', outcome: 'success', target: null, details: { role: use.role, engine: use.engine, ...(use.fallback ? { fallback: use.fallback } : {}) } })
             .catch((err: unknown) => log.warn({ err }, 'could not audit a cloud speech call'));

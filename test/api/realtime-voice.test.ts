@@ -252,7 +252,7 @@ describe('realtime voice: cloud speech under the organisation policy', { skip },
       return { kind: 'speech', sampleRate: 24_000 };
     });
     // No local recogniser: only the cloud one can hear, and only where the policy lets it.
-    env = await voiceServer({}, { STT_MODEL: 'off', CLOUD_STT_URL: peer.url, CLOUD_STT_MODEL: 'whisper-1', CLOUD_SPEECH_API_KEY: 'sk-test-speech' });
+    env = await voiceServer({}, { STT_MODEL: 'off', CLOUD_STT_URL: peer.url, CLOUD_STT_MODEL: 'whisper-1', CLOUD_TTS_URL: peer.url, CLOUD_TTS_MODEL: 'tts-1', CLOUD_SPEECH_API_KEY: 'sk-test-speech' });
   });
   after(async () => {
     await env.server.close();
@@ -287,6 +287,21 @@ describe('realtime voice: cloud speech under the organisation policy', { skip },
     assert.equal(peer.requests.some((r) => r.path.endsWith('/audio/speech')), false, 'the local voice speaks');
     const audit = (await env.owner.get('/api/v1/audit?limit=20')).json.entries as Event[];
     assert.ok(audit.some((e) => e['action'] === 'speech.cloud' && e['details']['role'] === 'stt'), JSON.stringify(audit.map((e) => e['action'])));
+    c.close();
+  });
+
+  it('cloud-first speaks with the cloud voice too, audited once per role rather than once per sentence', async () => {
+    await env.owner.patch('/api/v1/settings', { llmPolicy: 'cloud-first' });
+    const before = peer.requests.length;
+    const c = await speak();
+    const done = await c.next('response.done', 0, 60_000);
+    assert.equal(done.response.status, 'completed');
+    const spoken = peer.requests.slice(before).filter((r) => r.path.endsWith('/audio/speech'));
+    assert.ok(spoken.length >= 2, `${spoken.length} sentences synthesised in the cloud`);
+    assert.ok(c.events.some((e) => e['type'] === 'response.output_audio.delta'));
+    const audit = ((await env.owner.get('/api/v1/audit?limit=50')).json.entries as Event[]).filter((e) => e['action'] === 'speech.cloud');
+    const tts = audit.filter((e) => e['details']['role'] === 'tts');
+    assert.equal(tts.length, 1, JSON.stringify(audit.map((e) => e['details'])));
     c.close();
   });
 });
