@@ -4,26 +4,7 @@ import { AppError } from '../errors.ts';
 import { float32ToPcm16 } from '../speech/resample.ts';
 import { loadSileroVadModel } from '../speech/vad.ts';
 import { clientEvent } from './protocol.ts';
-import { createSentenceSplitter, RealtimeSession } from './session.ts';
-
-describe('sentence splitter', () => {
-  it('yields sentences as their ends arrive, keeping citation markers with them', () => {
-    const s = createSentenceSplitter();
-    assert.deepEqual(s.push('Remove the chuck'), []);
-    assert.deepEqual(s.push(' key first.[1] Wear eye'), ['Remove the chuck key first.[1]']);
-    assert.deepEqual(s.push(' protection! Is that all? Yes'), ['Wear eye protection!', 'Is that all?']);
-    assert.deepEqual(s.flush(), ['Yes']);
-    assert.deepEqual(s.flush(), []);
-  });
-
-  it('does not split decimals and cuts run-on text at a word boundary', () => {
-    const s = createSentenceSplitter();
-    assert.deepEqual(s.push('Version 2.5 is current'), []);
-    const long = s.push(' word'.repeat(100));
-    assert.equal(long.length, 1);
-    assert.ok((long[0]?.length ?? 0) <= 400 && long[0]?.endsWith('word'));
-  });
-});
+import { RealtimeSession } from './session.ts';
 
 describe('client events', () => {
   it('accepts the supported events and rejects bad ones', () => {

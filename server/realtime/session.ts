@@ -1,19 +1,17 @@
-// One realtime session: audio in → VAD turns → STT → the grounded answer → text and TTS audio out.
-// Everything a session does is ordered through one queue (audio frames, commits, responses are
-// handled in arrival order), and everything it starts hangs off one AbortController per response,
-// so `response.cancel`, barge-in and a closing socket stop the answer and the voice alike.
+// One realtime session: audio in → VAD turns → (streaming) STT → a response (response.ts) → text
+// and TTS audio out. Client events are handled one at a time, in arrival order, through one queue;
+// responses run beside it, so audio keeps flowing through the VAD while an answer is spoken and a
+// barge-in can stop it.
 
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Citation } from '../agent/types.ts';
 import type { Acting } from '../auth/principal.ts';
 import type { AnswerService } from '../conversations/answer.ts';
-import type { VoiceMetrics } from '../conversations/conversations.ts';
 import { AppError, errors } from '../errors.ts';
-import { float32ToPcm16, pcm16ToFloat32, resample } from '../speech/resample.ts';
+import { pcm16ToFloat32 } from '../speech/resample.ts';
 import type { SttEngine, SttStream, TtsEngine, VoiceActivityDetector } from '../speech/speech.ts';
 import type { SileroVadModel, SileroVadOptions } from '../speech/vad.ts';
-import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate, type TurnMetrics, type Usage } from './protocol.ts';
-import { heardText, speakable, spokenSources, type SpokenSentence } from './speakable.ts';
+import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate } from './protocol.ts';
+import { CHUNK_MS, RealtimeResponse, type SpokenItem, type TurnTiming } from './response.ts';
+import { heardText } from './speakable.ts';
 
 export interface RealtimeSpeech {
   vad: SileroVadModel | null;
@@ -32,13 +30,6 @@ export interface SessionSnapshot {
   items: Array<[string, SpokenItem]>;
 }
 
-/** An assistant item whose audio the client may truncate. */
-interface SpokenItem {
-  messageId: string | null;
-  sentences: SpokenSentence[];
-  /** All the audio sent for the item, the spoken sources included. */
-  audioMs: number;
-}
 
 export interface RealtimeSessionDeps {
   acting: Acting;
@@ -64,76 +55,19 @@ export interface RealtimeSessionDeps {
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
 const MAX_BUFFER_MS = 60_000;
-const CHUNK_MS = 100;
-/** A sentence end: punctuation, optional citation markers or closing quotes, then whitespace. */
-const SENTENCE_END = /[.!?…](?:\[\d+\]|["')\]])*\s+/g;
-/** Long run-on text is spoken in pieces rather than waiting for a full stop. */
-const MAX_SENTENCE = 400;
 /** Assistant items remembered for `conversation.item.truncate`. */
 const MAX_ITEMS = 16;
-const DEFAULT_AUDIO_LEAD_MS = 800;
 const SPECULATE_AFTER_WORDS = 4;
 
 const unavailable = (code: string, message: string) => new AppError(503, code, message);
-const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
-
-/** Splits streamed text into speakable sentences as it arrives. */
-export function createSentenceSplitter(): { push(text: string): string[]; flush(): string[] } {
-  let buffer = '';
-  const take = (upTo: number) => {
-    const sentence = buffer.slice(0, upTo).trim();
-    buffer = buffer.slice(upTo);
-    return sentence ? [sentence] : [];
-  };
-  return {
-    push(text) {
-      buffer += text;
-      const out: string[] = [];
-      for (;;) {
-        SENTENCE_END.lastIndex = 0;
-        const match = SENTENCE_END.exec(buffer);
-        if (match) out.push(...take(match.index + match[0].length));
-        else if (buffer.length > MAX_SENTENCE) out.push(...take(Math.max(buffer.lastIndexOf(' ', MAX_SENTENCE), 1)));
-        else return out;
-      }
-    },
-    flush: () => take(buffer.length),
-  };
-}
 
 /** A user turn in audio, from speech onset to its transcript. */
-interface Turn {
+interface Turn extends TurnTiming {
   item: string;
   stream: SttStream | null;
   partial: string;
-  /** When the server saw the end of speech (speech_stopped or a manual commit). */
-  endedAt: number | null;
-  transcribedAt: number | null;
-  sttMs: number | null;
-  audioSeconds: number;
-  /** Speculative prompt evaluation started while the person speaks; the answer waits for it. */
-  speculation: Promise<number> | null;
   /** The partial transcript the current speculation was built from. */
   speculatedOn: string | null;
-}
-
-/** A response in progress: its cancellation, its spoken item and its timings. */
-interface Response {
-  id: string;
-  item: string;
-  controller: AbortController;
-  done: Promise<void>;
-  spoken: SpokenItem;
-  turn: Turn | null;
-  startedAt: number;
-  firstTokenAt: number | null;
-  firstAudioAt: number | null;
-  ttsFirstSentenceMs: number | null;
-  ttsMs: number;
-  speculativeTokens: number;
-  audioOutSamples: number;
-  outRate: number;
-  characters: number;
 }
 
 export class RealtimeSession {
@@ -149,7 +83,7 @@ export class RealtimeSession {
   #pendingText: string[] = [];
   #conversationId: string | null;
   #items: Map<string, SpokenItem>;
-  #response: Response | null = null;
+  #response: { response: RealtimeResponse; done: Promise<void> } | null = null;
   /** While a maybe-speech sound is judged, the answer's events wait here instead of playing on. */
   #held: Array<Record<string, unknown>> | null = null;
   #queue: Promise<void> = Promise.resolve();
@@ -224,7 +158,7 @@ export class RealtimeSession {
   async close(): Promise<void> {
     this.#closed = true;
     this.#lifetime.abort(new Error('the realtime client disconnected'));
-    this.#response?.controller.abort(new Error('the realtime client disconnected'));
+    this.#response?.response.controller.abort(new Error('the realtime client disconnected'));
     await this.#queue;
     await this.#response?.done;
     await this.#detector?.close();
@@ -268,7 +202,7 @@ export class RealtimeSession {
       }
       case 'response.cancel':
         if (!this.#response) throw new AppError(400, 'response_cancel_not_active', 'There is no response in progress to cancel.');
-        this.#response.controller.abort(new Error('cancelled by the client'));
+        this.#response.response.controller.abort(new Error('cancelled by the client'));
         return;
     }
   }
@@ -328,7 +262,7 @@ export class RealtimeSession {
       switch (event.type) {
         case 'speech_candidate':
           // Maybe the listener is talking over the answer: stop playing it on until we know.
-          if (this.#response && !this.#response.controller.signal.aborted) this.#held ??= [];
+          if (this.#response && !this.#response.response.aborted) this.#held ??= [];
           break;
         case 'speech_abandoned':
           this.#release();
@@ -430,15 +364,15 @@ export class RealtimeSession {
     turn.sttMs = turn.transcribedAt - started;
     this.#d.send(ev.transcriptionCompleted(turn.item, transcript));
     // A barged-in answer is still winding down; the new turn follows it rather than failing with 409.
-    if (this.#response?.controller.signal.aborted) await this.#response.done;
+    if (this.#response?.response.aborted) await this.#response.done;
     if (transcript) this.#respond(transcript, turn);
   }
 
   async #truncate(itemId: string, contentIndex: number, audioEndMs: number): Promise<void> {
     const active = this.#response;
-    if (active?.item === itemId) {
+    if (active?.response.item === itemId) {
       // Truncating the answer still being spoken means the listener stopped it.
-      active.controller.abort(new Error('truncated by the client'));
+      active.response.controller.abort(new Error('truncated by the client'));
       await active.done;
     }
     const item = this.#items.get(itemId);
@@ -450,38 +384,32 @@ export class RealtimeSession {
 
   #respond(question: string, turn: Turn | null): void {
     if (this.#response) throw new AppError(409, 'conversation_already_has_active_response', 'A response is already in progress: cancel it or wait for response.done.');
-    let finish = () => {};
-    const done = new Promise<void>((resolve) => (finish = resolve));
-    const response: Response = {
+    const tts = this.#config.output_modalities.includes('audio') ? this.#d.speech.tts : null;
+    const response = new RealtimeResponse({
       id: this.#d.newId('resp'),
       item: this.#d.newId('item'),
-      controller: new AbortController(),
-      done,
-      spoken: { messageId: null, sentences: [], audioMs: 0 },
+      question,
       turn,
-      startedAt: this.#now(),
-      firstTokenAt: null,
-      firstAudioAt: null,
-      ttsFirstSentenceMs: null,
-      ttsMs: 0,
-      speculativeTokens: 0,
-      audioOutSamples: 0,
+      acting: this.#d.acting,
+      kbId: this.#d.kbId,
+      answers: this.#d.answers,
+      tts,
+      sttModel: this.#d.speech.stt?.model.id ?? null,
       outRate: this.#config.audio.output.format.rate,
-      characters: 0,
-    };
-    this.#response = response;
-    // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
-    void this.#answer(response, question).finally(() => {
-      this.#response = null;
-      finish();
+      sessionKey: this.#config.id,
+      conversation: { get: () => this.#conversationId, set: (id) => (this.#conversationId = id) },
+      // The answer's events wait while a maybe-speech sound is judged.
+      emit: (event) => (this.#held ? this.#held.push(event) : this.#d.send(event)),
+      fail: this.#d.fail,
+      now: this.#now,
+      audioLeadMs: this.#d.audioLeadMs,
     });
-  }
-
-  /** The answer's own events: held while a maybe-speech sound is judged, dropped once cancelled. */
-  #emit(response: Response, event: Record<string, unknown>): void {
-    if (response.controller.signal.aborted && event['type'] !== 'response.done') return;
-    if (this.#held) this.#held.push(event);
-    else this.#d.send(event);
+    // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
+    const done = response.run(() => !this.#closed).then(() => {
+      if (tts) this.#remember(response.item, response.spoken);
+      this.#response = null;
+    });
+    this.#response = { response, done };
   }
 
   /**
@@ -492,82 +420,8 @@ export class RealtimeSession {
   #bargeIn(): void {
     const held = this.#held ?? [];
     this.#held = null;
-    this.#response?.controller.abort(new Error('interrupted by the speaker'));
+    this.#response?.response.controller.abort(new Error('interrupted by the speaker'));
     for (const event of held) if (event['type'] !== 'response.output_audio.delta') this.#d.send(event);
-  }
-
-  async #answer(r: Response, question: string): Promise<void> {
-    const { signal } = r.controller;
-    const emit = (event: Record<string, unknown>) => this.#emit(r, event);
-    const tts = this.#config.output_modalities.includes('audio') ? this.#d.speech.tts : null;
-    emit(ev.response(r.id, 'in_progress', null, this.#conversationId));
-    const splitter = createSentenceSplitter();
-    let voice = Promise.resolve();
-    const speak = (sentences: string[], written = true) => {
-      if (!tts) return;
-      for (const sentence of sentences) voice = voice.then(() => this.#speak(r, tts, sentence, written));
-    };
-    let text = '';
-    let transcript = '';
-    const citations: Citation[] = [];
-    let usage: Usage | null = null;
-    let status: 'completed' | 'cancelled' | 'failed' = 'completed';
-    try {
-      // The speculation holds the cache this answer is about to use: let it finish rather than race it.
-      if (r.turn?.speculation) r.speculativeTokens = await r.turn.speculation;
-      const outcome = await this.#d.answers.ask(
-        this.#d.acting,
-        this.#d.kbId,
-        { question, conversationId: this.#conversationId ?? undefined, sessionKey: this.#config.id },
-        {
-          signal,
-          onConversation: (c) => (this.#conversationId = c._id),
-          onMessage: (m) => (r.spoken.messageId = m._id),
-          onEvent: (event) => {
-            if (event.type === 'delta') {
-              r.firstTokenAt ??= this.#now();
-              text += event.text;
-              transcript += event.text;
-              emit(ev.part('response.output_text.delta', r.id, r.item, { delta: event.text }));
-              if (tts) emit(ev.part('response.output_audio_transcript.delta', r.id, r.item, { delta: event.text }));
-              speak(splitter.push(event.text));
-            } else if (event.type === 'citation') {
-              citations.push(event.citation);
-              emit(ev.citation(r.id, event.citation));
-            }
-          },
-        },
-      );
-      speak(splitter.flush());
-      // The sources, said once at the end ("From intake policy, page 4.").
-      const sources = tts ? spokenSources(outcome.answer.citations.length ? outcome.answer.citations : citations) : null;
-      if (sources) {
-        const delta = `${transcript && !/\s$/.test(transcript) ? ' ' : ''}${sources}`;
-        transcript += delta;
-        emit(ev.part('response.output_audio_transcript.delta', r.id, r.item, { delta }));
-        speak([sources], false);
-      }
-      await voice;
-      signal.throwIfAborted();
-      emit(ev.part('response.output_text.done', r.id, r.item, { text }));
-      if (tts) {
-        emit(ev.part('response.output_audio_transcript.done', r.id, r.item, { transcript }));
-        emit(ev.part('response.output_audio.done', r.id, r.item));
-      }
-      usage = {
-        input_tokens: outcome.answer.usage.promptTokens,
-        output_tokens: outcome.answer.usage.completionTokens,
-        total_tokens: outcome.answer.usage.promptTokens + outcome.answer.usage.completionTokens,
-      };
-    } catch (err) {
-      await voice.catch(() => {});
-      status = signal.aborted ? 'cancelled' : 'failed';
-      if (!signal.aborted) this.#d.fail(err);
-    }
-    if (tts) this.#remember(r.item, r.spoken);
-    const metrics = this.#metrics(r);
-    if (!this.#closed) emit(ev.response(r.id, status, usage, this.#conversationId, metrics, r.spoken.messageId));
-    if (r.spoken.messageId) await this.#record(r.spoken.messageId, metrics, tts);
   }
 
   #remember(item: string, spoken: SpokenItem): void {
@@ -575,82 +429,6 @@ export class RealtimeSession {
     for (const key of this.#items.keys()) {
       if (this.#items.size <= MAX_ITEMS) break;
       this.#items.delete(key);
-    }
-  }
-
-  #metrics(r: Response): TurnMetrics {
-    const end = r.turn?.endedAt ?? null;
-    const since = (at: number | null) => (end === null || at === null ? null : round(at - end));
-    return {
-      speech_end_to_transcript_ms: since(r.turn?.transcribedAt ?? null),
-      speech_end_to_first_token_ms: since(r.firstTokenAt),
-      speech_end_to_first_audio_ms: since(r.firstAudioAt),
-      stt_ms: round(r.turn?.sttMs ?? null),
-      first_token_ms: r.firstTokenAt === null ? null : round(r.firstTokenAt - r.startedAt),
-      tts_first_sentence_ms: round(r.ttsFirstSentenceMs),
-      tts_ms: Math.round(r.ttsMs),
-      audio_in_seconds: Math.round((r.turn?.audioSeconds ?? 0) * 100) / 100,
-      audio_out_seconds: Math.round((r.audioOutSamples / r.outRate) * 100) / 100,
-      characters_synthesised: r.characters,
-      speculative_prompt_tokens: r.speculativeTokens,
-    };
-  }
-
-  /** Metrics are kept with the message and the ledger; a failure to keep them never fails the turn. */
-  async #record(messageId: string, m: TurnMetrics, tts: TtsEngine | null): Promise<void> {
-    const voice: VoiceMetrics = {
-      speechEndToTranscriptMs: m.speech_end_to_transcript_ms,
-      speechEndToFirstTokenMs: m.speech_end_to_first_token_ms,
-      speechEndToFirstAudioMs: m.speech_end_to_first_audio_ms,
-      sttMs: m.stt_ms,
-      firstTokenMs: m.first_token_ms,
-      ttsFirstSentenceMs: m.tts_first_sentence_ms,
-      ttsMs: m.tts_ms,
-      audioInSeconds: m.audio_in_seconds,
-      audioOutSeconds: m.audio_out_seconds,
-      charactersSynthesised: m.characters_synthesised,
-      stt: m.audio_in_seconds > 0 ? (this.#d.speech.stt?.model.id ?? null) : null,
-      voice: tts?.voice.id ?? null,
-    };
-    try {
-      await this.#d.answers.recordVoice(this.#d.acting, messageId, voice);
-    } catch (err) {
-      this.#d.fail(err);
-    }
-  }
-
-  /**
-   * Synthesises one sentence and sends it in ~100 ms chunks, at most `audioLeadMs` ahead of real
-   * time: a client then holds little unplayed audio, and barge-in has little to take back.
-   */
-  async #speak(r: Response, tts: TtsEngine, sentence: string, written: boolean): Promise<void> {
-    const { signal } = r.controller;
-    const said = speakable(sentence);
-    if (!said) return;
-    signal.throwIfAborted();
-    const started = this.#now();
-    const spoken = await tts.synthesize(said, { signal });
-    const took = this.#now() - started;
-    r.ttsMs += took;
-    r.ttsFirstSentenceMs ??= took;
-    r.characters += said.length;
-    signal.throwIfAborted();
-    const rate = r.outRate;
-    const samples = spoken.sampleRate === rate ? spoken.samples : resample(spoken.samples, spoken.sampleRate, rate);
-    const pcm = float32ToPcm16(samples);
-    const startMs = (r.audioOutSamples / rate) * 1000;
-    if (written) r.spoken.sentences.push({ text: sentence, startMs, endMs: startMs + (pcm.length / rate) * 1000 });
-    const lead = this.#d.audioLeadMs ?? DEFAULT_AUDIO_LEAD_MS;
-    const step = (rate * CHUNK_MS) / 1000;
-    for (let at = 0; at < pcm.length; at += step) {
-      const ahead = (r.audioOutSamples / rate) * 1000 - (r.firstAudioAt === null ? 0 : this.#now() - r.firstAudioAt);
-      if (ahead > lead) await sleep(ahead - lead, undefined, { signal });
-      signal.throwIfAborted();
-      const part = pcm.subarray(at, at + step);
-      r.firstAudioAt ??= this.#now();
-      r.audioOutSamples += part.length;
-      r.spoken.audioMs = (r.audioOutSamples / rate) * 1000;
-      this.#emit(r, ev.part('response.output_audio.delta', r.id, r.item, { delta: Buffer.from(part.buffer, part.byteOffset, part.byteLength).toString('base64') }));
     }
   }
 }

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Citation } from '../agent/types.ts';
-import { heardText, speakable, spokenDocumentName, spokenSources } from './speakable.ts';
+import { createSentenceSplitter, heardText, speakable, spokenDocumentName, spokenSources } from './speakable.ts';
 
 const cite = (n: number, documentId: string, documentName: string, page: number | null, pageLabel: string | null = null): Citation => ({ n, chunkId: `c${n}`, documentId, documentName, page, pageLabel, quote: '' });
 
@@ -31,5 +31,24 @@ describe('heard text', () => {
     assert.equal(heardText(sentences, 1_000), 'Remove the chuck key first [1].');
     assert.equal(heardText(sentences, 1_500), 'Remove the chuck key first [1]. Then wear…');
     assert.equal(heardText(sentences, 10_000), 'Remove the chuck key first [1]. Then wear eye protection near rotating parts [2].');
+  });
+});
+
+describe('sentence splitter', () => {
+  it('yields sentences as their ends arrive, keeping citation markers with them', () => {
+    const s = createSentenceSplitter();
+    assert.deepEqual(s.push('Remove the chuck'), []);
+    assert.deepEqual(s.push(' key first.[1] Wear eye'), ['Remove the chuck key first.[1]']);
+    assert.deepEqual(s.push(' protection! Is that all? Yes'), ['Wear eye protection!', 'Is that all?']);
+    assert.deepEqual(s.flush(), ['Yes']);
+    assert.deepEqual(s.flush(), []);
+  });
+
+  it('does not split decimals and cuts run-on text at a word boundary', () => {
+    const s = createSentenceSplitter();
+    assert.deepEqual(s.push('Version 2.5 is current'), []);
+    const long = s.push(' word'.repeat(100));
+    assert.equal(long.length, 1);
+    assert.ok((long[0]?.length ?? 0) <= 400 && long[0]?.endsWith('word'));
   });
 });

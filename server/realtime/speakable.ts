@@ -3,6 +3,11 @@
 
 import type { Citation } from '../agent/types.ts';
 
+/** A sentence end: punctuation, optional citation markers or closing quotes, then whitespace. */
+const SENTENCE_END = /[.!?…](?:\[\d+\]|["')\]])*\s+/g;
+/** Long run-on text is spoken in pieces rather than waiting for a full stop. */
+const MAX_SENTENCE = 400;
+
 /** A sentence of the answer as the voice should say it. */
 export function speakable(text: string): string {
   return text
@@ -73,4 +78,28 @@ export function heardText(sentences: readonly SpokenSentence[], audioEndMs: numb
     break;
   }
   return heard.join(' ');
+}
+
+/** Splits streamed text into speakable sentences as it arrives. */
+export function createSentenceSplitter(): { push(text: string): string[]; flush(): string[] } {
+  let buffer = '';
+  const take = (upTo: number) => {
+    const sentence = buffer.slice(0, upTo).trim();
+    buffer = buffer.slice(upTo);
+    return sentence ? [sentence] : [];
+  };
+  return {
+    push(text) {
+      buffer += text;
+      const out: string[] = [];
+      for (;;) {
+        SENTENCE_END.lastIndex = 0;
+        const match = SENTENCE_END.exec(buffer);
+        if (match) out.push(...take(match.index + match[0].length));
+        else if (buffer.length > MAX_SENTENCE) out.push(...take(Math.max(buffer.lastIndexOf(' ', MAX_SENTENCE), 1)));
+        else return out;
+      }
+    },
+    flush: () => take(buffer.length),
+  };
 }

@@ -1,0 +1,240 @@
+// One response of a realtime session: the grounded answer streamed as text, spoken sentence by
+// sentence as it is written, its sources named at the end, and its timings kept. Everything it
+// starts hangs off one AbortController, so `response.cancel`, barge-in and a closing socket stop the
+// answer and the voice alike.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Citation } from '../agent/types.ts';
+import type { Acting } from '../auth/principal.ts';
+import type { AnswerService } from '../conversations/answer.ts';
+import type { VoiceMetrics } from '../conversations/conversations.ts';
+import { float32ToPcm16, resample } from '../speech/resample.ts';
+import type { TtsEngine } from '../speech/speech.ts';
+import { serverEvents as ev, type TurnMetrics, type Usage } from './protocol.ts';
+import { createSentenceSplitter, speakable, spokenSources, type SpokenSentence } from './speakable.ts';
+
+/** ~100 ms of audio per `response.output_audio.delta`. */
+export const CHUNK_MS = 100;
+const DEFAULT_AUDIO_LEAD_MS = 800;
+
+/** An assistant item whose audio the client may truncate. */
+export interface SpokenItem {
+  messageId: string | null;
+  sentences: SpokenSentence[];
+  /** All the audio sent for the item, the spoken sources included. */
+  audioMs: number;
+}
+
+/** What the response needs to know of the user turn it answers (absent for text turns). */
+export interface TurnTiming {
+  /** When the server saw the end of speech (speech_stopped or a manual commit). */
+  endedAt: number | null;
+  transcribedAt: number | null;
+  sttMs: number | null;
+  audioSeconds: number;
+  /** Speculative prompt evaluation started while the person spoke; the answer waits for it. */
+  speculation: Promise<number> | null;
+}
+
+export interface ResponseDeps {
+  id: string;
+  item: string;
+  question: string;
+  turn: TurnTiming | null;
+  acting: Acting;
+  kbId: string;
+  answers: Pick<AnswerService, 'ask' | 'recordVoice'>;
+  /** Null: answer in text only. */
+  tts: TtsEngine | null;
+  /** The recogniser that heard the turn, for the record. */
+  sttModel: string | null;
+  outRate: number;
+  /** The local LLM's cache group: the session id. */
+  sessionKey: string;
+  conversation: { get(): string | null; set(id: string): void };
+  emit: (event: Record<string, unknown>) => void;
+  fail: (err: unknown) => void;
+  now: () => number;
+  audioLeadMs?: number | undefined;
+}
+
+const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
+
+export class RealtimeResponse {
+  readonly id: string;
+  readonly item: string;
+  readonly controller = new AbortController();
+  readonly spoken: SpokenItem = { messageId: null, sentences: [], audioMs: 0 };
+  readonly #d: ResponseDeps;
+  readonly #startedAt: number;
+  #firstTokenAt: number | null = null;
+  #firstAudioAt: number | null = null;
+  #ttsFirstSentenceMs: number | null = null;
+  #ttsMs = 0;
+  #speculativeTokens = 0;
+  #audioOutSamples = 0;
+  #characters = 0;
+
+  constructor(deps: ResponseDeps) {
+    this.#d = deps;
+    this.id = deps.id;
+    this.item = deps.item;
+    this.#startedAt = deps.now();
+  }
+
+  get aborted(): boolean {
+    return this.controller.signal.aborted;
+  }
+
+  /** Once cancelled, nothing but the final response.done goes out. */
+  #emit(event: Record<string, unknown>): void {
+    if (!this.aborted || event['type'] === 'response.done') this.#d.emit(event);
+  }
+
+  /** Answers, speaks and records; never rejects (failures go to `fail`). `final` says whether response.done may still be sent. */
+  async run(final: () => boolean): Promise<void> {
+    const { signal } = this.controller;
+    const { tts, question } = this.#d;
+    const part = (type: string, fields: Record<string, unknown> = {}) => this.#emit(ev.part(type, this.id, this.item, fields));
+    this.#emit(ev.response(this.id, 'in_progress', null, this.#d.conversation.get()));
+    const splitter = createSentenceSplitter();
+    let voice = Promise.resolve();
+    const speak = (sentences: string[], written = true) => {
+      if (!tts) return;
+      for (const sentence of sentences) voice = voice.then(() => this.#speak(tts, sentence, written));
+    };
+    let text = '';
+    let transcript = '';
+    const citations: Citation[] = [];
+    let usage: Usage | null = null;
+    let status: 'completed' | 'cancelled' | 'failed' = 'completed';
+    try {
+      // The speculation holds the cache this answer is about to use: let it finish rather than race it.
+      if (this.#d.turn?.speculation) this.#speculativeTokens = await this.#d.turn.speculation;
+      const outcome = await this.#d.answers.ask(
+        this.#d.acting,
+        this.#d.kbId,
+        { question, conversationId: this.#d.conversation.get() ?? undefined, sessionKey: this.#d.sessionKey },
+        {
+          signal,
+          onConversation: (c) => this.#d.conversation.set(c._id),
+          onMessage: (m) => (this.spoken.messageId = m._id),
+          onEvent: (event) => {
+            if (event.type === 'delta') {
+              this.#firstTokenAt ??= this.#d.now();
+              text += event.text;
+              transcript += event.text;
+              part('response.output_text.delta', { delta: event.text });
+              if (tts) part('response.output_audio_transcript.delta', { delta: event.text });
+              speak(splitter.push(event.text));
+            } else if (event.type === 'citation') {
+              citations.push(event.citation);
+              this.#emit(ev.citation(this.id, event.citation));
+            }
+          },
+        },
+      );
+      speak(splitter.flush());
+      // The sources, said once at the end ("From intake policy, page 4.").
+      const sources = tts ? spokenSources(outcome.answer.citations.length ? outcome.answer.citations : citations) : null;
+      if (sources) {
+        const delta = `${transcript && !/\s$/.test(transcript) ? ' ' : ''}${sources}`;
+        transcript += delta;
+        part('response.output_audio_transcript.delta', { delta });
+        speak([sources], false);
+      }
+      await voice;
+      signal.throwIfAborted();
+      part('response.output_text.done', { text });
+      if (tts) {
+        part('response.output_audio_transcript.done', { transcript });
+        part('response.output_audio.done');
+      }
+      const { promptTokens, completionTokens } = outcome.answer.usage;
+      usage = { input_tokens: promptTokens, output_tokens: completionTokens, total_tokens: promptTokens + completionTokens };
+    } catch (err) {
+      await voice.catch(() => {});
+      status = signal.aborted ? 'cancelled' : 'failed';
+      if (!signal.aborted) this.#d.fail(err);
+    }
+    const metrics = this.metrics();
+    if (final()) this.#emit(ev.response(this.id, status, usage, this.#d.conversation.get(), metrics, this.spoken.messageId));
+    if (this.spoken.messageId) await this.#record(this.spoken.messageId, metrics);
+  }
+
+  metrics(): TurnMetrics {
+    const turn = this.#d.turn;
+    const end = turn?.endedAt ?? null;
+    const since = (at: number | null) => (end === null || at === null ? null : round(at - end));
+    return {
+      speech_end_to_transcript_ms: since(turn?.transcribedAt ?? null),
+      speech_end_to_first_token_ms: since(this.#firstTokenAt),
+      speech_end_to_first_audio_ms: since(this.#firstAudioAt),
+      stt_ms: round(turn?.sttMs ?? null),
+      first_token_ms: this.#firstTokenAt === null ? null : round(this.#firstTokenAt - this.#startedAt),
+      tts_first_sentence_ms: round(this.#ttsFirstSentenceMs),
+      tts_ms: Math.round(this.#ttsMs),
+      audio_in_seconds: Math.round((turn?.audioSeconds ?? 0) * 100) / 100,
+      audio_out_seconds: Math.round((this.#audioOutSamples / this.#d.outRate) * 100) / 100,
+      characters_synthesised: this.#characters,
+      speculative_prompt_tokens: this.#speculativeTokens,
+    };
+  }
+
+  /** Metrics are kept with the message and the ledger; a failure to keep them never fails the turn. */
+  async #record(messageId: string, m: TurnMetrics): Promise<void> {
+    const voice: VoiceMetrics = {
+      speechEndToTranscriptMs: m.speech_end_to_transcript_ms,
+      speechEndToFirstTokenMs: m.speech_end_to_first_token_ms,
+      speechEndToFirstAudioMs: m.speech_end_to_first_audio_ms,
+      sttMs: m.stt_ms,
+      firstTokenMs: m.first_token_ms,
+      ttsFirstSentenceMs: m.tts_first_sentence_ms,
+      ttsMs: m.tts_ms,
+      audioInSeconds: m.audio_in_seconds,
+      audioOutSeconds: m.audio_out_seconds,
+      charactersSynthesised: m.characters_synthesised,
+      stt: m.audio_in_seconds > 0 ? this.#d.sttModel : null,
+      voice: this.#d.tts?.voice.id ?? null,
+    };
+    try {
+      await this.#d.answers.recordVoice(this.#d.acting, messageId, voice);
+    } catch (err) {
+      this.#d.fail(err);
+    }
+  }
+
+  /**
+   * Synthesises one sentence and sends it in ~100 ms chunks, at most `audioLeadMs` ahead of real
+   * time: a client then holds little unplayed audio, and barge-in has little to take back.
+   */
+  async #speak(tts: TtsEngine, sentence: string, written: boolean): Promise<void> {
+    const { signal } = this.controller;
+    const { now, outRate: rate } = this.#d;
+    const said = speakable(sentence);
+    if (!said) return;
+    signal.throwIfAborted();
+    const started = now();
+    const spoken = await tts.synthesize(said, { signal });
+    const took = now() - started;
+    this.#ttsMs += took;
+    this.#ttsFirstSentenceMs ??= took;
+    this.#characters += said.length;
+    signal.throwIfAborted();
+    const pcm = float32ToPcm16(spoken.sampleRate === rate ? spoken.samples : resample(spoken.samples, spoken.sampleRate, rate));
+    const startMs = (this.#audioOutSamples / rate) * 1000;
+    if (written) this.spoken.sentences.push({ text: sentence, startMs, endMs: startMs + (pcm.length / rate) * 1000 });
+    const lead = this.#d.audioLeadMs ?? DEFAULT_AUDIO_LEAD_MS;
+    const step = (rate * CHUNK_MS) / 1000;
+    for (let at = 0; at < pcm.length; at += step) {
+      const ahead = (this.#audioOutSamples / rate) * 1000 - (this.#firstAudioAt === null ? 0 : now() - this.#firstAudioAt);
+      if (ahead > lead) await sleep(ahead - lead, undefined, { signal });
+      signal.throwIfAborted();
+      const chunk = pcm.subarray(at, at + step);
+      this.#firstAudioAt ??= now();
+      this.#audioOutSamples += chunk.length;
+      this.spoken.audioMs = (this.#audioOutSamples / rate) * 1000;
+      this.#emit(ev.part('response.output_audio.delta', this.id, this.item, { delta: Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength).toString('base64') }));
+    }
+  }
+}
