@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { after, before, describe, it } from 'node:test';
@@ -9,7 +11,8 @@ import { OpenAIRealtimeWS } from 'openai/realtime/ws';
 import { float32ToPcm16, resample } from '../../server/speech/resample.ts';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { hasCaddy, startCaddy, type CaddyProxy } from '../helpers/caddy.ts';
-import { setUp } from '../helpers/client.ts';
+import { writeTinyStreamingCtcStt } from '../fixtures/tiny-speech-models.ts';
+import { setUp, type Client } from '../helpers/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The realtime endpoint as the official `openai` SDK client sees it. That client only speaks
@@ -31,6 +34,8 @@ interface ClientArgs {
   apiKey: string;
   model: string;
   wav: string;
+  /** What the voice turn ends with: no STT model installed, or one that transcribes. */
+  expect: 'stt_unavailable' | 'transcript';
 }
 
 /** Trims audio deltas to their byte length so the parent gets readable lines. */
@@ -38,8 +43,8 @@ function summarise(event: Event): Event {
   return event['type'] === 'response.output_audio.delta' ? { ...event, delta: undefined, bytes: Buffer.from(String(event['delta']), 'base64').length } : event;
 }
 
-/** The child: a voice turn the server cannot transcribe, then a text turn answered in speech. */
-async function runClient({ baseURL, apiKey, model, wav }: ClientArgs): Promise<void> {
+/** The child: a voice turn (transcribed, or refused for want of a model), then a text turn answered in speech. */
+async function runClient({ baseURL, apiKey, model, wav, expect }: ClientArgs): Promise<void> {
   const audio = await readWavFile(wav);
   const padded = new Float32Array(audio.samples.length + audio.sampleRate * TRAILING_SILENCE_S);
   padded.set(audio.samples);
@@ -75,11 +80,13 @@ async function runClient({ baseURL, apiKey, model, wav }: ClientArgs): Promise<v
     rt.send({ type: 'input_audio_buffer.append', audio: bytes.subarray(at, at + chunkBytes).toString('base64') });
     await new Promise((r) => setTimeout(r, CHUNK_MS / 2));
   }
-  await next('error', (e) => e['error']?.code === 'stt_unavailable');
+  if (expect === 'stt_unavailable') await next('error', (e) => e['error']?.code === 'stt_unavailable');
+  else await next('response.done');
+  const from = seen.length;
 
   rt.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What must be removed before starting the lathe?' }] } });
   rt.send({ type: 'response.create' });
-  await next('response.done');
+  await next('response.done', (e) => seen.indexOf(e) >= from);
   rt.close();
   await new Promise((resolve) => rt.socket.once('close', resolve));
 }
@@ -104,6 +111,29 @@ function runClientProcess(args: ClientArgs, rootCert: string, timeoutMs = 25_000
   });
 }
 
+/** Where the recording is loud (20 ms windows over a tenth of the loudest): an independent reference for the VAD's times. */
+async function loudSpan(wav: string): Promise<{ first: number; last: number }> {
+  const { samples, sampleRate } = await readWavFile(wav);
+  const window = sampleRate / 50;
+  const rms: number[] = [];
+  for (let at = 0; at + window <= samples.length; at += window) rms.push(Math.sqrt(samples.subarray(at, at + window).reduce((sum, x) => sum + x * x, 0) / window));
+  const floor = Math.max(...rms) / 10;
+  return { first: rms.findIndex((r) => r > floor) * 20, last: (rms.findLastIndex((r) => r > floor) + 1) * 20 };
+}
+
+/** speech_started and speech_stopped where the recording's speech begins and ends. */
+async function assertSpeechTimes(events: Event[], wav: string): Promise<string> {
+  const started = events.find((e) => e['type'] === 'input_audio_buffer.speech_started');
+  const stopped = events.find((e) => e['type'] === 'input_audio_buffer.speech_stopped');
+  assert.ok(started && stopped, events.map((e) => e['type']).join(', '));
+  assert.equal(stopped.item_id, started.item_id);
+  const loud = await loudSpan(wav);
+  assert.ok(Math.abs(started.audio_start_ms - loud.first) <= 200, `speech_started at ${started.audio_start_ms} ms, speech is loud from ${loud.first} ms`);
+  // The VAD ends a turn where silence begins; the last loud window is a little before that.
+  assert.ok(stopped.audio_end_ms >= loud.last - 100 && stopped.audio_end_ms <= loud.last + 400, `speech_stopped at ${stopped.audio_end_ms} ms, speech is loud until ${loud.last} ms`);
+  return started.item_id as string;
+}
+
 const clientArgs = process.env[CLIENT_ENV];
 if (clientArgs) {
   await runClient(JSON.parse(clientArgs) as ClientArgs);
@@ -122,7 +152,7 @@ if (clientArgs) {
       await owner.settle(kbId);
       const apiKey = (await owner.post('/api/v1/api-keys', { name: 'voice', role: 'viewer' })).json.key;
       caddy = await startCaddy(server.url);
-      args = { baseURL: `${caddy.url}/v1`, apiKey, model: `kb:${kbId}`, wav: WAV };
+      args = { baseURL: `${caddy.url}/v1`, apiKey, model: `kb:${kbId}`, wav: WAV, expect: 'stt_unavailable' };
     });
     after(async () => {
       await caddy?.close();
@@ -141,11 +171,7 @@ if (clientArgs) {
       assert.equal(first('session.created').session.model, args.model);
       assert.equal(first('session.updated').session.audio.input.format.rate, RATE);
 
-      const durationMs = ((await readWavFile(WAV)).samples.length / 16_000) * 1_000 + TRAILING_SILENCE_S * 1_000;
-      const started = first('input_audio_buffer.speech_started');
-      const stopped = first('input_audio_buffer.speech_stopped');
-      assert.equal(stopped.item_id, started.item_id);
-      assert.ok(started.audio_start_ms >= 0 && started.audio_start_ms < stopped.audio_end_ms && stopped.audio_end_ms <= durationMs, `speech ${started.audio_start_ms}–${stopped.audio_end_ms} ms of ${durationMs}`);
+      await assertSpeechTimes(events, WAV);
       const error = first('error').error;
       assert.equal(error.code, 'stt_unavailable');
       assert.match(error.message, /STT|speech recognition/i);
@@ -160,6 +186,52 @@ if (clientArgs) {
       assert.equal(done.usage.total_tokens, done.usage.input_tokens + done.usage.output_tokens);
       assert.match(events.filter((e) => e['type'] === 'response.output_text.delta').map((e) => e['delta']).join(''), /chuck key/);
       assert.ok(types.indexOf('response.output_audio.done') < types.indexOf('response.done'));
+    });
+  });
+
+  describe('/v1/realtime through Caddy with the official openai client, with a recogniser installed', { skip }, () => {
+    let server: TestServer;
+    let caddy: CaddyProxy | undefined;
+    let args: ClientArgs;
+    let owner: Client;
+    before(async () => {
+      const dataDir = await mkdtemp(join(tmpdir(), 'lectern-openai-stt-'));
+      const models = join(dataDir, 'models');
+      await writeTinyStreamingCtcStt(join(models, 'tiny-stt'));
+      await writeFile(join(models, 'tiny-stt', 'lectern.json'), JSON.stringify({ id: 'tiny-stt', role: 'stt', stt: { type: 'online-ctc', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
+      server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stt', TTS_MODEL: 'espeak' } });
+      const close = server.close;
+      server.close = async () => (await close(), await rm(dataDir, { recursive: true, force: true }));
+      owner = (await setUp(server.url)).owner;
+      const kbId = (await owner.post('/api/v1/kbs', { name: 'Workshop' })).json.id;
+      await owner.upload(kbId, [{ name: 'safety.md', bytes: '# Workshop safety\n\nAlways remove the chuck key before starting the lathe.' }]);
+      await owner.settle(kbId);
+      const apiKey = (await owner.post('/api/v1/api-keys', { name: 'voice', role: 'viewer' })).json.key;
+      caddy = await startCaddy(server.url);
+      args = { baseURL: `${caddy.url}/v1`, apiKey, model: `kb:${kbId}`, wav: WAV, expect: 'transcript' };
+    });
+    after(async () => {
+      await caddy?.close();
+      await server?.close();
+    });
+
+    it('transcribes the speech turn (partials, then the final transcript) and answers it aloud', async () => {
+      const events = await runClientProcess(args, caddy!.rootCert);
+      const types = events.map((e) => e['type']);
+      assert.equal(events.some((e) => e['type'] === 'sdk.error' || e['type'] === 'error'), false, types.join(', '));
+      const item = await assertSpeechTimes(events, WAV);
+      const partials = events.filter((e) => e['type'] === 'conversation.item.input_audio_transcription.delta' && e['item_id'] === item);
+      const final = events.find((e) => e['type'] === 'conversation.item.input_audio_transcription.completed' && e['item_id'] === item);
+      assert.ok(partials.length > 0 && final, types.join(', '));
+      // The tiny recogniser hears speech as "a"s.
+      assert.match(final.transcript, /^a+$/);
+      const responses = events.filter((e) => e['type'] === 'response.done');
+      assert.equal(responses.length, 2, 'the spoken turn and the text turn');
+      assert.ok(responses.every((e) => e['response'].status === 'completed'));
+      const spoken = responses[0]?.['response'];
+      assert.ok(spoken.metadata.lectern_metrics.audio_in_seconds > 2, JSON.stringify(spoken.metadata.lectern_metrics));
+      const { messages } = (await owner.get(`/api/v1/conversations/${spoken.metadata.lectern_conversation_id}`)).json;
+      assert.equal(messages[0].content, final.transcript);
     });
   });
 }
