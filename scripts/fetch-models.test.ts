@@ -384,6 +384,47 @@ describe('bundled models and voice metadata', () => {
   });
 });
 
+describe('espeak-ng data of voices', () => {
+  async function voiceManifest(): Promise<string> {
+    const path = await manifest([{ id: 'voice', files: [{ name: 'other.bin' }] }]);
+    const json = JSON.parse(await readFile(path, 'utf8')) as { models: Array<Record<string, unknown>> };
+    Object.assign(json.models[0] ?? {}, { role: 'tts', tts: { type: 'vits', sampleRate: 16000, speakers: 1, files: { model: 'other.bin' }, dataDir: 'espeak-ng-data' } });
+    await writeFile(path, JSON.stringify(json));
+    return path;
+  }
+
+  test('after fetching a voice without its data folder, says where the data will come from', async () => {
+    const path = await voiceManifest();
+    const system = join(dir, 'system-espeak-ng-data');
+    await mkdir(system);
+    await writeFile(join(system, 'phontab'), 'x');
+    assert.equal((await run(path, { espeakDataDir: system })).ok, true);
+    assert.match(output, new RegExp(`voice: no espeak-ng-data folder beside the voice; it will use the system's espeak-ng data in ${system}\n`));
+
+    output = '';
+    await run(path, { espeakDataDir: null });
+    const voiceDir = join(dir, 'models', 'voice');
+    assert.ok(
+      output.includes(
+        `voice: the voice needs espeak-ng's phoneme data: ${voiceDir}/espeak-ng-data is missing and no system espeak-ng data was found. ` +
+          `Install espeak-ng-data (apt-get install espeak-ng-data) or unpack sherpa-onnx's espeak-ng-data.tar.bz2 into ${voiceDir}/\n`,
+      ),
+      output,
+    );
+    output = '';
+    await run(path, { espeakDataDir: join(dir, 'nowhere') });
+    assert.match(output, /is missing and ESPEAK_NG_DATA_DIR \(.*nowhere\) holds no espeak-ng data\. Install espeak-ng-data/);
+
+    // --dry-run says the same; once the voice has its own folder, nothing is said.
+    assert.match(formatPlan(await planModels({ modelsDir: join(dir, 'models'), manifestPath: path, profile: 'small', espeakDataDir: system })), /\n {2}no espeak-ng-data folder beside the voice; it will use the system's espeak-ng data in /);
+    await mkdir(join(voiceDir, 'espeak-ng-data'));
+    output = '';
+    await run(path, { espeakDataDir: null });
+    assert.doesNotMatch(output, /espeak-ng/);
+    assert.equal((await planModels({ modelsDir: join(dir, 'models'), manifestPath: path, profile: 'small', espeakDataDir: null })).models[0]?.espeakData, undefined);
+  });
+});
+
 describe('the command line', () => {
   test('exits 1 with a summary when a file fails, 2 on a usage error, 0 when all is in place', async () => {
     const path = await manifest([
@@ -431,7 +472,9 @@ test('the shipped manifest pins every file by revision, size and sha256', async 
     for (const path of named) assert.ok(model.files.some((f) => f.path === path), `${model.id}: ${path}`);
     if (model.bundled) assert.ok(await exists(fileURLToPath(new URL(`../node_modules/${model.bundled}`, import.meta.url))), model.bundled);
   }
-  for (const role of ['vad', 'stt', 'tts'] as const) {
-    assert.ok(shipped.models.some((m) => m.role === role && m.profiles.includes('small')), `the small profile has a ${role} model`);
+  for (const profile of ['small', 'large'] as const) {
+    for (const role of ['vad', 'stt', 'tts'] as const) {
+      assert.ok(shipped.models.some((m) => m.role === role && m.profiles.includes(profile)), `the ${profile} profile has a ${role} model`);
+    }
   }
 });

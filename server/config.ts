@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 
@@ -53,6 +53,11 @@ export const configSchema = z.object({
   LLM_QUEUE_LIMIT: positiveInt.default(8).describe('Requests that may wait for the local LLM; beyond it a request is refused (or falls back to cloud when the policy allows).'),
   STT_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Speech-to-text model id (from models/manifest.json, or a folder in MODELS_DIR with its own lectern.json); `off` disables voice input. Default: the manifest\'s small-profile STT model. Missing: voice turns get an `stt_unavailable` error naming what to install.'),
   TTS_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Voice id (as STT_MODEL); `espeak` uses espeak-ng, `off` answers realtime sessions in text only. Missing: espeak-ng when installed, else text only.'),
+  ESPEAK_NG_DATA_DIR: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('espeak-ng phoneme data for Piper voices whose own `espeak-ng-data` folder is not in MODELS_DIR (sherpa-onnx publishes it only in archives). Default: the first of `/usr/lib/<arch>-linux-gnu/espeak-ng-data` (Debian\'s `espeak-ng-data`, which `espeak-ng` pulls in), `/usr/share/espeak-ng-data` and `/usr/local/share/espeak-ng-data` that holds a `phontab`. The `speech output ready` log line names the folder used.'),
   VAD_MIN_SPEECH_MS: positiveInt.default(250).describe('Realtime: shorter bursts of sound (a cough, a click) never start a turn or interrupt an answer.'),
   REALTIME_RESUME_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120).describe('Realtime: how long after a dropped connection a client may reconnect with `resume=<session id>` and continue the same conversation. 0 disables resuming.'),
   REALTIME_MAX_SESSIONS: positiveInt.default(64).describe('Realtime: open voice sessions the server accepts at once; more are refused with 503.'),
@@ -88,6 +93,8 @@ export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
   dataDir: string;
   modelsDir: string;
+  /** ESPEAK_NG_DATA_DIR resolved, else the system's espeak-ng data if found; null when there is none. */
+  espeakDataDir: string | null;
 };
 
 export class ConfigError extends Error {
@@ -131,7 +138,30 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
   if (parsed.success) problems.push(...speechProblems(parsed.data));
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const data = parsed.data;
-  return { ...data, dataDir: path.resolve(data.DATA_DIR), modelsDir: path.resolve(data.MODELS_DIR) };
+  return {
+    ...data,
+    dataDir: path.resolve(data.DATA_DIR),
+    modelsDir: path.resolve(data.MODELS_DIR),
+    espeakDataDir: data.ESPEAK_NG_DATA_DIR ? path.resolve(data.ESPEAK_NG_DATA_DIR) : findEspeakNgData(),
+  };
+}
+
+// Where distributions put espeak-ng's data: Debian and Ubuntu under the multiarch library folder
+// (bookworm and later), older releases and Fedora under /usr/share, source builds under /usr/local.
+const ESPEAK_NG_DATA_CANDIDATES = [
+  '/usr/lib/x86_64-linux-gnu/espeak-ng-data',
+  '/usr/lib/aarch64-linux-gnu/espeak-ng-data',
+  '/usr/lib/arm-linux-gnueabihf/espeak-ng-data',
+  '/usr/share/espeak-ng-data',
+  '/usr/local/share/espeak-ng-data',
+];
+
+/** Whether `dir` holds espeak-ng data: phontab is the table espeak-ng reads first, and sherpa-onnx checks for it. */
+export const isEspeakNgData = (dir: string): boolean => existsSync(path.join(dir, 'phontab'));
+
+/** The system's espeak-ng data folder, or null when none of the usual places holds one. */
+export function findEspeakNgData(candidates: readonly string[] = ESPEAK_NG_DATA_CANDIDATES): string | null {
+  return candidates.find(isEspeakNgData) ?? null;
 }
 
 /** The cloud speech settings that parse one by one but not together. */

@@ -6,10 +6,19 @@
 // Reasons name MODELS_DIR rather than its absolute path: they reach the console and API clients.
 // A model is a manifest entry (files in MODELS_DIR/<id>/), or a folder of the operator's own
 // described by MODELS_DIR/<id>/lectern.json in the same shape.
+//
+// Piper voices phonemize with espeak-ng and need its data folder. sherpa-onnx publishes that folder
+// only inside archives the fetch script does not unpack, so when the voice's own folder is absent
+// the system's copy (Debian's espeak-ng-data, which espeak-ng pulls in) stands in: sherpa-onnx's
+// embedded espeak-ng reads it, since both carry phoneme data version 0x14801. Data of another
+// version is refused at load ("Wrong version of espeak-ng-data"), and the isolated load turns that
+// into a reason. espeak-ng is initialised once per process, so the first folder a process loads a
+// voice with is the one every later voice in it uses.
 
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { z } from 'zod';
+import { findEspeakNgData, isEspeakNgData } from '../config.ts';
 import { DEFAULT_MANIFEST_PATH, METADATA_FILE } from '../embeddings/open.ts';
 import type { Logger } from '../logger.ts';
 import { probeEspeakTts, type EspeakOptions } from './espeak.ts';
@@ -29,6 +38,11 @@ export interface OpenSpeechOptions {
   espeak?: EspeakOptions;
   /** Injected addon, for platforms where the package resolves elsewhere. */
   sherpa?: SherpaModule;
+  /**
+   * espeak-ng data for voices whose own data folder (the entry's `tts.dataDir`) is not in
+   * MODELS_DIR: config's ESPEAK_NG_DATA_DIR. Default: the system's, if found; null: none.
+   */
+  espeakDataDir?: string | null;
 }
 
 export interface OpenedSpeech {
@@ -38,6 +52,8 @@ export interface OpenedSpeech {
   tts: TtsEngine | null;
   /** Why there is no TTS engine, or why it is espeak-ng rather than the configured voice. */
   ttsReason?: string;
+  /** The espeak-ng data folder the voice phonemizes with, for voices that need one. */
+  ttsData?: { dir: string; source: 'model' | 'system' };
 }
 
 const MODEL_ID = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -72,6 +88,9 @@ type Role = 'stt' | 'tts';
 
 const describe = (err: unknown) => (err instanceof Error ? err.message : String(err));
 const LABEL: Record<Role, string> = { stt: 'STT model', tts: 'TTS voice' };
+
+/** A failure whose message is the whole reason, worded for the operator. */
+class Unusable extends Error {}
 
 async function readJson<T>(path: string, schema: z.ZodType<T>, what: string): Promise<T | { error: string }> {
   try {
@@ -118,6 +137,7 @@ async function openSherpa<T>(
   try {
     return { engine: await open(entry, paths, dir) };
   } catch (err) {
+    if (err instanceof Unusable) return { reason: err.message };
     const detail = describe(err).replaceAll(modelsDir, 'MODELS_DIR');
     const missing = /is missing|is empty/.test(detail);
     return {
@@ -144,24 +164,50 @@ async function openStt(options: OpenSpeechOptions): Promise<{ stt: SttEngine | n
   return 'engine' in opened ? { stt: opened.engine } : { stt: null, sttReason: opened.reason };
 }
 
-async function openTts(options: OpenSpeechOptions): Promise<{ tts: TtsEngine | null; ttsReason?: string }> {
+const isDir = async (path: string) => (await stat(path).catch(() => null))?.isDirectory() === true;
+const isFile = async (path: string) => (await stat(path).catch(() => null))?.isFile() === true;
+
+/**
+ * The espeak-ng data a voice phonemizes with: its own folder in MODELS_DIR, else the system's.
+ * With neither, an installed voice gets a reason saying what to install; a voice that is not
+ * downloaded yet gets its own folder, so the file check asks for the download first.
+ */
+async function espeakData(entry: Entry, dataDir: string, files: Record<string, string>, dir: string, options: OpenSpeechOptions): Promise<NonNullable<OpenedSpeech['ttsData']>> {
+  const own = join(dir, dataDir);
+  if (await isDir(own)) return { dir: own, source: 'model' };
+  const configured = options.espeakDataDir;
+  const system = configured === undefined ? findEspeakNgData() : configured;
+  if (system !== null && isEspeakNgData(system)) return { dir: system, source: 'system' };
+  const checks = await Promise.all(Object.values(files).map(isFile));
+  if (checks.includes(false)) return { dir: own, source: 'model' };
+  const nothing = configured ? `ESPEAK_NG_DATA_DIR (${configured}) holds no espeak-ng data` : 'no system espeak-ng data was found';
+  throw new Unusable(
+    `${LABEL.tts} ${entry.id} needs espeak-ng's phoneme data: MODELS_DIR/${entry.id}/${dataDir} is missing and ${nothing}. ` +
+      `Install Debian's espeak-ng-data (apt-get install espeak-ng-data), set ESPEAK_NG_DATA_DIR to an espeak-ng-data folder, ` +
+      `or unpack sherpa-onnx's espeak-ng-data.tar.bz2 into MODELS_DIR/${entry.id}/`,
+  );
+}
+
+async function openTts(options: OpenSpeechOptions): Promise<Pick<OpenedSpeech, 'tts' | 'ttsReason' | 'ttsData'>> {
   if (options.tts === 'off') return { tts: null, ttsReason: 'speech output is turned off: answers are text only' };
   let why = 'the espeak-ng voice was chosen';
   if (options.tts !== 'espeak') {
-    const opened = await openSherpa('tts', options.tts, options, (entry, files, dir) => {
+    let data: OpenedSpeech['ttsData'];
+    const opened = await openSherpa('tts', options.tts, options, async (entry, files, dir) => {
       const tts = entry.tts as NonNullable<Entry['tts']>;
+      data = tts.dataDir ? await espeakData(entry, tts.dataDir, files, dir, options) : undefined;
       return SherpaTtsEngine.create({
         id: entry.id,
         type: tts.type,
         files,
         language: tts.language ?? entry.languages?.[0] ?? 'en',
-        ...(tts.dataDir ? { dataDir: join(dir, tts.dataDir) } : {}),
+        ...(data ? { dataDir: data.dir } : {}),
         ...(tts.speaker === undefined ? {} : { speaker: tts.speaker }),
         ...(options.threads ? { threads: options.threads } : {}),
         ...(options.sherpa ? { sherpa: options.sherpa } : {}),
       });
     });
-    if ('engine' in opened) return { tts: opened.engine };
+    if ('engine' in opened) return { tts: opened.engine, ...(data ? { ttsData: data } : {}) };
     why = opened.reason;
   }
   const espeak = await probeEspeakTts(options.espeak);
@@ -176,8 +222,13 @@ export async function openSpeechEngines(options: OpenSpeechOptions): Promise<Ope
   const log = options.log;
   if (stt.stt) log?.info({ model: stt.stt.model.id, streaming: stt.stt.model.streaming }, 'speech recognition ready');
   else log?.warn({ reason: stt.sttReason }, 'no speech recognition');
-  if (tts.tts) log?.[tts.ttsReason ? 'warn' : 'info']({ voice: tts.tts.voice.id, kind: tts.tts.kind, reason: tts.ttsReason }, 'speech output ready');
-  else log?.warn({ reason: tts.ttsReason }, 'no speech output');
+  if (tts.tts) {
+    const whose = tts.ttsData?.source === 'system' ? "the system's; the voice's own folder is absent" : "the voice's own";
+    const espeakData = tts.ttsData ? `${tts.ttsData.dir} (${whose})` : undefined;
+    log?.[tts.ttsReason ? 'warn' : 'info']({ voice: tts.tts.voice.id, kind: tts.tts.kind, reason: tts.ttsReason, espeakData }, 'speech output ready');
+  } else {
+    log?.warn({ reason: tts.ttsReason }, 'no speech output');
+  }
   log?.debug({ ms: Math.round(performance.now() - started) }, 'speech engines opened');
   return { ...stt, ...tts };
 }
