@@ -58,9 +58,11 @@ export interface RealtimeLimits {
   resumeMs: number;
   /** Open sessions beyond this are refused with 503. */
   maxSessions: number;
+  /** How far a spoken answer's audio may run ahead of real-time playback before sending is paced. */
+  audioLeadMs: number;
 }
 
-export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64 };
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64, audioLeadMs: 800 };
 
 /**
  * Client events a session may have waiting before the socket stops being read (TCP backpressure on
@@ -249,6 +251,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       send,
       fail,
       minSpeechMs: deps.minSpeechMs,
+      audioLeadMs: limits.audioLeadMs,
       resume: snapshot,
       conversationId: ctx.conversationId,
     });

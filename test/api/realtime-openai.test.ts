@@ -145,7 +145,8 @@ if (clientArgs) {
     let caddy: CaddyProxy | undefined;
     let args: ClientArgs;
     before(async () => {
-      server = await startTestServer();
+      // Unpaced audio: the client reads whole answers, it does not play them.
+      server = await startTestServer({ realtime: { audioLeadMs: 600_000 } });
       const { owner } = await setUp(server.url);
       const kbId = (await owner.post('/api/v1/kbs', { name: 'Workshop' })).json.id;
       await owner.upload(kbId, [{ name: 'safety.md', bytes: '# Workshop safety\n\nAlways remove the chuck key before starting the lathe.' }]);
@@ -199,7 +200,7 @@ if (clientArgs) {
       const models = join(dataDir, 'models');
       await writeTinyStreamingCtcStt(join(models, 'tiny-stt'));
       await writeFile(join(models, 'tiny-stt', 'lectern.json'), JSON.stringify({ id: 'tiny-stt', role: 'stt', stt: { type: 'online-ctc', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
-      server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stt', TTS_MODEL: 'espeak' } });
+      server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stt', TTS_MODEL: 'espeak' }, realtime: { audioLeadMs: 600_000 } });
       const close = server.close;
       server.close = async () => (await close(), await rm(dataDir, { recursive: true, force: true }));
       owner = (await setUp(server.url)).owner;

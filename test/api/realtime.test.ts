@@ -35,7 +35,8 @@ describe('/v1/realtime', () => {
   let key: string;
   let url: string;
   before(async () => {
-    server = await startTestServer();
+    // Unpaced audio: these tests read whole answers, not playback.
+    server = await startTestServer({ realtime: { audioLeadMs: 600_000 } });
     owner = (await setUp(server.url)).owner;
     kbId = (await owner.post('/api/v1/kbs', { name: 'Workshop' })).json.id;
     await owner.upload(kbId, [{ name: 'safety.md', bytes: DOC }]);
