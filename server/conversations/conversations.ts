@@ -35,8 +35,11 @@ export interface MessageDoc {
   /** Assistant messages: how the answer ended. */
   status?: 'complete' | 'cancelled' | 'failed';
   mode?: AgentAnswer['mode'];
-  /** Set when the answer stopped early: the token limit, or the engine failing after it had started. */
-  incomplete?: 'length' | 'interrupted' | null;
+  /**
+   * Set when the answer stopped early: the token limit, the engine failing after it had started,
+   * or (`truncated`) the listener talking over a spoken answer, which keeps what they heard.
+   */
+  incomplete?: 'length' | 'interrupted' | 'truncated' | null;
   citations?: Citation[];
   engine?: EngineChoice;
   usage?: AnswerUsage;
@@ -150,7 +153,7 @@ export class ConversationService {
     if (!message) throw errors.notFound('message');
     if (heard.length >= message.content.length) return message;
     const citations = (message.citations ?? []).filter((c) => heard.includes(`[${c.n}]`));
-    const updated: MessageDoc = { ...message, content: heard, citations, incomplete: 'interrupted', generatedContent: message.generatedContent ?? message.content };
+    const updated: MessageDoc = { ...message, content: heard, citations, incomplete: 'truncated', generatedContent: message.generatedContent ?? message.content };
     delete updated.transcript;
     await messages.replaceOne({ _id: messageId }, updated);
     return updated;

@@ -42,7 +42,8 @@ const Message = z.object({
   createdAt: z.string(),
   status: z.enum(['complete', 'cancelled', 'failed']),
   mode: z.enum(['generative', 'extractive']).nullable(),
-  incomplete: z.enum(['length', 'interrupted']).nullable(),
+  /** `truncated`: a spoken answer the listener interrupted; the content is what they heard (the realtime socket's conversation.item.truncate). */
+  incomplete: z.enum(['length', 'interrupted', 'truncated']).nullable(),
   citations: z.array(Citation),
   engine: Engine.nullable(),
   usage: Usage.nullable(),
@@ -51,6 +52,23 @@ const Message = z.object({
   promptVersion: z.string().nullable(),
   searches: z.array(z.object({ query: z.string(), hits: z.number(), documentIds: z.array(z.string()).optional() })),
   feedback: z.object({ rating: z.enum(['up', 'down']), comment: z.string().nullable(), at: z.string(), by: z.string().nullable() }).nullable(),
+  /** A spoken turn's timings and audio (realtime voice), in ms and seconds. */
+  voice: z
+    .object({
+      speechEndToTranscriptMs: z.number().nullable(),
+      speechEndToFirstTokenMs: z.number().nullable(),
+      speechEndToFirstAudioMs: z.number().nullable(),
+      sttMs: z.number().nullable(),
+      firstTokenMs: z.number().nullable(),
+      ttsFirstSentenceMs: z.number().nullable(),
+      ttsMs: z.number(),
+      audioInSeconds: z.number(),
+      audioOutSeconds: z.number(),
+      charactersSynthesised: z.number(),
+      stt: z.string().nullable(),
+      voice: z.string().nullable(),
+    })
+    .nullable(),
 });
 const Conversation = z
   .object({ id: z.string(), kbId: z.string(), title: z.string(), userId: z.string().nullable(), apiKeyId: z.string().nullable(), createdAt: z.string(), updatedAt: z.string(), messageCount: z.number() })

@@ -128,7 +128,7 @@ describe('realtime voice: barge-in, truncation, partial transcripts, metrics', {
     const { messages } = (await env.owner.get(`/api/v1/conversations/${conversationId}`)).json;
     assert.deepEqual(messages.map((m: Event) => m['role']), ['user', 'assistant', 'user', 'assistant']);
     const heard = messages[1];
-    assert.equal(heard.incomplete, 'interrupted');
+    assert.equal(heard.incomplete, 'truncated');
     assert.ok(heard.content.length > 0 && heard.content.length < 120, `heard: ${heard.content}`);
     assert.equal(messages[2].content, completed.transcript);
     assert.equal(messages[3].voice.stt, 'tiny-stream-stt');

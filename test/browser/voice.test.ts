@@ -20,8 +20,10 @@ import { probeEspeakTts } from '../../server/speech/espeak.ts';
 import { writeTinyStreamingCtcStt } from '../fixtures/tiny-speech-models.ts';
 import { writeSpokenTimeline, type SpokenTimeline } from '../fixtures/voice-microphone.ts';
 import { heading, openAs, resultsDir } from '../helpers/browser.ts';
-import { setUp, type Client } from '../helpers/client.ts';
+import { OWNER, setUp, signedIn, type Client } from '../helpers/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { CONVERSATION_GONE, KB_GONE } from '../../web/src/voice/refusal.ts';
+import { metricsFromRealtime, voiceTimings } from '../../web/src/voice/timings.ts';
 
 const QUESTION = 'What must be removed before starting the lathe?';
 const KB = 'Workshop';
@@ -217,6 +219,31 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     assert.deepEqual(turn.slice(0, 4), ['user-speaking', 'thinking', 'speaking', 'listening'], `the state line went ${phases.join(' → ')}`);
   });
 
+  await t.test('the spoken answer can be rated, and shows how long it took after the question ended', async () => {
+    const done = log.received('response.done')[0]?.event['response'];
+    const messageId = done?.metadata?.lectern_message_id as string;
+    assert.ok(messageId, 'response.done names the stored answer');
+    const answer = page.locator('.turn').first().locator('.answer');
+    // The timings the server measured, in the answer's details: the wait after speech ended up front.
+    const metrics = metricsFromRealtime(done.metadata.lectern_metrics, null);
+    assert.ok(metrics && metrics.speechEndToFirstAudioMs !== null && metrics.audioInSeconds > 0, JSON.stringify(done.metadata.lectern_metrics));
+    const summary = answer.locator('.answer-voice summary');
+    await summary.waitFor();
+    assert.equal(await summary.textContent(), `Voice timings: ${voiceTimings(metrics).summary}`);
+    assert.match(voiceTimings(metrics).summary, /^Heard \d+\.\d s · transcript [\d.]+ m?s · first word [\d.]+ m?s · first audio [\d.]+ m?s after you stopped$/);
+    t.diagnostic(`first turn: ${voiceTimings(metrics).summary}`);
+    await summary.click();
+    await answer.locator('.answer-voice dt', { hasText: 'First audio' }).waitFor();
+
+    const helpful = answer.getByRole('button', { name: 'Helpful', exact: true });
+    await helpful.click();
+    await page.getByText('Thanks, your feedback was saved.').waitFor();
+    assert.equal(await helpful.getAttribute('aria-pressed'), 'true');
+    const stored = (await owner.get(`/api/v1/conversations/${conversationId}`)).json.messages.find((m: Event) => m['id'] === messageId);
+    assert.equal(stored?.feedback?.rating, 'up', 'the thumbs-up is stored with the spoken answer');
+    assert.equal(stored?.voice?.speechEndToFirstAudioMs, metrics.speechEndToFirstAudioMs, 'the same timings are stored with it');
+  });
+
   await t.test('speaking over the second answer stops it at once and tells the server how much was heard', async () => {
     const firstDone = log.received('response.done').length;
     // The second question's answer starts playing…
@@ -244,7 +271,7 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     const cancelled = await log.waitFor('response.done cancelled', () => log.received('response.done', firstDone).find((f) => f.event['response'].id === answering), 10_000);
     assert.equal(cancelled.event['response'].status, 'cancelled', log.timeline());
     assert.ok(cancelled.at >= barge.at, 'after the speech that interrupted it');
-    await page.locator('.turn').nth(1).getByText('Stopped').waitFor();
+    await page.locator('.turn').nth(1).locator('.answer-stopped').getByText('Stopped', { exact: true }).waitFor();
   });
 
   await t.test('a dropped connection comes back with resume=<session id> and the conversation goes on', async () => {
@@ -272,6 +299,23 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     await panel.getByRole('button', { name: 'Stop voice' }).click();
     await panel.getByRole('button', { name: 'Start voice' }).waitFor();
     await page.waitForFunction(() => document.querySelector('section.voice')?.getAttribute('data-phase') === 'off');
+    assert.deepEqual(problems, []);
+  });
+
+  await t.test('the conversation loaded again: spoken answers keep their timings and feedback; the interrupted one reads as heard', async () => {
+    const stored = (await owner.get(`/api/v1/conversations/${conversationId}`)).json.messages.filter((m: Event) => m['role'] === 'assistant');
+    assert.equal(stored[1]?.incomplete, 'truncated', 'the second answer was cut to what was heard');
+    await page.reload();
+    const first = page.locator('.turn').first();
+    await first.locator('.answer-voice summary').getByText(/after you stopped/).waitFor();
+    assert.equal(await first.getByRole('button', { name: 'Helpful', exact: true }).getAttribute('aria-pressed'), 'true');
+    const second = page.locator('.turn').nth(1);
+    await second.locator('.answer-stopped').getByText('Interrupted', { exact: true }).waitFor();
+    await second.getByText('Kept what was heard; you spoke over the rest.').waitFor();
+    assert.equal((await second.locator('.answer-text').textContent())?.trim(), stored[1].content.trim(), 'the answer as heard, not as written');
+    await first.locator('.answer-voice summary').click();
+    await first.locator('.answer-voice dt', { hasText: 'Spoken answer' }).waitFor();
+    await page.screenshot({ path: path.join(resultsDir, 'voice-stored.png'), fullPage: true });
     assert.deepEqual(problems, []);
   });
 
@@ -355,4 +399,76 @@ test('voice on a phone: the controls fit and push-to-talk sends a turn when let 
   const after = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
   assert.ok(after <= 0, `still no horizontal scroll with voice on (${after} px)`);
   assert.deepEqual(problems, []);
+});
+
+test('a refused connection says why at once and stops retrying', { skip: !hasEspeak && 'espeak-ng is not installed', timeout: 90_000 }, async (t) => {
+  /** Starts voice on a page whose upgrade will be refused; returns how long the reason took and the sockets opened by then and 3 s later. */
+  const refused = async (page: Page, log: SocketLog, reason: RegExp | string) => {
+    const panel = voice(page);
+    const clicked = Date.now();
+    await panel.getByRole('button', { name: 'Start voice' }).click();
+    await panel.getByRole('status').getByText(typeof reason === 'string' ? `Error: ${reason}` : reason).waitFor({ timeout: 5_000 });
+    const took = Date.now() - clicked;
+    assert.equal(await panel.getAttribute('data-phase'), 'error');
+    await panel.getByRole('button', { name: 'Start voice' }).waitFor();
+    const sockets = log.sockets.length;
+    // The backoff would have opened two more by now (0.5 s, then 1 s).
+    await page.waitForTimeout(3_000);
+    return { took, sockets, later: log.sockets.length };
+  };
+  // A refused handshake is logged by Chromium itself; nothing else may be.
+  const own = (problems: string[]) => problems.filter((p) => !/WebSocket connection to '.*\/v1\/realtime\?.*' failed/.test(p));
+
+  await t.test('a conversation deleted since the page opened', async () => {
+    const asked = await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'Is eye protection needed?' });
+    const gone = asked.json.conversationId as string;
+    const { context, page, problems } = await openAs(browser, owner, server.url);
+    t.after(() => context.close());
+    const log = new SocketLog();
+    log.watch(page);
+    await page.goto(`${server.url}/kbs/${kbId}/chat/${gone}`);
+    await page.locator('.turn').first().waitFor();
+    assert.equal((await owner.delete(`/api/v1/conversations/${gone}`)).status, 204);
+    const r = await refused(page, log, CONVERSATION_GONE);
+    t.diagnostic(`conversation gone: said so in ${r.took} ms`);
+    assert.match(log.sockets[0]?.url() ?? '', new RegExp(`&conversation=${gone}$`));
+    assert.deepEqual([r.sockets, r.later], [1, 1], 'one refused socket, and no retries');
+    assert.deepEqual(own(problems), []);
+  });
+
+  await t.test('a knowledge base deleted since the page opened', async () => {
+    const doomed = (await owner.post('/api/v1/kbs', { name: 'Soon gone' })).json.id as string;
+    const { context, page, problems } = await openAs(browser, owner, server.url);
+    t.after(() => context.close());
+    const log = new SocketLog();
+    log.watch(page);
+    await page.goto(`${server.url}/kbs/${doomed}/chat`);
+    await heading(page, 'Ask “Soon gone”').waitFor();
+    assert.equal((await owner.delete(`/api/v1/kbs/${doomed}`)).status, 204);
+    const r = await refused(page, log, KB_GONE);
+    t.diagnostic(`knowledge base gone: said so in ${r.took} ms`);
+    assert.deepEqual([r.sockets, r.later], [1, 1], 'one refused socket, and no retries');
+    assert.deepEqual(own(problems), []);
+  });
+
+  await t.test('a session signed out elsewhere: the console asks to sign in again', async () => {
+    const elsewhere = await signedIn(server.url, OWNER.email, OWNER.password);
+    const { context, page, problems } = await openAs(browser, elsewhere, server.url);
+    t.after(() => context.close());
+    const log = new SocketLog();
+    log.watch(page);
+    await page.goto(`${server.url}/kbs/${kbId}/chat`);
+    await heading(page, `Ask “${KB}”`).waitFor();
+    // The browser keeps its cookie; the server no longer knows it.
+    assert.equal((await elsewhere.post('/api/v1/auth/logout')).status, 204);
+    const clicked = Date.now();
+    await voice(page).getByRole('button', { name: 'Start voice' }).click();
+    // The session handling takes over, as for any call that finds the session gone.
+    await page.getByRole('status').getByText('Your session has ended. Sign in again to continue.').waitFor({ timeout: 5_000 });
+    t.diagnostic(`signed out: sign-in page in ${Date.now() - clicked} ms`);
+    await page.waitForURL(/\/login\?next=/);
+    await page.waitForTimeout(3_000);
+    assert.equal(log.sockets.length, 1, 'one refused socket, and no retries');
+    assert.deepEqual(own(problems), []);
+  });
 });

@@ -5,7 +5,7 @@
 import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
-import type { presentConversation } from '../../server/conversations/conversations.ts';
+import type { presentConversation, VoiceMetrics as ServerVoiceMetrics } from '../../server/conversations/conversations.ts';
 import type { DocumentStage, DocumentStatus, presentDocument } from '../../server/documents/documents.ts';
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
@@ -308,7 +308,7 @@ export interface Answer {
   usage: AnswerUsage;
 }
 
-export type AnswerIncomplete = 'length' | 'interrupted' | null;
+export type AnswerIncomplete = 'length' | 'interrupted' | 'truncated' | null;
 
 export interface AskInput {
   question: string;
@@ -333,6 +333,9 @@ export interface Feedback {
 
 export type Conversation = ReturnType<typeof presentConversation>;
 
+/** A spoken turn's timings (ms) and audio, stored with its answer; null where the turn had no such step. */
+export type VoiceMetrics = ServerVoiceMetrics;
+
 export interface Message {
   id: string;
   role: 'user' | 'assistant';
@@ -349,6 +352,8 @@ export interface Message {
   sentToCloud: boolean;
   promptVersion: string | null;
   feedback: Feedback | null;
+  /** Set on answers given by voice (the realtime socket). */
+  voice: VoiceMetrics | null;
 }
 
 export interface ConversationDetail extends Conversation {

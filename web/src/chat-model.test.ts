@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Answer, Citation, Message } from './api.ts';
-import { announcement, applyAskEvent, endReply, streamingReply, turnsFromMessages, withFeedback, type Reply } from './chat-model.ts';
+import type { Answer, Citation, Message, VoiceMetrics } from './api.ts';
+import { announcement, applyAskEvent, cutShort, endReply, interruptedByListener, streamingReply, turnsFromMessages, withFeedback, type Reply } from './chat-model.ts';
 
 const cite = (n: number): Citation => ({ n, chunkId: `c${n}`, documentId: 'd1', documentName: 'guide.txt', page: 2, pageLabel: 'ii', quote: `quote ${n}` });
 const ANSWER: Answer = {
@@ -81,6 +81,7 @@ const message = (m: Partial<Message> & Pick<Message, 'id' | 'role' | 'content'>)
   sentToCloud: false,
   promptVersion: null,
   feedback: null,
+  voice: null,
   ...m,
 });
 
@@ -105,4 +106,46 @@ test('stored messages pair each question with the answer after it', () => {
   const rated = withFeedback(turns, message({ id: 'a1', role: 'assistant', content: '', feedback: { rating: 'down', comment: 'wrong', at: 'now', by: 'u' } }));
   assert.equal(rated[0]?.reply?.feedback?.rating, 'down');
   assert.equal(rated[1], turns[1], 'other turns are untouched');
+});
+
+const SPOKEN: VoiceMetrics = {
+  speechEndToTranscriptMs: 3,
+  speechEndToFirstTokenMs: 14,
+  speechEndToFirstAudioMs: 119,
+  sttMs: 2,
+  firstTokenMs: 11,
+  ttsFirstSentenceMs: 40,
+  ttsMs: 133,
+  audioInSeconds: 3.33,
+  audioOutSeconds: 15.89,
+  charactersSynthesised: 254,
+  stt: 'tiny-stt',
+  voice: 'espeak-ng:en-us',
+};
+
+test('a stored spoken answer keeps its voice timings', () => {
+  const [turn] = turnsFromMessages([message({ id: 'u1', role: 'user', content: 'aaa' }), message({ id: 'a1', role: 'assistant', content: 'The chuck key.', voice: SPOKEN })]);
+  assert.deepEqual(turn?.reply?.voice, SPOKEN);
+  assert.equal(streamingReply().voice, null);
+});
+
+test('an answer cut short says why: talked over, stopped, the length limit, or the engine failing', () => {
+  const engine = { name: 'local', kind: 'local' as const, model: 'qwen', reason: 'policy local-only' };
+  const stored = (m: Partial<Message>) => turnsFromMessages([message({ id: 'u', role: 'user', content: 'q' }), message({ id: 'a', role: 'assistant', content: 'The chuck', ...m })])[0]?.reply as Reply;
+
+  // Spoken and cut to what was heard: whether the text had been written in full (complete) or not (cancelled).
+  const heardWhole = stored({ incomplete: 'truncated', voice: SPOKEN, engine });
+  assert.ok(interruptedByListener(heardWhole));
+  assert.deepEqual(cutShort(heardWhole), { tag: 'Interrupted', text: 'Kept what was heard; you spoke over the rest.' });
+  assert.equal(cutShort(stored({ status: 'cancelled', incomplete: 'truncated' }))?.tag, 'Interrupted');
+
+  // The engine failing mid-answer is another mark, typed or spoken.
+  const failed = stored({ incomplete: 'interrupted', voice: SPOKEN, engine: { ...engine, reason: 'interrupted: connection reset' } });
+  assert.equal(interruptedByListener(failed), false);
+  assert.match(cutShort(failed)?.text ?? '', /failed part-way/);
+
+  assert.deepEqual(cutShort(stored({ status: 'cancelled' })), { tag: 'Stopped', text: 'The answer was stopped before it was complete.' });
+  assert.match(cutShort(stored({ status: 'cancelled', content: '' }))?.text ?? '', /before it began/);
+  assert.match(cutShort(stored({ incomplete: 'length' }))?.text ?? '', /length limit/);
+  assert.equal(cutShort(stored({ voice: SPOKEN })), null, 'a whole answer');
 });

@@ -1,6 +1,6 @@
 // The chat thread as data: turns of a question and its reply, built from stored messages or from
 // the events of a streamed answer. Pure, so the page only renders and the rules are testable.
-import { ApiError, type Answer, type AnswerEngine, type AnswerIncomplete, type AnswerMode, type AnswerUsage, type AskSearch, type Citation, type Feedback, type Message } from './api.ts';
+import { ApiError, type Answer, type AnswerEngine, type AnswerIncomplete, type AnswerMode, type AnswerUsage, type AskSearch, type Citation, type Feedback, type Message, type VoiceMetrics } from './api.ts';
 
 export type ReplyStatus = 'streaming' | 'complete' | 'cancelled' | 'failed';
 
@@ -19,6 +19,8 @@ export interface Reply {
   feedback: Feedback | null;
   sentToCloud: boolean;
   error: ApiError | null;
+  /** A spoken answer's timings (the realtime socket's `lectern_metrics`, or the stored message's `voice`). */
+  voice: VoiceMetrics | null;
 }
 
 export interface Turn {
@@ -41,6 +43,7 @@ export const streamingReply = (): Reply => ({
   feedback: null,
   sentToCloud: false,
   error: null,
+  voice: null,
 });
 
 const byNumber = (citations: readonly Citation[]) => citations.toSorted((a, b) => a.n - b.n);
@@ -93,6 +96,7 @@ function storedReply(m: Message): Reply {
     feedback: m.feedback,
     sentToCloud: m.sentToCloud,
     error: m.status === 'failed' ? new ApiError({ status: 0, code: 'failed', message: 'This answer failed.' }) : null,
+    voice: m.voice ?? null,
   };
 }
 
@@ -111,6 +115,20 @@ export function turnsFromMessages(messages: readonly Message[]): Turn[] {
 /** The same turns with one reply's feedback replaced. */
 export function withFeedback(turns: readonly Turn[], message: Message): Turn[] {
   return turns.map((t) => (t.reply?.messageId === message.id ? { ...t, reply: { ...t.reply, feedback: message.feedback } } : t));
+}
+
+/** A spoken answer the listener talked over: the server keeps only what was heard and says so (`truncated`). */
+export function interruptedByListener(reply: Reply): boolean {
+  return reply.incomplete === 'truncated';
+}
+
+/** Why an answer on screen is shorter than it would have been, as a tag and a sentence; null when it is whole. */
+export function cutShort(reply: Reply): { tag: string; text: string } | null {
+  if (interruptedByListener(reply) && (reply.status === 'complete' || reply.status === 'cancelled')) return { tag: 'Interrupted', text: 'Kept what was heard; you spoke over the rest.' };
+  if (reply.status === 'cancelled') return { tag: 'Stopped', text: reply.text ? 'The answer was stopped before it was complete.' : 'The answer was stopped before it began.' };
+  if (reply.status === 'complete' && reply.incomplete === 'length') return { tag: 'Incomplete', text: 'The answer reached its length limit.' };
+  if (reply.status === 'complete' && reply.incomplete) return { tag: 'Incomplete', text: 'The language model failed part-way; this is what it had written.' };
+  return null;
 }
 
 /** What a screen reader hears once an answer has ended (never each token). */

@@ -1,14 +1,13 @@
 import { useId } from 'preact/hooks';
-import type { AnswerEngine, AnswerUsage, AskSearch, Citation, Message } from '../api.ts';
-import type { Reply } from '../chat-model.ts';
+import type { AnswerEngine, AnswerUsage, AskSearch, Citation, Message, VoiceMetrics } from '../api.ts';
+import { cutShort, type Reply } from '../chat-model.ts';
+import { duration as seconds, voiceTimings } from '../voice/timings.ts';
 import { paragraphs, splitCitations } from './citation-text.ts';
 import { answerForClipboard, CitationList, citationHref, citationPlace } from './citation-list.tsx';
 import { CopyButton } from './copy-button.tsx';
 import { ErrorBanner } from './error-banner.tsx';
 import { FeedbackButtons } from './feedback.tsx';
 import { Badge } from './format.tsx';
-
-const seconds = (ms: number) => (ms < 1000 ? `${Math.round(ms)} ms` : `${(ms / 1000).toFixed(1)} s`);
 
 function AnswerText({ kbId, text, citations }: { kbId: string; text: string; citations: readonly Citation[] }) {
   return (
@@ -45,22 +44,55 @@ function Searches({ searches }: { searches: ReadonlyArray<Omit<AskSearch, 'k'>> 
 
 const engineLabel = (e: AnswerEngine) => (e.kind === 'extractive' ? 'passage search (no language model)' : [e.name, e.model].filter(Boolean).join(' · '));
 
-/** Which engine answered and why (in a disclosure: keyboard-operable, unlike a hover tooltip), and how long it took. */
-function AnswerMeta({ engine, usage, sentToCloud }: { engine: AnswerEngine; usage: AnswerUsage | null; sentToCloud: boolean }) {
+/** How a spoken answer was heard and said: the wait after the person stopped talking up front, the breakdown behind it. */
+function VoiceMeta({ voice }: { voice: VoiceMetrics }) {
+  const { summary, details } = voiceTimings(voice);
+  return (
+    <details class="answer-voice">
+      <summary>
+        <span class="visually-hidden">Voice timings: </span>
+        {summary}
+      </summary>
+      {details.length > 0 && (
+        <dl>
+          {details.map((d) => (
+            <div key={d.term}>
+              <dt>{d.term}</dt>
+              <dd>{d.value}</dd>
+            </div>
+          ))}
+        </dl>
+      )}
+    </details>
+  );
+}
+
+interface MetaProps {
+  engine: AnswerEngine | null;
+  usage: AnswerUsage | null;
+  sentToCloud: boolean;
+  voice: VoiceMetrics | null;
+}
+
+/** Which engine answered and why (in a disclosure: keyboard-operable, unlike a hover tooltip), how long it took, and for a spoken answer how it was heard. */
+function AnswerMeta({ engine, usage, sentToCloud, voice }: MetaProps) {
   return (
     <div class="answer-meta">
-      <details class="answer-engine">
-        <summary>Answered by {engineLabel(engine)}</summary>
-        <p>
-          {engine.reason.replace(/\.?$/, '.')} <a href="/settings">Engine policy</a>
-        </p>
-      </details>
+      {engine && (
+        <details class="answer-engine">
+          <summary>Answered by {engineLabel(engine)}</summary>
+          <p>
+            {engine.reason.replace(/\.?$/, '.')} <a href="/settings">Engine policy</a>
+          </p>
+        </details>
+      )}
       {sentToCloud && <Badge tone="info">Sent to a cloud engine</Badge>}
       {usage && (
         <span class="answer-timing">
           {usage.firstTokenMs !== null && `First token ${seconds(usage.firstTokenMs)} · `}Total {seconds(usage.totalMs)}
         </span>
       )}
+      {voice && <VoiceMeta voice={voice} />}
     </div>
   );
 }
@@ -87,6 +119,7 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
   const id = useId();
   const streaming = reply.status === 'streaming';
   const canRate = reply.status === 'complete' && reply.messageId !== null && conversationId !== null;
+  const ended = cutShort(reply);
   return (
     <div class="answer" aria-busy={streaming}>
       {reply.searches.length > 0 && <Searches searches={reply.searches} />}
@@ -95,15 +128,9 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
       <div class="answer-text" id={`${id}-text`}>
         {streaming && reply.text === '' ? <Pending searched={reply.searches.length > 0} /> : <AnswerText kbId={kbId} text={reply.text} citations={reply.citations} />}
       </div>
-      {reply.status === 'cancelled' && (
+      {ended && (
         <p class="answer-stopped">
-          <Badge>Stopped</Badge> {reply.text ? 'The answer was stopped before it was complete.' : 'The answer was stopped before it began.'}
-        </p>
-      )}
-      {reply.status === 'complete' && reply.incomplete && (
-        <p class="answer-stopped">
-          <Badge>Incomplete</Badge>{' '}
-          {reply.incomplete === 'length' ? 'The answer reached its length limit.' : 'The language model failed part-way; this is what it had written.'}
+          <Badge>{ended.tag}</Badge> {ended.text}
         </p>
       )}
       {reply.status === 'failed' && reply.error && <ErrorBanner error={reply.error} />}
@@ -114,7 +141,7 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
           {canRate && <FeedbackButtons conversationId={conversationId} messageId={reply.messageId ?? ''} feedback={reply.feedback} onSaved={onFeedback} />}
         </div>
       )}
-      {reply.engine && <AnswerMeta engine={reply.engine} usage={reply.usage} sentToCloud={reply.sentToCloud} />}
+      {(reply.engine || reply.voice) && <AnswerMeta engine={reply.engine} usage={reply.usage} sentToCloud={reply.sentToCloud} voice={reply.voice} />}
     </div>
   );
 }

@@ -1,8 +1,10 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { api } from '../api.ts';
 import type { Turn } from '../chat-model.ts';
 import { backoffDelay } from '../voice/backoff.ts';
 import { base64ToBytes, bytesToBase64, pcm16FromBytes, pcm16ToBytes } from '../voice/pcm.ts';
 import { realtimeUrl, sessionUpdate, truncateEvent } from '../voice/protocol.ts';
+import { diagnoseRefusal, type RefusalLookups } from '../voice/refusal.ts';
 import { initialVoiceState, takeFinished, voiceReducer, type ServerEvent, type VoiceAction, type VoiceMode, type VoiceState, type VoiceTurn } from '../voice/voice-model.ts';
 
 export interface RealtimeHandlers {
@@ -39,13 +41,20 @@ const MAX_BUFFERED_BYTES = 512 * 1024;
 
 const IDLE_NOTICE = 'Voice ended after ten minutes without a word. Start it again to go on.';
 const GAVE_UP = 'The voice connection was lost and could not be restored. Check the network, then start voice again.';
+const REFUSED = 'The server is reachable but would not open a voice session: it may be busy (at its limit of voice sessions) or restarting. Start voice again in a minute.';
+
+/** What the upgrade checked, asked of the REST API: its 401 reaches the console's session handling, which signs the person out. */
+const lookups: RefusalLookups = { kb: (id) => api.getKb(id), conversation: (id) => api.getConversation(id) };
 
 const asTurn = (t: VoiceTurn): Turn => ({ key: t.key, question: t.question || '(spoken question)', reply: t.reply });
 
 /**
  * The `/v1/realtime` socket for one knowledge base, speaking the protocol of docs/realtime.md.
  * Same origin, so the console's session cookie authenticates it. A dropped socket is reopened
- * with exponential backoff and `resume=<session id>`, so the conversation carries on.
+ * with exponential backoff and `resume=<session id>`, so the conversation carries on. A socket
+ * that closes before its session began may have been refused, which a browser cannot tell apart:
+ * voice/refusal.ts asks the REST API, and a signed-out session or a deleted knowledge base or
+ * conversation ends voice with that reason instead of retrying for a minute.
  */
 export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHandlers, conversationId: string | null = null): Realtime {
   const [state, setState] = useState<VoiceState>(initialVoiceState);
@@ -62,6 +71,10 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
   const ready = useRef(false);
   const wanted = useRef(false);
   const attempts = useRef(0);
+  /** The last refused socket's look-ups all succeeded: giving up then is the server's doing, not the network's. */
+  const serverAnswered = useRef(false);
+  /** Bumped whenever the socket is given up on, so a look-up still in flight knows it is stale. */
+  const generation = useRef(0);
   const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined);
   /** The answer audio last received, and responses whose audio was interrupted and must not play. */
   const lastAudio = useRef<{ itemId: string; responseId: string } | null>(null);
@@ -90,6 +103,7 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
   }, []);
 
   const close = useCallback(() => {
+    generation.current++;
     clearTimeout(timer.current);
     const ws = socket.current;
     socket.current = null;
@@ -99,19 +113,44 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
 
   const connect = useCallback(
     (resume: boolean) => {
-      const ws = new WebSocket(realtimeUrl(kbId, resume ? model.current.sessionId : null, location, conversationRef.current));
+      const resumeId = resume ? model.current.sessionId : null;
+      // A resumed session keeps its own conversation; only a new one names the page's.
+      const continued = resumeId ? null : conversationRef.current;
+      const ws = new WebSocket(realtimeUrl(kbId, resumeId, location, continued));
       socket.current = ws;
       ready.current = false;
+      /** session.created arrived: the upgrade was accepted, so a close is a drop, not a refusal. */
+      let accepted = false;
 
-      const retry = () => {
-        dispatch({ type: 'dropped' });
+      const schedule = () => {
         const delay = backoffDelay(attempts.current++);
         if (delay === null) {
           wanted.current = false;
-          dispatch({ type: 'failed', code: 'realtime_unreachable', message: GAVE_UP });
+          dispatch({ type: 'failed', code: 'realtime_unreachable', message: serverAnswered.current ? REFUSED : GAVE_UP });
           return;
         }
         timer.current = setTimeout(() => wanted.current && connect(true), delay);
+      };
+
+      const retry = () => {
+        dispatch({ type: 'dropped' });
+        if (accepted) {
+          serverAnswered.current = false;
+          schedule();
+          return;
+        }
+        // Refused, or never reached: the browser will not say which, or why. The REST API can.
+        const mine = generation.current;
+        void diagnoseRefusal(kbId, continued, lookups).then((refusal) => {
+          if (generation.current !== mine || !wanted.current) return;
+          if (!refusal.retry) {
+            wanted.current = false;
+            dispatch({ type: 'failed', code: refusal.code, message: refusal.message });
+            return;
+          }
+          serverAnswered.current = refusal.serverAnswered;
+          schedule();
+        });
       };
 
       ws.onmessage = (e: MessageEvent) => {
@@ -132,6 +171,7 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
         }
         if (event.type === 'session.created') {
           ready.current = true;
+          accepted = true;
           attempts.current = 0;
           send(sessionUpdate(modeRef.current));
         } else if (event.type === 'input_audio_buffer.speech_started') {
@@ -160,6 +200,7 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
     close();
     wanted.current = true;
     attempts.current = 0;
+    serverAnswered.current = false;
     interrupted.current.clear();
     lastAudio.current = null;
     dispatch({ type: 'connect' });

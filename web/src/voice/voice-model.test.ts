@@ -73,6 +73,30 @@ test('a spoken turn: partial words, the final transcript, the streamed answer an
   assert.equal(takeFinished(state).state, state, 'nothing finished: the same state');
 });
 
+test('response.done names the stored answer (for feedback) and carries the turn’s timings, in the voice the session speaks', () => {
+  const session = run([{ type: 'connect' }, server('session.created', { session: { id: 'sess_1', audio: { output: { voice: 'espeak-ng:en-us' } } } })]);
+  assert.equal(session.voice, 'espeak-ng:en-us');
+  const metrics = { speech_end_to_transcript_ms: 3, speech_end_to_first_token_ms: 14, speech_end_to_first_audio_ms: 119, stt_ms: 2, first_token_ms: 11, tts_first_sentence_ms: 40, tts_ms: 133, audio_in_seconds: 3.33, audio_out_seconds: 15.89, characters_synthesised: 254, speculative_prompt_tokens: 0 };
+  const done = run(
+    [...spokenTurn, server('response.done', { response: { id: 'resp_1', status: 'completed', metadata: { lectern_conversation_id: 'conv_1', lectern_message_id: 'msg_1', lectern_metrics: metrics } } })],
+    session,
+  );
+  const reply = takeFinished(done).finished[0]?.reply;
+  assert.equal(reply?.messageId, 'msg_1');
+  assert.equal(reply?.voice?.speechEndToFirstAudioMs, 119);
+  assert.equal(reply?.voice?.audioInSeconds, 3.33);
+  assert.equal(reply?.voice?.voice, 'espeak-ng:en-us');
+
+  // Talked over: the stored answer is still known (it is kept as heard), and so are its timings.
+  const cut = run([...spokenTurn, server('response.done', { response: { id: 'resp_1', status: 'cancelled', metadata: { lectern_conversation_id: 'conv_1', lectern_message_id: 'msg_1', lectern_metrics: metrics } } })], session);
+  const stopped = takeFinished(cut).finished[0]?.reply;
+  assert.deepEqual([stopped?.status, stopped?.messageId, stopped?.voice?.ttsMs], ['cancelled', 'msg_1', 133]);
+
+  // A server that predates them: no id, no timings, nothing breaks.
+  const old = takeFinished(run([...spokenTurn, server('response.done', { response: { id: 'resp_1', status: 'completed', metadata: null } })], open)).finished[0]?.reply;
+  assert.deepEqual([old?.status, old?.messageId, old?.voice], ['complete', null, null]);
+});
+
 test('barge-in: the next utterance starts while the interrupted answer waits for its cancelled response.done', () => {
   const answering = run(spokenTurn, open);
   const interrupted = run(

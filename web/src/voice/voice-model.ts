@@ -9,6 +9,7 @@
 
 import { ApiError, type Citation } from '../api.ts';
 import { applyAskEvent, endReply, streamingReply, type Reply, type Turn } from '../chat-model.ts';
+import { metricsFromRealtime } from './timings.ts';
 
 export type VoiceMode = 'hands-free' | 'push-to-talk';
 
@@ -35,6 +36,8 @@ export interface VoiceState {
   /** The server's session id, kept across reconnects to resume the same session. */
   sessionId: string | null;
   conversationId: string | null;
+  /** The voice the session speaks with (session.created), for the answers' details. */
+  voice: string | null;
   /** Between speech_started and speech_stopped, or while push-to-talk is held. */
   userSpeaking: boolean;
   /** The words of the utterance in progress, or of the last one once final. */
@@ -66,6 +69,7 @@ export const initialVoiceState: VoiceState = {
   connection: 'off',
   sessionId: null,
   conversationId: null,
+  voice: null,
   userSpeaking: false,
   transcript: null,
   turns: [],
@@ -100,13 +104,15 @@ function endTurns(turns: VoiceTurn[], stopped: boolean): VoiceTurn[] {
 function onServer(state: VoiceState, event: ServerEvent): VoiceState {
   switch (event.type) {
     case 'session.created': {
-      const id = str(record(event['session'])['id']);
+      const session = record(event['session']);
+      const id = str(session['id']);
       // Asked to resume but given another session: the old conversation cannot continue.
       const lost = state.sessionId !== null && id !== state.sessionId;
       return {
         ...state,
         connection: 'open',
         sessionId: id,
+        voice: str(record(record(session['audio'])['output'])['voice']) ?? state.voice,
         conversationId: lost ? null : state.conversationId,
         notice: lost ? RESUME_FAILED : state.notice,
         turns: lost ? endTurns(state.turns, false) : state.turns,
@@ -174,13 +180,16 @@ function onServer(state: VoiceState, event: ServerEvent): VoiceState {
     case 'response.done': {
       const response = record(event['response']);
       const id = str(response['id']);
-      const conversationId = str(record(response['metadata'])['lectern_conversation_id']) ?? state.conversationId;
+      const metadata = record(response['metadata']);
+      const conversationId = str(metadata['lectern_conversation_id']) ?? state.conversationId;
       const status = str(response['status']);
+      // The stored answer (for feedback) and the turn's timings (for its details).
+      const stored = { messageId: str(metadata['lectern_message_id']), voice: metricsFromRealtime(metadata['lectern_metrics'], state.voice) };
       const next = reply({ ...state, conversationId }, id, (r) => {
-        if (status === 'completed') return { ...r, status: 'complete' };
-        if (status === 'cancelled') return { ...r, status: 'cancelled' };
+        if (status === 'completed') return { ...r, ...stored, status: 'complete' };
+        if (status === 'cancelled') return { ...r, ...stored, status: 'cancelled' };
         const error = state.error ? new ApiError({ status: 0, code: state.error.code, message: state.error.message }) : null;
-        return endReply(r, false, error ?? new ApiError({ status: 0, code: 'response_failed', message: 'The answer failed.' }));
+        return { ...endReply(r, false, error ?? new ApiError({ status: 0, code: 'response_failed', message: 'The answer failed.' })), ...stored };
       });
       return { ...next, turns: withTurn(next.turns, (t) => t.responseId === id, (t) => ({ ...t, done: true })) };
     }
