@@ -8,7 +8,7 @@ import type { Citation } from '../agent/types.ts';
 import type { Acting } from '../auth/principal.ts';
 import type { AnswerService } from '../conversations/answer.ts';
 import type { VoiceMetrics } from '../conversations/conversations.ts';
-import { float32ToPcm16, resample } from '../speech/resample.ts';
+import { createResampler, float32ToPcm16 } from '../speech/resample.ts';
 import type { TtsEngine } from '../speech/speech.ts';
 import { serverEvents as ev, type TurnMetrics, type Usage } from './protocol.ts';
 import { createSentenceSplitter, speakable, spokenSources, type SpokenSentence } from './speakable.ts';
@@ -59,6 +59,35 @@ export interface ResponseDeps {
 }
 
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
+const concat = (a: Float32Array, b: Float32Array): Float32Array => {
+  if (a.length === 0) return b;
+  const out = new Float32Array(a.length + b.length);
+  out.set(a);
+  out.set(b, a.length);
+  return out;
+};
+
+/**
+ * A sentence's audio as ~100 ms chunks at the output rate, converted lazily, a chunk at a time:
+ * the first chunk goes out after ~1 ms of resampling rather than after the whole sentence's, and
+ * the rest of the work is spread between sends. Every chunk but the last is exactly CHUNK_MS long.
+ */
+export function* chunksAt(samples: Float32Array, fromRate: number, toRate: number): Generator<Float32Array> {
+  const resampler = fromRate === toRate ? null : createResampler(fromRate, toRate);
+  const inStep = Math.round((fromRate * CHUNK_MS) / 1000);
+  const outStep = (toRate * CHUNK_MS) / 1000;
+  let pending: Float32Array = new Float32Array(0);
+  for (let at = 0; at < samples.length; at += inStep) {
+    const piece = samples.subarray(at, at + inStep);
+    const last = at + inStep >= samples.length;
+    pending = concat(pending, resampler ? resampler.process(piece) : piece);
+    if (last && resampler) pending = concat(pending, resampler.flush());
+    while (pending.length >= outStep || (last && pending.length > 0)) {
+      yield pending.subarray(0, outStep);
+      pending = pending.subarray(Math.min(outStep, pending.length));
+    }
+  }
+}
 
 export class RealtimeResponse {
   readonly id: string;
@@ -221,16 +250,15 @@ export class RealtimeResponse {
     this.#ttsFirstSentenceMs ??= took;
     this.#characters += said.length;
     signal.throwIfAborted();
-    const pcm = float32ToPcm16(spoken.sampleRate === rate ? spoken.samples : resample(spoken.samples, spoken.sampleRate, rate));
     const startMs = (this.#audioOutSamples / rate) * 1000;
-    if (written) this.spoken.sentences.push({ text: sentence, startMs, endMs: startMs + (pcm.length / rate) * 1000 });
+    const durationMs = (spoken.samples.length / spoken.sampleRate) * 1000;
+    if (written) this.spoken.sentences.push({ text: sentence, startMs, endMs: startMs + durationMs });
     const lead = this.#d.audioLeadMs ?? DEFAULT_AUDIO_LEAD_MS;
-    const step = (rate * CHUNK_MS) / 1000;
-    for (let at = 0; at < pcm.length; at += step) {
+    for (const out of chunksAt(spoken.samples, spoken.sampleRate, rate)) {
       const ahead = (this.#audioOutSamples / rate) * 1000 - (this.#firstAudioAt === null ? 0 : now() - this.#firstAudioAt);
       if (ahead > lead) await sleep(ahead - lead, undefined, { signal });
       signal.throwIfAborted();
-      const chunk = pcm.subarray(at, at + step);
+      const chunk = float32ToPcm16(out);
       this.#firstAudioAt ??= now();
       this.#audioOutSamples += chunk.length;
       this.spoken.audioMs = (this.#audioOutSamples / rate) * 1000;

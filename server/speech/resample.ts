@@ -79,30 +79,34 @@ export function createResampler(fromRate: number, toRate: number): Resampler {
   let produced = 0;
 
   const run = (input: Float32Array, final: boolean): Float32Array => {
-    const buffer = new Float32Array(history.length + input.length);
+    // A flush reads up to `half` samples past the end: they are the zeros that follow the signal.
+    const buffer = new Float32Array(history.length + input.length + (final ? half : 0));
     buffer.set(history);
     buffer.set(input, history.length);
     consumed += input.length;
-    const out: number[] = [];
     // When flushing, stop at the output that corresponds to the last real input sample.
     const limit = final ? Math.ceil((consumed * up) / step) : Infinity;
+    const out = new Float32Array(Math.max(0, Math.ceil(((consumed + half) * up) / step) - produced));
+    let n = 0;
     for (;;) {
       if (produced >= limit) break;
       const position = produced * step;
       const base = Math.floor(position / up);
       if (!final && base + half > consumed - 1) break;
-      const phase = Math.floor((((position % up) * phases) / up));
+      const phase = Math.floor(((position % up) * phases) / up);
       const row = phase * taps;
       const first = base - half + 1 - historyStart;
       let acc = 0;
-      for (let k = 0; k < taps; k++) acc += (buffer[first + k] ?? 0) * (kernel[row + k] ?? 0);
-      out.push(acc);
+      // The hot loop of every conversion: indices are in range by construction (see the break above).
+      for (let k = 0; k < taps; k++) acc += buffer[first + k]! * kernel[row + k]!;
+      out[n++] = acc;
       produced++;
     }
+    const kept = history.length + input.length;
     const keepFrom = Math.max(0, Math.floor((produced * step) / up) - half + 1 - historyStart);
-    history = buffer.slice(Math.min(keepFrom, buffer.length));
-    historyStart += Math.min(keepFrom, buffer.length);
-    return Float32Array.from(out);
+    history = buffer.slice(Math.min(keepFrom, kept), kept);
+    historyStart += Math.min(keepFrom, kept);
+    return out.slice(0, n);
   };
 
   return {
