@@ -245,3 +245,34 @@ describe('/v1/realtime connection health', () => {
     assert.equal((await end).code, 1001);
   });
 });
+
+describe('/v1/realtime session limit', () => {
+  let server: TestServer;
+  let headers: Record<string, string>;
+  let url: string;
+  before(async () => {
+    server = await startTestServer({ realtime: { maxSessions: 2 } });
+    const { owner } = await setUp(server.url);
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Limit' })).json.id;
+    headers = { authorization: `Bearer ${(await owner.post('/api/v1/api-keys', { name: 'voice', role: 'viewer' })).json.key}` };
+    url = `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`;
+  });
+  after(() => server.close());
+  const closed = (ws: WebSocket) => new Promise<void>((resolve) => ws.once('close', () => resolve()));
+
+  it('refuses sessions beyond REALTIME_MAX_SESSIONS with 503, and accepts again once one closes', async () => {
+    const [a, b] = [await RealtimeClient.open(url, headers), await RealtimeClient.open(url, headers)];
+    await Promise.all([a.next('session.created'), b.next('session.created')]);
+    assert.equal(await refusedWith(url, headers), 503);
+    const end = closed(a.ws);
+    a.close();
+    await end;
+    // The server counts a session until its cleanup has run: try until it lets one in.
+    let c: RealtimeClient | undefined;
+    for (let tries = 0; !c && tries < 50; tries++) c = await RealtimeClient.open(url, headers).catch(() => new Promise<undefined>((r) => setTimeout(r, 50)));
+    assert.ok(c, 'accepted again after one closed');
+    await c.next('session.created');
+    b.close();
+    c.close();
+  });
+});
