@@ -154,7 +154,15 @@ export const serverEvents = {
           : null,
     },
   }),
-  truncated: (itemId: string, contentIndex: number, audioEndMs: number) => ({ type: 'conversation.item.truncated', item_id: itemId, content_index: contentIndex, audio_end_ms: audioEndMs }),
+  /** With the stored answer and the text kept (Lectern fields), so a client can show what was heard. */
+  truncated: (itemId: string, contentIndex: number, audioEndMs: number, kept: { messageId: string | null; text: string }) => ({
+    type: 'conversation.item.truncated',
+    item_id: itemId,
+    content_index: contentIndex,
+    audio_end_ms: audioEndMs,
+    lectern_message_id: kept.messageId,
+    lectern_text: kept.text,
+  }),
   resumed: (sessionId: string, conversationId: string | null) => ({ type: 'lectern.session.resumed', session_id: sessionId, conversation_id: conversationId }),
   /** Every per-part event of one response carries the same addressing fields. */
   part: (type: string, responseId: string, itemId: string, fields: Record<string, unknown> = {}) => ({

@@ -378,8 +378,9 @@ export class RealtimeSession {
     const item = this.#items.get(itemId);
     if (!item) throw new AppError(400, 'invalid_item_id', `No spoken assistant item ${JSON.stringify(itemId)} in this session.`);
     if (audioEndMs > item.audioMs + CHUNK_MS) throw new AppError(400, 'invalid_audio_end_ms', `audio_end_ms ${audioEndMs} is past the item's ${Math.round(item.audioMs)} ms of audio.`);
-    if (item.messageId && this.#conversationId) await this.#d.answers.truncate(this.#d.acting, this.#conversationId, item.messageId, heardText(item.sentences, audioEndMs));
-    this.#d.send(ev.truncated(itemId, contentIndex, audioEndMs));
+    const heard = heardText(item.sentences, audioEndMs);
+    if (item.messageId && this.#conversationId) await this.#d.answers.truncate(this.#d.acting, this.#conversationId, item.messageId, heard);
+    this.#d.send(ev.truncated(itemId, contentIndex, audioEndMs, { messageId: item.messageId, text: heard }));
   }
 
   #respond(question: string, turn: Turn | null): void {

@@ -105,6 +105,7 @@ describe('realtime voice: barge-in, truncation, partial transcripts, metrics', {
     c.send({ type: 'conversation.item.truncate', item_id: item, content_index: 0, audio_end_ms: 300 });
     const truncated = await c.next('conversation.item.truncated');
     assert.deepEqual([truncated.item_id, truncated.audio_end_ms], [item, 300]);
+    assert.equal(truncated.lectern_message_id, cancelled.response.metadata.lectern_message_id);
 
     // The spoken turn: partial transcripts as it streams, the final one, then its answer.
     const completed = await c.next('conversation.item.input_audio_transcription.completed', startedAt);
@@ -129,6 +130,7 @@ describe('realtime voice: barge-in, truncation, partial transcripts, metrics', {
     assert.deepEqual(messages.map((m: Event) => m['role']), ['user', 'assistant', 'user', 'assistant']);
     const heard = messages[1];
     assert.equal(heard.incomplete, 'truncated');
+    assert.equal(heard.content, truncated.lectern_text, 'the event says what was kept');
     assert.ok(heard.content.length > 0 && heard.content.length < 120, `heard: ${heard.content}`);
     assert.equal(messages[2].content, completed.transcript);
     assert.equal(messages[3].voice.stt, 'tiny-stream-stt');

@@ -271,7 +271,10 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     const cancelled = await log.waitFor('response.done cancelled', () => log.received('response.done', firstDone).find((f) => f.event['response'].id === answering), 10_000);
     assert.equal(cancelled.event['response'].status, 'cancelled', log.timeline());
     assert.ok(cancelled.at >= barge.at, 'after the speech that interrupted it');
-    await page.locator('.turn').nth(1).locator('.answer-stopped').getByText('Stopped', { exact: true }).waitFor();
+    // The server keeps what was heard and says so; the thread shows that text, marked as talked over.
+    const truncated = await log.waitFor('conversation.item.truncated', () => log.received('conversation.item.truncated').find((f) => f.at >= barge.at), 5_000);
+    await page.locator('.turn').nth(1).locator('.answer-stopped').getByText('Interrupted', { exact: true }).waitFor();
+    assert.equal(truncated.event['lectern_message_id'], cancelled.event['response'].metadata.lectern_message_id);
   });
 
   await t.test('a dropped connection comes back with resume=<session id> and the conversation goes on', async () => {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import type { Answer, Citation, Message, VoiceMetrics } from './api.ts';
-import { announcement, applyAskEvent, cutShort, endReply, interruptedByListener, streamingReply, turnsFromMessages, withFeedback, type Reply } from './chat-model.ts';
+import { announcement, applyAskEvent, cutShort, endReply, interruptedByListener, streamingReply, turnsFromMessages, withFeedback, withHeard, type Reply } from './chat-model.ts';
 
 const cite = (n: number): Citation => ({ n, chunkId: `c${n}`, documentId: 'd1', documentName: 'guide.txt', page: 2, pageLabel: 'ii', quote: `quote ${n}` });
 const ANSWER: Answer = {
@@ -148,4 +148,18 @@ test('an answer cut short says why: talked over, stopped, the length limit, or t
   assert.match(cutShort(stored({ status: 'cancelled', content: '' }))?.text ?? '', /before it began/);
   assert.match(cutShort(stored({ incomplete: 'length' }))?.text ?? '', /length limit/);
   assert.equal(cutShort(stored({ voice: SPOKEN })), null, 'a whole answer');
+});
+
+test('an answer cut to what was heard keeps that text and only the citations it still makes', () => {
+  const citation = (n: number) => ({ n, chunkId: `c${n}`, documentId: 'd', documentName: 'd.md', page: null, pageLabel: null, quote: '' });
+  const [turn] = turnsFromMessages([
+    message({ id: 'u', role: 'user', content: 'q' }),
+    message({ id: 'a', role: 'assistant', content: 'Remove the key [1]. Wear goggles [2].', citations: [citation(1), citation(2)] }),
+  ]);
+  const [cut] = withHeard([turn as never], 'a', 'Remove the key [1].');
+  assert.equal(cut?.reply?.text, 'Remove the key [1].');
+  assert.equal(cut?.reply?.incomplete, 'truncated');
+  assert.deepEqual(cut?.reply?.citations.map((c) => c.n), [1]);
+  assert.equal(cutShort(cut?.reply as Reply)?.tag, 'Interrupted');
+  assert.deepEqual(withHeard([turn as never], 'other', ''), [turn], 'other answers are left alone');
 });

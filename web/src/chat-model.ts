@@ -117,6 +117,13 @@ export function withFeedback(turns: readonly Turn[], message: Message): Turn[] {
   return turns.map((t) => (t.reply?.messageId === message.id ? { ...t, reply: { ...t.reply, feedback: message.feedback } } : t));
 }
 
+/** A spoken answer cut to what the listener heard: the text kept, and only the citations it still makes. */
+export function withHeard(turns: readonly Turn[], messageId: string, heard: string): Turn[] {
+  return turns.map((t) =>
+    t.reply?.messageId === messageId ? { ...t, reply: { ...t.reply, text: heard, incomplete: 'truncated', citations: t.reply.citations.filter((c) => heard.includes(`[${c.n}]`)) } } : t,
+  );
+}
+
 /** A spoken answer the listener talked over: the server keeps only what was heard and says so (`truncated`). */
 export function interruptedByListener(reply: Reply): boolean {
   return reply.incomplete === 'truncated';

@@ -20,6 +20,8 @@ interface Props {
   onLive(turns: Turn[]): void;
   /** A turn has ended (answered, interrupted or failed). */
   onTurn(turn: Turn, conversationId: string | null): void;
+  /** An answer already in the thread was cut to what was heard. */
+  onTruncated?(messageId: string, heard: string): void;
   /** Filled with the panel's controls, so the page can stop voice when the conversation changes. */
   controlRef?: RefObject<VoiceControl | null>;
   /** Said under the controls while voice is off. */
@@ -79,7 +81,7 @@ function Meter({ level }: { level: number }) {
  * find the turns and lets the person talk over an answer to stop it; push-to-talk sends audio
  * only while the button is held.
  */
-export function VoicePanel({ kbId, conversationId = null, onLive, onTurn, controlRef, hint }: Props) {
+export function VoicePanel({ kbId, conversationId = null, onLive, onTurn, onTruncated, controlRef, hint }: Props) {
   const id = useId();
   const [mode, setMode] = useState<VoiceMode>(() => (remembered(MODE_KEY) === 'push-to-talk' ? 'push-to-talk' : 'hands-free'));
   const [deviceId, setDeviceId] = useState(() => remembered(DEVICE_KEY) ?? '');
@@ -103,6 +105,7 @@ export function VoicePanel({ kbId, conversationId = null, onLive, onTurn, contro
     onAudio: (itemId, pcm) => playback.push(itemId, pcm),
     onSpeechStarted: interrupt,
     onTurn,
+    ...(onTruncated ? { onTruncated } : {}),
   }, conversationId);
 
   const releaseAudio = () => {

@@ -14,6 +14,8 @@ export interface RealtimeHandlers {
   onSpeechStarted(): void;
   /** A turn is over (answered, stopped or failed), for the thread. */
   onTurn(turn: Turn, conversationId: string | null): void;
+  /** The server kept only what was heard of a stored answer (after a barge-in). */
+  onTruncated?(messageId: string, heard: string): void;
 }
 
 export interface Realtime {
@@ -177,6 +179,8 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
         } else if (event.type === 'input_audio_buffer.speech_started') {
           silence();
           on.current.onSpeechStarted();
+        } else if (event.type === 'conversation.item.truncated' && typeof event['lectern_message_id'] === 'string' && typeof event['lectern_text'] === 'string') {
+          on.current.onTruncated?.(event['lectern_message_id'], event['lectern_text']);
         }
         dispatch({ type: 'server', event });
       };

@@ -2,7 +2,7 @@ import type { Ref } from 'preact';
 import { useEffect, useId, useLayoutEffect, useRef, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
 import { api, toApiError, type ApiError, type Kb, type Message } from '../api.ts';
-import { announcement, turnsFromMessages, withFeedback, type Turn } from '../chat-model.ts';
+import { announcement, turnsFromMessages, withFeedback, withHeard, type Turn } from '../chat-model.ts';
 import { AnswerView } from '../components/answer.tsx';
 import { Breadcrumbs } from '../components/breadcrumbs.tsx';
 import { Button } from '../components/button.tsx';
@@ -317,7 +317,14 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
           {status}
         </p>
         <div class="chat-dock">
-          <VoicePanel kbId={kb.id} conversationId={conversationId} onLive={setVoiceLive} onTurn={voiceTurn} controlRef={voice} />
+          <VoicePanel
+            kbId={kb.id}
+            conversationId={conversationId}
+            onLive={setVoiceLive}
+            onTurn={voiceTurn}
+            onTruncated={(messageId, heard) => setTurns((list) => withHeard(list, messageId, heard))}
+            controlRef={voice}
+          />
           <Composer busy={busy} onSend={(q) => void send(q)} onStop={asking.stop} inputRef={input} />
         </div>
       </section>
