@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
+import { backoffDelay, describeFailure, errorDetail, retryAfterMs } from './endpoint.ts';
 import {
   LlmError,
   type ChatMessage,
@@ -59,7 +60,6 @@ export interface CloudLlmOptions {
 
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 const DEFAULT_CONTEXT_SIZE = 8192;
-const MAX_ERROR_DETAIL = 300;
 
 /** An attempt's failure, with whether another attempt may help. */
 class AttemptError extends LlmError {
@@ -141,7 +141,7 @@ export class CloudLlmEngine implements LlmEngine {
             throw new LlmError('interrupted', this.name, `${failure.message} after part of the answer was streamed`, { cause: failure });
           }
           if (!(failure instanceof AttemptError && failure.retryable) || attempt >= retries.attempts) throw failure;
-          const delay = this.#backoff(attempt, failure);
+          const delay = backoffDelay(attempt, failure.retryAfterMs, retries, this.#random);
           // A retry that cannot finish before the total deadline only delays the caller's fallback.
           if (this.#now() + delay - started >= timeouts.totalMs) throw failure;
           this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud LLM request failed; retrying');
@@ -158,13 +158,6 @@ export class CloudLlmEngine implements LlmEngine {
       signal?.removeEventListener('abort', onAbort);
       this.#inflight.delete(call);
     }
-  }
-
-  /** Full jitter: anywhere from 0 to the exponential cap, so that many clients do not retry in step. */
-  #backoff(attempt: number, failure: AttemptError): number {
-    const { baseDelayMs, maxDelayMs } = this.#options.retries;
-    if (failure.retryAfterMs !== null) return Math.min(failure.retryAfterMs, maxDelayMs);
-    return this.#random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
   }
 
   async #attempt(
@@ -428,41 +421,5 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
   if (payload !== null) yield payload;
 }
 
-/** The human part of an error body: OpenAI's `{error: {message}}`, a bare string, or the raw text. */
-function errorDetail(body: unknown): string {
-  let value = body;
-  if (typeof body === 'string') {
-    try {
-      value = JSON.parse(body);
-    } catch {
-      return body.trim().slice(0, MAX_ERROR_DETAIL);
-    }
-  }
-  const record = (value ?? {}) as { error?: unknown; message?: unknown; code?: unknown };
-  const inner = typeof record.error === 'object' && record.error !== null ? (record.error as { message?: unknown; code?: unknown }) : record;
-  const message = typeof inner.message === 'string' ? inner.message : typeof record.error === 'string' ? record.error : JSON.stringify(value);
-  const code = typeof inner.code === 'string' ? ` (${inner.code})` : '';
-  return `${message}${code}`.slice(0, MAX_ERROR_DETAIL);
-}
 
-/** OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
-function retryAfterMs(headers: Headers, now: number): number | null {
-  const ms = Number(headers.get('retry-after-ms') ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (value === null) return null;
-  const seconds = Number(value);
-  if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
 
-/** fetch wraps socket errors as "fetch failed" / "terminated"; the useful part is in the cause chain. */
-function describeFailure(error: unknown): string {
-  const parts: string[] = [];
-  for (let current = error; current instanceof Error && parts.length < 4; current = current.cause) {
-    const code = (current as { code?: unknown }).code;
-    parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
-  }
-  return parts.length > 0 ? `connection failed: ${parts.join(': ')}` : `connection failed: ${String(error)}`;
-}

@@ -1,6 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
+import { backoffDelay, describeFailure, errorDetail, retryAfterMs } from '../llm/endpoint.ts';
 import { LlmError, type LlmErrorKind } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { createResampler, pcm16ToFloat32, type Resampler } from './resample.ts';
@@ -77,8 +78,9 @@ export interface CloudSpeechOptions {
 }
 
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';
+/** Of an unexpected body, enough to recognise what answered. */
+const MAX_UNEXPECTED = 300;
 const DEFAULT_RETRIES = { attempts: 2, baseDelayMs: 250, maxDelayMs: 2_000 };
-const MAX_ERROR_DETAIL = 300;
 
 /** Tells the caller that bytes are about to leave the box (for `sentToCloud` and the audit). */
 export interface SendNotice {
@@ -148,9 +150,9 @@ class SpeechClient {
           return await this.#attempt(body(), headers, call.signal, connectMs, read);
         } catch (error) {
           if (signal?.aborted) throw signal.reason;
-          const failure = error instanceof SpeechError ? error : this.error('unavailable', describeFailure(error, (text) => this.scrub(text)), true, error);
+          const failure = error instanceof SpeechError ? error : this.error('unavailable', this.scrub(describeFailure(error)), true, error);
           if (!failure.retryable || attempt >= attempts) throw failure;
-          const delay = this.#backoff(attempt, failure);
+          const delay = backoffDelay(attempt, failure.retryAfterMs, this.#options.retries ?? DEFAULT_RETRIES, this.#random);
           // A retry that cannot finish before the total deadline only delays the caller's fallback.
           if (this.#now() + delay - started >= totalMs) throw failure;
           this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud speech request failed; retrying');
@@ -203,11 +205,6 @@ class SpeechClient {
     return this.error('invalid', what + location, false);
   }
 
-  #backoff(attempt: number, failure: SpeechError): number {
-    const { baseDelayMs, maxDelayMs } = this.#options.retries ?? DEFAULT_RETRIES;
-    if (failure.retryAfterMs !== null) return Math.min(failure.retryAfterMs, maxDelayMs);
-    return this.#random() * Math.min(maxDelayMs, baseDelayMs * 2 ** (attempt - 1));
-  }
 
   error(kind: SpeechErrorKind, message: string, retryable: boolean, cause?: unknown, retryAfter?: number | null): SpeechError {
     return new SpeechError(this.#role, kind, this.name, message, { retryable, retryAfterMs: retryAfter ?? null, cause });
@@ -215,7 +212,7 @@ class SpeechClient {
 
   /** A response that is not what was asked for: the endpoint is up but not this kind of service. */
   unexpected(what: string): SpeechError {
-    return this.error('unavailable', `unexpected response from ${this.#origin}: ${this.scrub(what).slice(0, MAX_ERROR_DETAIL)}`, false);
+    return this.error('unavailable', `unexpected response from ${this.#origin}: ${this.scrub(what).slice(0, MAX_UNEXPECTED)}`, false);
   }
 
   /** Endpoints sometimes echo the credential they rejected; it must not reach logs or clients. */
@@ -396,46 +393,5 @@ function isRiff(bytes: Uint8Array): boolean {
   return bytes.length >= 12 && String.fromCharCode(...bytes.subarray(0, 4)) === 'RIFF' && String.fromCharCode(...bytes.subarray(8, 12)) === 'WAVE';
 }
 
-/** The human part of an error body: OpenAI's `{error: {message}}`, a bare string, or the raw text. */
-function errorDetail(body: string): string {
-  let value: unknown;
-  try {
-    value = JSON.parse(body);
-  } catch {
-    return body.trim().slice(0, MAX_ERROR_DETAIL);
-  }
-  const record = (value ?? {}) as { error?: unknown; message?: unknown; detail?: unknown };
-  const inner = typeof record.error === 'object' && record.error !== null ? (record.error as { message?: unknown; code?: unknown }) : record;
-  const message =
-    typeof inner.message === 'string'
-      ? inner.message
-      : typeof record.error === 'string'
-        ? record.error
-        : typeof record.detail === 'string'
-          ? record.detail
-          : JSON.stringify(value);
-  const code = typeof (inner as { code?: unknown }).code === 'string' ? ` (${(inner as { code: string }).code})` : '';
-  return `${message}${code}`.slice(0, MAX_ERROR_DETAIL);
-}
 
-/** OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
-function retryAfterMs(headers: Headers, now: number): number | null {
-  const ms = Number(headers.get('retry-after-ms') ?? Number.NaN);
-  if (Number.isFinite(ms) && ms >= 0) return ms;
-  const value = headers.get('retry-after');
-  if (value === null) return null;
-  const seconds = Number(value);
-  if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? null : Math.max(0, date - now);
-}
 
-/** fetch wraps socket errors as "fetch failed" / "terminated"; the useful part is in the cause chain. */
-function describeFailure(error: unknown, scrub: (text: string) => string): string {
-  const parts: string[] = [];
-  for (let current = error; current instanceof Error && parts.length < 4; current = current.cause) {
-    const code = (current as { code?: unknown }).code;
-    parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
-  }
-  return scrub(parts.length > 0 ? `connection failed: ${parts.join(': ')}` : `connection failed: ${String(error)}`);
-}

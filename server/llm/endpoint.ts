@@ -1,0 +1,60 @@
+// Reading an OpenAI-compatible endpoint's failures, and waiting before trying it again. Shared by
+// the cloud LLM (`/chat/completions`) and cloud speech (`/audio/*`), which talk to the same kind of
+// server and must read its errors and back off from it the same way.
+
+const MAX_ERROR_DETAIL = 300;
+
+/** The human part of an error body: OpenAI's `{error: {message, code}}`, `{detail}`, a bare string, or the raw text. */
+export function errorDetail(body: unknown): string {
+  let value = body;
+  if (typeof body === 'string') {
+    try {
+      value = JSON.parse(body);
+    } catch {
+      return body.trim().slice(0, MAX_ERROR_DETAIL);
+    }
+  }
+  const record = (value ?? {}) as { error?: unknown; message?: unknown; detail?: unknown };
+  const inner = typeof record.error === 'object' && record.error !== null ? (record.error as { message?: unknown; code?: unknown }) : record;
+  const message =
+    typeof inner.message === 'string'
+      ? inner.message
+      : typeof record.error === 'string'
+        ? record.error
+        : typeof record.detail === 'string'
+          ? record.detail
+          : JSON.stringify(value);
+  const code = 'code' in inner && typeof inner.code === 'string' ? ` (${inner.code})` : '';
+  return `${message}${code}`.slice(0, MAX_ERROR_DETAIL);
+}
+
+/** OpenAI's `retry-after-ms`, else `Retry-After` in seconds or as an HTTP date. */
+export function retryAfterMs(headers: Headers, now: number): number | null {
+  const ms = Number(headers.get('retry-after-ms') ?? Number.NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers.get('retry-after');
+  if (value === null) return null;
+  const seconds = Number(value);
+  if (value.trim() !== '' && Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? null : Math.max(0, date - now);
+}
+
+/** fetch wraps socket errors as "fetch failed" / "terminated"; the useful part is in the cause chain. */
+export function describeFailure(error: unknown): string {
+  const parts: string[] = [];
+  for (let current = error; current instanceof Error && parts.length < 4; current = current.cause) {
+    const code = (current as { code?: unknown }).code;
+    parts.push(typeof code === 'string' && !current.message.includes(code) ? `${current.message} (${code})` : current.message);
+  }
+  return parts.length > 0 ? `connection failed: ${parts.join(': ')}` : `connection failed: ${String(error)}`;
+}
+
+/**
+ * How long to wait before attempt `attempt + 1`: what the server asked for (capped), else full
+ * jitter — anywhere from 0 to the exponential cap, so that many clients do not retry in step.
+ */
+export function backoffDelay(attempt: number, retryAfter: number | null, limits: { baseDelayMs: number; maxDelayMs: number }, random: () => number): number {
+  if (retryAfter !== null) return Math.min(retryAfter, limits.maxDelayMs);
+  return random() * Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (attempt - 1));
+}
