@@ -1,7 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import { backoffDelay, describeFailure, errorDetail, retryAfterMs } from './endpoint.ts';
+import { callWithRetries, describeFailure, errorDetail, retryAfterMs } from './endpoint.ts';
 import {
   LlmError,
   type ChatMessage,
@@ -123,41 +123,31 @@ export class CloudLlmEngine implements LlmEngine {
     if (this.#closed) throw new LlmError('unavailable', this.name, 'engine closed');
     const { timeouts, retries } = this.#options;
     const started = this.#now();
-    const call = new AbortController();
-    const onAbort = (): void => call.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const total = setTimeout(() => call.abort(this.#error('timeout', `no complete answer within ${timeouts.totalMs} ms`, false)), timeouts.totalMs);
-    this.#inflight.add(call);
     const body = JSON.stringify(this.#body(request));
     const progress = { emitted: false, firstTokenAt: null as number | null };
-    try {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          return await this.#attempt(body, request, call.signal, progress, started);
-        } catch (error) {
-          if (signal?.aborted) throw signal.reason;
-          const failure = error instanceof LlmError ? error : this.#error('unavailable', describeFailure(error), true, error);
-          if (progress.emitted && failure.kind !== 'invalid') {
-            throw new LlmError('interrupted', this.name, `${failure.message} after part of the answer was streamed`, { cause: failure });
-          }
-          if (!(failure instanceof AttemptError && failure.retryable) || attempt >= retries.attempts) throw failure;
-          const delay = backoffDelay(attempt, failure.retryAfterMs, retries, this.#random);
-          // A retry that cannot finish before the total deadline only delays the caller's fallback.
-          if (this.#now() + delay - started >= timeouts.totalMs) throw failure;
-          this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud LLM request failed; retrying');
-          try {
-            await this.#sleep(delay, call.signal);
-          } catch {
-            if (signal?.aborted) throw signal.reason;
-            throw call.signal.reason;
-          }
+    return callWithRetries({
+      signal,
+      started,
+      totalMs: timeouts.totalMs,
+      timeoutError: () => this.#error('timeout', `no complete answer within ${timeouts.totalMs} ms`, false),
+      inflight: this.#inflight,
+      attempts: retries.attempts,
+      backoff: retries,
+      now: () => this.#now(),
+      random: this.#random,
+      sleep: this.#sleep,
+      attempt: (callSignal) => this.#attempt(body, request, callSignal, progress, started),
+      classify: (error) => {
+        const failure = error instanceof LlmError ? error : this.#error('unavailable', describeFailure(error), true, error);
+        // Part of an answer reached the caller: another attempt would start a second one.
+        if (progress.emitted && failure.kind !== 'invalid') {
+          return { failure: new LlmError('interrupted', this.name, `${failure.message} after part of the answer was streamed`, { cause: failure }), retryable: false, retryAfterMs: null };
         }
-      }
-    } finally {
-      clearTimeout(total);
-      signal?.removeEventListener('abort', onAbort);
-      this.#inflight.delete(call);
-    }
+        const attemptError = failure instanceof AttemptError ? failure : null;
+        return { failure, retryable: attemptError?.retryable ?? false, retryAfterMs: attemptError?.retryAfterMs ?? null };
+      },
+      onRetry: (attempt, delay, failure) => this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud LLM request failed; retrying'),
+    });
   }
 
   async #attempt(

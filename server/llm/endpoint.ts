@@ -58,3 +58,68 @@ export function backoffDelay(attempt: number, retryAfter: number | null, limits:
   if (retryAfter !== null) return Math.min(retryAfter, limits.maxDelayMs);
   return random() * Math.min(limits.maxDelayMs, limits.baseDelayMs * 2 ** (attempt - 1));
 }
+
+/** A failure as the retry loop sees it: what to throw, and whether asking again at once may work. */
+export interface Classified {
+  failure: Error;
+  retryable: boolean;
+  retryAfterMs: number | null;
+}
+
+export interface RetryingCall<T> {
+  /** The caller's signal: its reason is what an aborted call rejects with. */
+  signal: AbortSignal | undefined;
+  started: number;
+  totalMs: number;
+  /** The reason the call is aborted with when the total deadline passes. */
+  timeoutError: () => Error;
+  /** Calls in flight, which the engine's close() aborts. */
+  inflight: Set<AbortController>;
+  attempts: number;
+  backoff: { baseDelayMs: number; maxDelayMs: number };
+  now: () => number;
+  random: () => number;
+  sleep: (ms: number, signal: AbortSignal) => Promise<void>;
+  /** One attempt; `signal` ends with the caller's, the deadline or close(). */
+  attempt: (signal: AbortSignal) => Promise<T>;
+  classify: (error: unknown) => Classified;
+  onRetry: (attempt: number, delayMs: number, failure: Error) => void;
+}
+
+/**
+ * One call to an endpoint, attempts and all: the caller's abort, a total deadline, retries with
+ * backoff for failures `classify` calls retryable — never one that could not finish before the
+ * deadline — and the cleanup.
+ */
+export async function callWithRetries<T>(o: RetryingCall<T>): Promise<T> {
+  const call = new AbortController();
+  const onAbort = (): void => call.abort(o.signal?.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const total = setTimeout(() => call.abort(o.timeoutError()), o.totalMs);
+  o.inflight.add(call);
+  try {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await o.attempt(call.signal);
+      } catch (error) {
+        if (o.signal?.aborted) throw o.signal.reason;
+        const { failure, retryable, retryAfterMs } = o.classify(error);
+        if (!retryable || attempt >= o.attempts) throw failure;
+        const delay = backoffDelay(attempt, retryAfterMs, o.backoff, o.random);
+        // A retry that cannot finish before the total deadline only delays the caller's fallback.
+        if (o.now() + delay - o.started >= o.totalMs) throw failure;
+        o.onRetry(attempt, delay, failure);
+        try {
+          await o.sleep(delay, call.signal);
+        } catch {
+          if (o.signal?.aborted) throw o.signal.reason;
+          throw call.signal.reason;
+        }
+      }
+    }
+  } finally {
+    clearTimeout(total);
+    o.signal?.removeEventListener('abort', onAbort);
+    o.inflight.delete(call);
+  }
+}

@@ -1,7 +1,7 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { backoffDelay, describeFailure, errorDetail, retryAfterMs } from '../llm/endpoint.ts';
+import { callWithRetries, describeFailure, errorDetail, retryAfterMs } from '../llm/endpoint.ts';
 import { LlmError, type LlmErrorKind } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { createResampler, pcm16ToFloat32, type Resampler } from './resample.ts';
@@ -136,39 +136,28 @@ class SpeechClient {
     signal?.throwIfAborted();
     if (this.#closed) throw this.error('unavailable', 'engine closed', false);
     const { connectMs, totalMs } = this.#options.timeouts;
-    const { attempts } = this.#options.retries ?? DEFAULT_RETRIES;
-    const started = this.#now();
-    const call = new AbortController();
-    const onAbort = (): void => call.abort(signal?.reason);
-    signal?.addEventListener('abort', onAbort, { once: true });
-    const total = setTimeout(() => call.abort(this.error('timeout', `no complete response within ${totalMs} ms`, false)), totalMs);
-    this.#inflight.add(call);
-    try {
-      for (let attempt = 1; ; attempt += 1) {
-        try {
-          notice.onSend?.();
-          return await this.#attempt(body(), headers, call.signal, connectMs, read);
-        } catch (error) {
-          if (signal?.aborted) throw signal.reason;
-          const failure = error instanceof SpeechError ? error : this.error('unavailable', this.scrub(describeFailure(error)), true, error);
-          if (!failure.retryable || attempt >= attempts) throw failure;
-          const delay = backoffDelay(attempt, failure.retryAfterMs, this.#options.retries ?? DEFAULT_RETRIES, this.#random);
-          // A retry that cannot finish before the total deadline only delays the caller's fallback.
-          if (this.#now() + delay - started >= totalMs) throw failure;
-          this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud speech request failed; retrying');
-          try {
-            await this.#sleep(delay, call.signal);
-          } catch {
-            if (signal?.aborted) throw signal.reason;
-            throw call.signal.reason;
-          }
-        }
-      }
-    } finally {
-      clearTimeout(total);
-      signal?.removeEventListener('abort', onAbort);
-      this.#inflight.delete(call);
-    }
+    const retries = this.#options.retries ?? DEFAULT_RETRIES;
+    return callWithRetries({
+      signal,
+      started: this.#now(),
+      totalMs,
+      timeoutError: () => this.error('timeout', `no complete response within ${totalMs} ms`, false),
+      inflight: this.#inflight,
+      attempts: retries.attempts,
+      backoff: retries,
+      now: () => this.#now(),
+      random: this.#random,
+      sleep: this.#sleep,
+      attempt: (callSignal) => {
+        notice.onSend?.();
+        return this.#attempt(body(), headers, callSignal, connectMs, read);
+      },
+      classify: (error) => {
+        const failure = error instanceof SpeechError ? error : this.error('unavailable', this.scrub(describeFailure(error)), true, error);
+        return { failure, retryable: failure.retryable, retryAfterMs: failure.retryAfterMs };
+      },
+      onRetry: (attempt, delay, failure) => this.#options.log?.warn({ engine: this.name, attempt, delayMs: Math.round(delay), err: failure.message }, 'cloud speech request failed; retrying'),
+    });
   }
 
   async #attempt<T>(body: BodyInit, headers: Record<string, string>, callSignal: AbortSignal, connectMs: number, read: (response: Response) => Promise<T>): Promise<T> {
