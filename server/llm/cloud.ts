@@ -1,7 +1,6 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
-import type { Logger } from '../logger.ts';
-import { callWithRetries, describeFailure, errorDetail, retryAfterMs } from './endpoint.ts';
+import { callWithRetries, describeFailure, errorDetail, retryAfterMs, type EndpointDeps } from './endpoint.ts';
 import {
   LlmError,
   type ChatMessage,
@@ -21,7 +20,7 @@ import {
 // (headers, first token, total) and a retry rule that depends on whether text already reached the
 // caller. Wrapping the client would mean disabling most of it, and the wire format is small.
 
-export interface CloudLlmOptions {
+export interface CloudLlmOptions extends EndpointDeps {
   /** Label of the endpoint ("openai", "groq", "lan"); the engine is named "cloud:<name>" (a leading "cloud:" is kept, not doubled). */
   name: string;
   /** e.g. "https://api.openai.com/v1", "http://10.0.0.5:8080/v1", or an Azure deployment URL. */
@@ -49,13 +48,6 @@ export interface CloudLlmOptions {
     baseDelayMs: number;
     maxDelayMs: number;
   };
-  fetch?: typeof fetch;
-  /** [0, 1); drives the backoff jitter. */
-  random?: () => number;
-  clock?: Clock;
-  /** Waits between attempts; rejects with the signal's reason when it aborts. */
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  log?: Logger;
 }
 
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';

@@ -2,7 +2,21 @@
 // the cloud LLM (`/chat/completions`) and cloud speech (`/audio/*`), which talk to the same kind of
 // server and must read its errors and back off from it the same way.
 
+import type { Clock } from '../clock.ts';
+import type { Logger } from '../logger.ts';
+
 const MAX_ERROR_DETAIL = 300;
+
+/** What an endpoint client is given rather than reaching for globals, so tests can pin it. */
+export interface EndpointDeps {
+  fetch?: typeof fetch;
+  /** [0, 1); drives the backoff jitter. */
+  random?: () => number;
+  clock?: Clock;
+  /** Waits between attempts; rejects with the signal's reason when it aborts. */
+  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+  log?: Logger;
+}
 
 /** The human part of an error body: OpenAI's `{error: {message, code}}`, `{detail}`, a bare string, or the raw text. */
 export function errorDetail(body: unknown): string {

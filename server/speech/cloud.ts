@@ -1,9 +1,8 @@
 import { setTimeout as sleepFor } from 'node:timers/promises';
 import { systemClock, type Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { callWithRetries, describeFailure, errorDetail, retryAfterMs } from '../llm/endpoint.ts';
+import { callWithRetries, describeFailure, errorDetail, retryAfterMs, type EndpointDeps } from '../llm/endpoint.ts';
 import { LlmError, type LlmErrorKind } from '../llm/llm.ts';
-import type { Logger } from '../logger.ts';
 import { createResampler, pcm16ToFloat32, type Resampler } from './resample.ts';
 import type { AudioChunk, SttEngine, SttStream, TtsEngine } from './speech.ts';
 import { decodeWav, encodeWav } from './wav.ts';
@@ -51,7 +50,7 @@ export class SpeechError extends LlmError {
   }
 }
 
-export interface CloudSpeechOptions {
+export interface CloudSpeechOptions extends EndpointDeps {
   /** Shown in logs, the breaker status and audit records; default "cloud:stt" / "cloud:tts". */
   name?: string;
   /** e.g. "https://api.openai.com/v1", or an Azure deployment URL ("…/openai/deployments/whisper"). */
@@ -69,12 +68,6 @@ export interface CloudSpeechOptions {
   };
   /** Default: 2 attempts, 250 ms base delay, 2 s cap. A voice turn cannot wait through a long backoff. */
   retries?: { attempts: number; baseDelayMs: number; maxDelayMs: number };
-  fetch?: typeof fetch;
-  /** [0, 1); drives the backoff jitter. */
-  random?: () => number;
-  clock?: Clock;
-  sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
-  log?: Logger;
 }
 
 const DEFAULT_AZURE_API_VERSION = '2024-10-21';
