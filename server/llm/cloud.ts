@@ -1,6 +1,5 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
-import { systemClock, type Clock } from '../clock.ts';
-import { callWithRetries, describeFailure, errorDetail, retryAfterMs, type EndpointDeps } from './endpoint.ts';
+import type { Clock } from '../clock.ts';
+import { callWithRetries, describeFailure, endpointAddress, endpointDeps, errorDetail, retryAfterMs, type EndpointDeps } from './endpoint.ts';
 import {
   LlmError,
   type ChatMessage,
@@ -50,7 +49,6 @@ export interface CloudLlmOptions extends EndpointDeps {
   };
 }
 
-const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 const DEFAULT_CONTEXT_SIZE = 8192;
 
 /** An attempt's failure, with whether another attempt may help. */
@@ -83,20 +81,11 @@ export class CloudLlmEngine implements LlmEngine {
     this.#options = options;
     this.name = options.name.startsWith('cloud:') ? options.name : `cloud:${options.name}`;
     this.model = { id: options.model, contextSize: options.contextSize ?? DEFAULT_CONTEXT_SIZE, toolCalling: options.toolCalling ?? true };
-    const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}/chat/completions`);
-    this.#origin = url.origin;
-    this.#headers = { 'content-type': 'application/json', accept: 'text/event-stream' };
-    if (options.flavour === 'azure') {
-      url.searchParams.set('api-version', options.apiVersion ?? DEFAULT_AZURE_API_VERSION);
-      if (options.apiKey) this.#headers['api-key'] = options.apiKey;
-    } else if (options.apiKey) {
-      this.#headers.authorization = `Bearer ${options.apiKey}`;
-    }
-    this.#url = url.href;
-    this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? Math.random;
-    this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
+    const address = endpointAddress(options.baseUrl, '/chat/completions', options);
+    this.#url = address.url;
+    this.#origin = address.origin;
+    this.#headers = { 'content-type': 'application/json', accept: 'text/event-stream', ...address.headers };
+    ({ fetch: this.#fetch, clock: this.#clock, random: this.#random, sleep: this.#sleep } = endpointDeps(options));
   }
 
   /** Approximate: about four characters per token for English BPE vocabularies; the endpoint's tokenizer is unknown. */

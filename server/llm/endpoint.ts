@@ -2,10 +2,12 @@
 // the cloud LLM (`/chat/completions`) and cloud speech (`/audio/*`), which talk to the same kind of
 // server and must read its errors and back off from it the same way.
 
-import type { Clock } from '../clock.ts';
+import { setTimeout as sleepFor } from 'node:timers/promises';
+import { systemClock, type Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 
 const MAX_ERROR_DETAIL = 300;
+const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 
 /** What an endpoint client is given rather than reaching for globals, so tests can pin it. */
 export interface EndpointDeps {
@@ -16,6 +18,33 @@ export interface EndpointDeps {
   /** Waits between attempts; rejects with the signal's reason when it aborts. */
   sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
   log?: Logger;
+}
+
+/** The injected dependencies, with the real ones where none were given. */
+export function endpointDeps(deps: EndpointDeps): Required<Omit<EndpointDeps, 'log'>> {
+  return {
+    fetch: deps.fetch ?? globalThis.fetch,
+    clock: deps.clock ?? systemClock,
+    random: deps.random ?? Math.random,
+    sleep: deps.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal })),
+  };
+}
+
+/** Where a request goes and how it authenticates: a Bearer key, or Azure OpenAI's `api-key` and `api-version`. */
+export function endpointAddress(
+  baseUrl: string,
+  path: string,
+  auth: { flavour?: 'openai' | 'azure' | undefined; apiKey?: string | undefined; apiVersion?: string | undefined },
+): { url: string; origin: string; headers: Record<string, string> } {
+  const url = new URL(`${baseUrl.replace(/\/+$/, '')}${path}`);
+  const headers: Record<string, string> = {};
+  if (auth.flavour === 'azure') {
+    url.searchParams.set('api-version', auth.apiVersion ?? DEFAULT_AZURE_API_VERSION);
+    if (auth.apiKey) headers['api-key'] = auth.apiKey;
+  } else if (auth.apiKey) {
+    headers.authorization = `Bearer ${auth.apiKey}`;
+  }
+  return { url: url.href, origin: url.origin, headers };
 }
 
 /** The human part of an error body: OpenAI's `{error: {message, code}}`, `{detail}`, a bare string, or the raw text. */

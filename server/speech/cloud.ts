@@ -1,7 +1,6 @@
-import { setTimeout as sleepFor } from 'node:timers/promises';
-import { systemClock, type Clock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import { AppError } from '../errors.ts';
-import { callWithRetries, describeFailure, errorDetail, retryAfterMs, type EndpointDeps } from '../llm/endpoint.ts';
+import { callWithRetries, describeFailure, endpointAddress, endpointDeps, errorDetail, retryAfterMs, type EndpointDeps } from '../llm/endpoint.ts';
 import { LlmError, type LlmErrorKind } from '../llm/llm.ts';
 import { createResampler, pcm16ToFloat32, type Resampler } from './resample.ts';
 import type { AudioChunk, SttEngine, SttStream, TtsEngine } from './speech.ts';
@@ -70,7 +69,6 @@ export interface CloudSpeechOptions extends EndpointDeps {
   retries?: { attempts: number; baseDelayMs: number; maxDelayMs: number };
 }
 
-const DEFAULT_AZURE_API_VERSION = '2024-10-21';
 /** Of an unexpected body, enough to recognise what answered. */
 const MAX_UNEXPECTED = 300;
 const DEFAULT_RETRIES = { attempts: 2, baseDelayMs: 250, maxDelayMs: 2_000 };
@@ -100,20 +98,8 @@ class SpeechClient {
     this.#options = options;
     const name = options.name ?? `cloud:${role}`;
     this.name = name.startsWith('cloud:') ? name : `cloud:${name}`;
-    const url = new URL(`${options.baseUrl.replace(/\/+$/, '')}${path}`);
-    this.#origin = url.origin;
-    this.#headers = {};
-    if (options.flavour === 'azure') {
-      url.searchParams.set('api-version', options.apiVersion ?? DEFAULT_AZURE_API_VERSION);
-      if (options.apiKey) this.#headers['api-key'] = options.apiKey;
-    } else if (options.apiKey) {
-      this.#headers.authorization = `Bearer ${options.apiKey}`;
-    }
-    this.#url = url.href;
-    this.#fetch = options.fetch ?? globalThis.fetch;
-    this.#clock = options.clock ?? systemClock;
-    this.#random = options.random ?? Math.random;
-    this.#sleep = options.sleep ?? ((ms, signal) => sleepFor(ms, undefined, { signal }));
+    ({ url: this.#url, origin: this.#origin, headers: this.#headers } = endpointAddress(options.baseUrl, path, options));
+    ({ fetch: this.#fetch, clock: this.#clock, random: this.#random, sleep: this.#sleep } = endpointDeps(options));
   }
 
   close(): void {
