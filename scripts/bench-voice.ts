@@ -265,10 +265,10 @@ const TAIL_MS = 1_000;
  * Each WAV with lead and trailing silence, segmented by the VAD alone; recordings it hears as more
  * than one turn are left out. Timing every push gives the VAD's cost per 100 ms frame.
  */
-async function loadClips(): Promise<{ clips: Clip[]; skipped: string[]; vadFrameMs: number[] }> {
+async function loadClips(): Promise<{ clips: Clip[]; leftOut: string[]; vadFrameMs: number[] }> {
   const rows = (await readFile(path.join(SPEECH_DIR, 'transcripts.tsv'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split('\t'));
   const clips: Clip[] = [];
-  const skipped: string[] = [];
+  const leftOut: string[] = [];
   const vadFrameMs: number[] = [];
   for (const [file, , , , reference] of rows) {
     if (!file) continue;
@@ -290,13 +290,13 @@ async function loadClips(): Promise<{ clips: Clip[]; skipped: string[]; vadFrame
     const [start] = starts;
     const [end] = ends;
     if (starts.length !== 1 || ends.length !== 1 || !start || !end) {
-      skipped.push(`${file} (${ends.length} turns)`);
+      leftOut.push(`${file} (${ends.length} turns)`);
       continue;
     }
     const pcm = float32ToPcm16(samples);
     clips.push({ file, reference: reference ?? '', pcm: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), onsetMs: start.atMs, endMs: end.atMs });
   }
-  return { clips, skipped, vadFrameMs };
+  return { clips, leftOut, vadFrameMs };
 }
 
 async function tinyModels(dir: string): Promise<Record<string, string>> {
@@ -421,7 +421,7 @@ interface BargeIn {
   outcome: string;
   onsetToLastAudio: number | null;
   onsetToSpeechStarted: number | null;
-  onsetToDone: number | null;
+  onsetToResponseDone: number | null;
   /** Audio deltas that arrived after the onset frame was sent. */
   deltasAfterOnset: number;
 }
@@ -434,7 +434,7 @@ async function bargeIn(url: string, key: string, clip: Clip, question: string): 
     client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: question }] } });
     client.send({ type: 'response.create' });
     const firstAudio = await client.waitFor((e) => e['type'] === 'response.output_audio.delta', 0, WAIT_MS);
-    const result: BargeIn = { outcome: 'no audio', onsetToLastAudio: null, onsetToSpeechStarted: null, onsetToDone: null, deltasAfterOnset: 0 };
+    const result: BargeIn = { outcome: 'no audio', onsetToLastAudio: null, onsetToSpeechStarted: null, onsetToResponseDone: null, deltasAfterOnset: 0 };
     if (!firstAudio) return result;
     const id = firstAudio.event['response_id'];
     // Speak as soon as the answer starts playing.
@@ -453,7 +453,7 @@ async function bargeIn(url: string, key: string, clip: Clip, question: string): 
       outcome: status === 'cancelled' ? 'cancelled' : `${status} (not interrupted)`,
       onsetToLastAudio: since(onsetAt, last),
       onsetToSpeechStarted: since(onsetAt, started),
-      onsetToDone: since(onsetAt, done),
+      onsetToResponseDone: since(onsetAt, done),
       deltasAfterOnset: deltas.filter((s) => s.at > onsetAt).length,
     };
   } finally {
@@ -682,7 +682,7 @@ async function main(argv: string[]): Promise<void> {
 
     // 1 + 2
     progress('voice turns');
-    const { clips, skipped, vadFrameMs } = await loadClips();
+    const { clips, leftOut, vadFrameMs } = await loadClips();
     if (!clips.length) throw new Error(`no usable WAV in ${SPEECH_DIR}`);
     const turns = await voiceTurns(url, key, clips, options.turns);
     out['turns'] = turns;
@@ -719,7 +719,7 @@ async function main(argv: string[]): Promise<void> {
         ],
       ),
     );
-    print(`\nClips left out (the VAD hears more than one turn in them): ${skipped.join(', ') || 'none'}.\n`);
+    print(`\nClips left out (the VAD hears more than one turn in them): ${leftOut.join(', ') || 'none'}.\n`);
 
     print('## 2. Pipeline overhead\n');
     print(`Time not spent inside model inference: end → first audio minus (stt_ms + first_token_ms + tts_first_sentence_ms). The VAD row times createSileroVad().push on each 100 ms frame of the same clips (${vadFrameMs.length} frames).\n`);
@@ -772,9 +772,9 @@ async function main(argv: string[]): Promise<void> {
         markdownTable(
           ['trial', 'outcome', 'onset → last audio delta', 'onset → speech_started', 'onset → response.done', 'audio deltas after onset', 'goal'],
           [
-            ...trials.map((t, i) => [i + 1, t.outcome, formatMs(t.onsetToLastAudio), formatMs(t.onsetToSpeechStarted), formatMs(t.onsetToDone), t.deltasAfterOnset, '']),
-            ['p50', '', pct((t) => t.onsetToLastAudio, 50), pct((t) => t.onsetToSpeechStarted, 50), pct((t) => t.onsetToDone, 50), '', `≤ ${BARGE_IN_GOAL_MS} ms`],
-            ['p99', '', pct((t) => t.onsetToLastAudio, 99), pct((t) => t.onsetToSpeechStarted, 99), pct((t) => t.onsetToDone, 99), '', `≤ ${BARGE_IN_GOAL_MS} ms`],
+            ...trials.map((t, i) => [i + 1, t.outcome, formatMs(t.onsetToLastAudio), formatMs(t.onsetToSpeechStarted), formatMs(t.onsetToResponseDone), t.deltasAfterOnset, '']),
+            ['p50', '', pct((t) => t.onsetToLastAudio, 50), pct((t) => t.onsetToSpeechStarted, 50), pct((t) => t.onsetToResponseDone, 50), '', `≤ ${BARGE_IN_GOAL_MS} ms`],
+            ['p99', '', pct((t) => t.onsetToLastAudio, 99), pct((t) => t.onsetToSpeechStarted, 99), pct((t) => t.onsetToResponseDone, 99), '', `≤ ${BARGE_IN_GOAL_MS} ms`],
           ],
         ),
       );

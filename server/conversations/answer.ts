@@ -113,7 +113,7 @@ export class AnswerService {
     } catch (err) {
       // Keep what the person saw: a stopped answer stays in the conversation, marked as such.
       const status = options.signal?.aborted ? 'cancelled' : 'failed';
-      // Not inside `onMessage?.(…)`: optional chaining would skip storing it when nobody listens.
+      // Not inside `onMessage?.(…)`: with nobody listening, optional chaining would not store it at all.
       const stopped = await this.#d.conversations.addMessage(conversation, { role: 'assistant', content: streamed, status, citations: [], searches });
       options.onMessage?.(stopped);
       throw err;

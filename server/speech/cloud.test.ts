@@ -88,9 +88,9 @@ describe('CloudSttEngine', () => {
     const requests = script();
     const stt = new CloudSttEngine(base());
     assert.equal(await stt.createStream().finish(), '');
-    const stub = stt.createStream();
-    stub.accept({ samples: noise(0.05, 16_000), sampleRate: 16_000 });
-    assert.equal(await stub.finish(), '');
+    const blip = stt.createStream();
+    blip.accept({ samples: noise(0.05, 16_000), sampleRate: 16_000 });
+    assert.equal(await blip.finish(), '');
     assert.equal(requests.length, 0);
   });
 

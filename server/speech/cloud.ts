@@ -208,7 +208,7 @@ export interface CloudSttStream extends SttStream {
 
 // Whisper-family models resample to 16 kHz anyway; sending 16 kHz halves a 24 kHz client's upload.
 const UPLOAD_RATE = 16_000;
-// OpenAI refuses audio under 0.1 s; such a stub is never speech.
+// OpenAI refuses audio under 0.1 s; so short a snippet is never speech.
 const MIN_UPLOAD_SAMPLES = UPLOAD_RATE / 10;
 
 export class CloudSttEngine implements SttEngine {
