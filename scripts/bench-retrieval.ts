@@ -179,6 +179,9 @@ function toChunk(doc: Doc, titleField: string, vector?: Float32Array): ChunkReco
     headings: titleField === 'documentName' ? [] : [doc.title],
     page: null,
     pageEnd: null,
+    pages: [],
+    start: 0,
+    end: doc.text.length,
     text: doc.text,
     vector,
   };

@@ -89,7 +89,15 @@ export interface TestSearch {
 
 export async function testSearch(chunks: readonly TestChunk[] = CLINIC): Promise<TestSearch> {
   const index = await createEmbeddedSearch({ dir: null });
-  const records: ChunkRecord[] = chunks.map((c) => ({ ...c, organisationId: 'org', kbId: 'kb', pageEnd: c.page }));
+  const records: ChunkRecord[] = chunks.map((c) => ({
+    ...c,
+    organisationId: 'org',
+    kbId: 'kb',
+    pageEnd: c.page,
+    pages: c.page === null ? [] : [{ number: c.page, label: null, offset: 0 }],
+    start: 0,
+    end: c.text.length,
+  }));
   await index.upsert(records);
   const queries: TestSearch['queries'] = [];
   const search: PassageSearch = async (query, { k, documentIds }) => {

@@ -1,4 +1,7 @@
+import type { Chunk, ChunkPage } from '../chunks/chunk.ts';
 import type { Block, ParsedDocument } from './types.ts';
+
+export type { Chunk } from '../chunks/chunk.ts';
 
 export interface ChunkOptions {
   /** Target upper bound per chunk, in tokens of `countTokens`. */
@@ -6,19 +9,6 @@ export interface ChunkOptions {
   /** Tokens of the previous chunk's tail repeated at the start of the next one in the same section. */
   chunkOverlap: number;
   countTokens: (text: string) => number;
-}
-
-export interface Chunk {
-  /** 0-based position in the document. */
-  index: number;
-  text: string;
-  headings: string[];
-  page: number | null;
-  pageEnd: number | null;
-  /** Character offsets into `documentText(parsed)`: the passage a citation points at. */
-  start: number;
-  end: number;
-  tokens: number;
 }
 
 export interface PositionedBlock extends Block {
@@ -96,6 +86,17 @@ function splitOversized(text: string, start: number, budget: number, count: (t: 
   return out;
 }
 
+/** Where each page begins in the text of `pieces` joined by newlines (pieces without a page continue the one before). */
+function pageStarts(pieces: readonly Piece[]): ChunkPage[] {
+  const pages: ChunkPage[] = [];
+  let offset = 0;
+  for (const piece of pieces) {
+    if (piece.page !== null && pages.at(-1)?.number !== piece.page) pages.push({ number: piece.page, label: null, offset });
+    offset += piece.text.length + 1;
+  }
+  return pages;
+}
+
 /**
  * Structure-aware chunking. A heading opens a new section (unless the running chunk is only a
  * heading or two), blocks within a section are packed up to the token budget, list items and
@@ -119,14 +120,16 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks'>, options: C
     }
     const first = current[0]!;
     const last = current[current.length - 1]!;
-    const pages = current.map((p) => p.page).filter((p): p is number => p !== null);
     const text = current.map((p) => p.text).join('\n');
+    const pages = pageStarts(current);
+    const numbers = pages.map((p) => p.number);
     chunks.push({
       index: chunks.length,
       text,
       headings: currentHeadings,
-      page: pages.length ? Math.min(...pages) : null,
-      pageEnd: pages.length ? Math.max(...pages) : null,
+      page: numbers.length ? Math.min(...numbers) : null,
+      pageEnd: numbers.length ? Math.max(...numbers) : null,
+      pages,
       start: first.start,
       end: last.end,
       tokens: countTokens(text),

@@ -138,6 +138,7 @@ export class IngestPipeline {
       headings: c.headings,
       page: c.page,
       pageEnd: c.pageEnd,
+      pages: c.pages,
       start: c.start,
       end: c.end,
       tokens: c.tokens,

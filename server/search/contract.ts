@@ -29,9 +29,12 @@ export function makeChunk(id: string, text: string, extra: Partial<ChunkRecord> 
     headings: [],
     page: 1,
     pageEnd: 1,
+    pages: [{ number: 1, label: null, offset: 0 }],
+    start: 0,
+    end: text.length,
     text,
     ...extra,
-  };
+  } as ChunkRecord;
 }
 
 export function searchContract(name: string, open: () => Promise<SearchIndex>, cleanup?: () => Promise<void>): void {
@@ -255,8 +258,14 @@ export function searchContract(name: string, open: () => Promise<SearchIndex>, c
             documentId: 'doc-7',
             documentName: 'Flanges.docx',
             headings: ['Assembly', 'Flanges'],
-            page: null,
-            pageEnd: null,
+            page: 12,
+            pageEnd: 13,
+            pages: [
+              { number: 12, label: 'A-3', offset: 0 },
+              { number: 13, label: 'A-4', offset: 24 },
+            ],
+            start: 4000,
+            end: 4034,
           }),
         ]);
         const hit = (await search('flange bolts')).hits[0];
@@ -269,8 +278,14 @@ export function searchContract(name: string, open: () => Promise<SearchIndex>, c
             documentName: 'Flanges.docx',
             kbId: 'kb-7',
             headings: ['Assembly', 'Flanges'],
-            page: null,
-            pageEnd: null,
+            page: 12,
+            pageEnd: 13,
+            pages: [
+              { number: 12, label: 'A-3', offset: 0 },
+              { number: 13, label: 'A-4', offset: 24 },
+            ],
+            start: 4000,
+            end: 4034,
             text: 'Torque the flange bolts crosswise.',
             score: 0,
             matchedTerms: [],

@@ -376,8 +376,8 @@ function parseJournal(data: Buffer): { records: JournalRecord[]; validBytes: num
 // ---------------------------------------------------------------------------------------------
 
 function toStored(chunk: ChunkRecord): StoredChunk {
-  const { id, organisationId, kbId, documentId, documentName, headings, page, pageEnd, text } = chunk;
-  return { id, organisationId, kbId, documentId, documentName, headings: [...headings], page, pageEnd, text };
+  const { id, organisationId, kbId, documentId, documentName, headings, page, pageEnd, pages, start, end, text } = chunk;
+  return { id, organisationId, kbId, documentId, documentName, headings: [...headings], page, pageEnd, pages: (pages ?? []).map((p) => ({ ...p })), start: start ?? 0, end: end ?? text.length, text };
 }
 
 function requireOrganisation(filter: { organisationId: string } | undefined): void {
@@ -754,6 +754,9 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
       headings: [...chunk.headings],
       page: chunk.page,
       pageEnd: chunk.pageEnd,
+      pages: (chunk.pages ?? []).map((p) => ({ ...p })),
+      start: chunk.start,
+      end: chunk.end,
       text: chunk.text,
       score: Math.min(1, Math.max(0, score)),
       matchedTerms: queryTerms.size > 0 ? analyzer.surfaceForms(chunk.text, queryTerms) : [],

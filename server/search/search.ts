@@ -3,6 +3,10 @@
 // semantic ratio; vectors are supplied by the caller ("user-provided" embedder), never computed
 // by the index.
 
+import type { ChunkPage } from '../chunks/chunk.ts';
+
+export type { ChunkPage } from '../chunks/chunk.ts';
+
 export interface ChunkRecord {
   /** Chunk id; unique across the index. */
   id: string;
@@ -16,6 +20,11 @@ export interface ChunkRecord {
   page: number | null;
   /** 1-based page where the chunk ends (same as page for single-page chunks), or null. */
   pageEnd: number | null;
+  /** Where each page the chunk touches begins in `text`; empty for unpaged formats. */
+  pages: ChunkPage[];
+  /** Character offsets of the chunk in its document's extracted text. */
+  start: number;
+  end: number;
   text: string;
   /** Normalised embedding (unit length), when an embedding model produced one. */
   vector?: Float32Array | undefined;
@@ -50,6 +59,9 @@ export interface SearchHit {
   headings: string[];
   page: number | null;
   pageEnd: number | null;
+  pages: ChunkPage[];
+  start: number;
+  end: number;
   text: string;
   /** Ranking score in [0, 1], higher is better (Meilisearch's `_rankingScore`). */
   score: number;

@@ -1,20 +1,9 @@
+export type { ChunkDoc } from '../chunks/chunk.ts';
 import type { Logger } from '../logger.ts';
 import type { Collection } from '../store/store.ts';
 import type { ChunkRecord, DeleteFilter, SearchIndex } from './search.ts';
-import type { Chunk } from '../ingest/chunker.ts';
+import type { ChunkDoc } from '../chunks/chunk.ts';
 import { decodeVector } from '../embeddings/vectors.ts';
-
-/** A chunk as the store keeps it: the source of truth the search index is rebuilt from. */
-export interface ChunkDoc extends Chunk {
-  _id: string;
-  organisationId: string;
-  kbId: string;
-  documentId: string;
-  documentName: string;
-  /** Base64 of the Float32Array embedding, or null when no model produced one. */
-  vector: string | null;
-  embeddingModel: string | null;
-}
 
 export function toChunkRecord(c: ChunkDoc): ChunkRecord {
   return {
@@ -26,6 +15,9 @@ export function toChunkRecord(c: ChunkDoc): ChunkRecord {
     headings: c.headings,
     page: c.page,
     pageEnd: c.pageEnd,
+    pages: c.pages ?? [],
+    start: c.start,
+    end: c.end,
     text: c.text,
     vector: c.vector ? decodeVector(c.vector) : undefined,
   };
