@@ -8,7 +8,7 @@ import { openEmbeddings } from './embeddings/provider.ts';
 import { LocalEventBus } from './events/bus.ts';
 import { DiskBlobStore } from './files/disk.ts';
 import { EventStreams } from './http/sse.ts';
-import { parseIsolated } from './ingest/isolate.ts';
+import { openParser } from './ingest/isolate.ts';
 import { ocrAvailable } from './ingest/ocr.ts';
 import type { Logger } from './logger.ts';
 import { migrate } from './migrations.ts';
@@ -107,6 +107,9 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     },
   });
 
+  const parser = openParser({ concurrency: config.INGEST_CONCURRENCY });
+  lifecycle.onShutdown('parser', () => parser.close());
+
   const db = collections(store);
   const queue = new EmbeddedQueue({ jobs: db.jobs, clock, log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY });
   readiness.add({
@@ -131,7 +134,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     bus,
     embeddings: () => embeddings.engine(),
     embeddingsStatus: () => embeddings.status(),
-    parse: (input, limits, onProgress, signal) => parseIsolated(input, limits, onProgress, signal),
+    parse: (input, limits, onProgress, signal) => parser.parse(input, limits, onProgress, signal),
     llm,
   });
   const ran = await migrate(store, services.db, clock, log);

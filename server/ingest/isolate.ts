@@ -33,6 +33,17 @@ export type WorkerReply =
 
 const WORKER = new URL('./parse-worker.ts', import.meta.url);
 
+/** Parses documents for the ingestion pipeline; opened once by the appliance and closed at shutdown. */
+export interface Parser {
+  parse(input: { bytes: Uint8Array; filename: string }, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal): Promise<ParsedDocument>;
+  close(): Promise<void>;
+}
+
+/** Opens the isolated parser: each document in a worker thread of its own. */
+export function openParser(_options: { concurrency: number }): Parser {
+  return { parse: parseIsolated, close: async () => undefined };
+}
+
 /** Moves the bytes to the worker without copying when the caller owns the whole buffer. */
 function transferable(bytes: Uint8Array): { bytes: Uint8Array; transfer: ArrayBuffer[] } {
   const buffer = bytes.buffer;
