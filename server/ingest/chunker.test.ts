@@ -82,6 +82,51 @@ describe('chunkDocument', () => {
     assert.deepEqual(chunkDocument({ blocks: [para(3, 'x')] }, opts).map((c) => [c.page, c.pageEnd]), [[null, null]]);
   });
 
+  it('records where each page begins inside a chunk, with its printed label', () => {
+    const blocks: Block[] = [
+      { kind: 'heading', text: 'Wound care', level: 1, page: 36 },
+      para(4, 'a', 36),
+      para(5, 'b', 37),
+      // A block with no page (a parser could not place it) continues the page before it.
+      { kind: 'caption', text: 'Figure 3' },
+      para(3, 'c', 38),
+    ];
+    const pages = [36, 37, 38].map((number) => ({ number, label: String(number - 2) }));
+    const [chunk, ...rest] = chunkDocument({ blocks, pages }, { ...opts, chunkSize: 50 });
+    assert.equal(rest.length, 0);
+    assert.deepEqual(
+      chunk!.pages.map((p) => [p.number, p.label, chunk!.text.slice(p.offset, p.offset + 2)]),
+      [
+        [36, '34', 'Wo'],
+        [37, '35', 'b0'],
+        [38, '36', 'c0'],
+      ],
+    );
+    assert.deepEqual([chunk!.page, chunk!.pageEnd], [36, 38]);
+    assert.ok(chunk!.text.slice(chunk!.pages[1]!.offset, chunk!.pages[2]!.offset).includes('Figure 3'), 'the unplaced caption stays with page 37');
+  });
+
+  it('gives a chunk opened by the previous one’s tail the page that tail is on', () => {
+    const blocks: Block[] = [para(8, 'a', 4), para(8, 'b', 4), para(4, 't', 4), para(8, 'c', 5)];
+    const chunks = chunkDocument({ blocks, pages: [{ number: 4 }, { number: 5 }] }, { ...opts, chunkSize: 20, chunkOverlap: 5 });
+    const second = chunks.find((c) => c.text.includes('c0'))!;
+    assert.ok(second.text.startsWith('t0'), 'the overlap opens the next chunk');
+    assert.deepEqual(
+      second.pages.map((p) => [p.number, p.label, second.text.slice(p.offset).split(' ')[0]]),
+      [
+        [4, null, 't0'],
+        [5, null, 'c0'],
+      ],
+    );
+  });
+
+  it('keeps the page of every piece of an oversized block split across chunks', () => {
+    const long = Array.from({ length: 6 }, (_, i) => `Step ${i} takes four words.`).join(' ');
+    const chunks = chunkDocument({ blocks: [{ kind: 'paragraph', text: long, page: 9 }] }, { ...opts, chunkSize: 12, chunkOverlap: 0 });
+    assert.ok(chunks.length > 1);
+    for (const c of chunks) assert.deepEqual(c.pages, [{ number: 9, label: null, offset: 0 }]);
+  });
+
   it('returns nothing for a document of headings only, and approximates tokens without a tokenizer', () => {
     assert.deepEqual(chunkDocument({ blocks: [{ kind: 'heading', text: 'Title', level: 1 }] }, opts), []);
     assert.equal(approximateTokens('a'.repeat(400)), 100);

@@ -86,12 +86,15 @@ function splitOversized(text: string, start: number, budget: number, count: (t: 
   return out;
 }
 
-/** Where each page begins in the text of `pieces` joined by newlines (pieces without a page continue the one before). */
-function pageStarts(pieces: readonly Piece[]): ChunkPage[] {
+/**
+ * Where each page begins in the text of `pieces` joined by newlines (pieces without a page
+ * continue the one before), with the page's printed label when the document defines one.
+ */
+function pageStarts(pieces: readonly Piece[], labels: ReadonlyMap<number, string>): ChunkPage[] {
   const pages: ChunkPage[] = [];
   let offset = 0;
   for (const piece of pieces) {
-    if (piece.page !== null && pages.at(-1)?.number !== piece.page) pages.push({ number: piece.page, label: null, offset });
+    if (piece.page !== null && pages.at(-1)?.number !== piece.page) pages.push({ number: piece.page, label: labels.get(piece.page) ?? null, offset });
     offset += piece.text.length + 1;
   }
   return pages;
@@ -102,10 +105,12 @@ function pageStarts(pieces: readonly Piece[]): ChunkPage[] {
  * heading or two), blocks within a section are packed up to the token budget, list items and
  * table rows are never split from each other mid-row, and only a block too large for a chunk on
  * its own is cut — at sentence ends first. Each chunk carries its heading path, its page range
- * and its exact character offsets, so a citation can show the passage on its page.
+ * and its exact character offsets, and where inside it each page begins (with the page's printed label
+ * from `parsed.pages`), so a citation can name the page its passage is on.
  */
-export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks'>, options: ChunkOptions): Chunk[] {
+export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, options: ChunkOptions): Chunk[] {
   const { blocks } = positionBlocks(parsed.blocks);
+  const labels = new Map((parsed.pages ?? []).flatMap((p) => (p.label ? [[p.number, p.label] as const] : [])));
   const { chunkSize, countTokens } = options;
   const overlapBudget = Math.min(options.chunkOverlap, Math.floor(chunkSize / 2));
   const chunks: Chunk[] = [];
@@ -121,7 +126,7 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks'>, options: C
     const first = current[0]!;
     const last = current[current.length - 1]!;
     const text = current.map((p) => p.text).join('\n');
-    const pages = pageStarts(current);
+    const pages = pageStarts(current, labels);
     const numbers = pages.map((p) => p.number);
     chunks.push({
       index: chunks.length,
