@@ -303,6 +303,7 @@ async function main(): Promise<void> {
 
 main()
   .then(() => (process.argv.includes('--no-ingest') ? undefined : benchIngestion()))
+  .then(async () => (await import('./bench-scale.ts')).runScaleSection(process.argv))
   .catch((err: unknown) => {
     console.error(err instanceof Error ? err.message : err);
     process.exitCode = 1;
