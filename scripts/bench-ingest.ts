@@ -2,8 +2,10 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Readable } from 'node:stream';
-import { createAppliance } from '../server/appliance.ts';
+import { Worker } from 'node:worker_threads';
+import { createAppliance, listen } from '../server/appliance.ts';
 import { loadConfig } from '../server/config.ts';
 import type { DocumentDoc } from '../server/documents/documents.ts';
 import { createLogger } from '../server/logger.ts';
@@ -11,9 +13,11 @@ import { Lifecycle } from '../server/ops/lifecycle.ts';
 
 // Ingestion throughput through the real appliance (worker-isolated parsing, OCR, chunking,
 // embedding when a model is installed, indexing) on the documents in ../shared/docs. Printed by
-// `npm run bench:retrieval` after the retrieval table.
+// `npm run bench:retrieval` after the retrieval table, followed by many small documents (one
+// SciFact abstract each) to show the per-document overhead and how responsive the server stays.
 
 const DOCS = path.resolve(import.meta.dirname, '../../shared/docs');
+const SCIFACT = path.resolve(import.meta.dirname, '../../shared/bench/scifact');
 
 export async function benchIngestion(options: { modelsDir?: string } = {}): Promise<void> {
   if (!existsSync(DOCS)) {
@@ -58,6 +62,126 @@ export async function benchIngestion(options: { modelsDir?: string } = {}): Prom
     await lifecycle.shutdown('bench done');
     await rm(dataDir, { recursive: true, force: true });
   }
+  await benchSmallDocuments(options);
 }
 
-if (import.meta.main) await benchIngestion();
+/** The first `count` SciFact abstracts as Markdown files: the title as a heading, then the abstract. */
+async function scifactDocuments(count: number): Promise<Array<{ name: string; bytes: Buffer }>> {
+  const files: Array<{ name: string; bytes: Buffer }> = [];
+  for (const part of ['corpus.part1.jsonl', 'corpus.part2.jsonl', 'corpus.part3.jsonl']) {
+    for (const line of (await readFile(path.join(SCIFACT, part), 'utf8')).split('\n')) {
+      if (files.length === count) return files;
+      if (!line.trim()) continue;
+      const { _id, title, text } = JSON.parse(line) as { _id: string; title: string; text: string };
+      files.push({ name: `scifact-${_id}.md`, bytes: Buffer.from(`# ${title}\n\n${text}\n`, 'utf8') });
+    }
+  }
+  return files;
+}
+
+// Asks /healthz every ~20 ms from a thread of its own, so a stalled server loop shows as a slow
+// answer instead of also delaying the probe that should measure it.
+const PROBE = `
+const { parentPort, workerData } = require('node:worker_threads');
+const latencies = [];
+let running = true;
+parentPort.on('message', () => { running = false; });
+(async () => {
+  while (running) {
+    const started = performance.now();
+    const res = await fetch(workerData.url);
+    await res.arrayBuffer();
+    const ms = performance.now() - started;
+    latencies.push(ms);
+    await new Promise((r) => setTimeout(r, Math.max(0, 20 - ms)));
+  }
+  parentPort.postMessage(latencies);
+})();
+`;
+
+function probeHealth(url: string): { stop(): Promise<number[]> } {
+  const worker = new Worker(PROBE, { eval: true, workerData: { url } });
+  const latencies = new Promise<number[]>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  return {
+    stop: async () => {
+      worker.postMessage('stop');
+      const result = await latencies;
+      await worker.terminate();
+      return result;
+    },
+  };
+}
+
+const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))] ?? NaN;
+
+/**
+ * 1,000 one-abstract documents uploaded at once, through the appliance with its HTTP listener up:
+ * documents/s, process CPU per document (every thread), /healthz latency during the ingestion and
+ * the main thread's longest event-loop stall.
+ */
+export async function benchSmallDocuments(options: { modelsDir?: string; count?: number; concurrency?: number } = {}): Promise<void> {
+  if (!existsSync(SCIFACT)) {
+    console.log(`\nsmall documents: skipped — ${SCIFACT} is absent`);
+    return;
+  }
+  const files = await scifactDocuments(options.count ?? 1000);
+  const dataDir = await mkdtemp(path.join(tmpdir(), 'lectern-bench-small-'));
+  const log = createLogger({ level: 'silent' });
+  const lifecycle = new Lifecycle(log);
+  try {
+    const config = loadConfig({
+      DATA_DIR: dataDir,
+      MODELS_DIR: options.modelsDir ?? path.resolve('models'),
+      LOG_LEVEL: 'silent',
+      ...(options.concurrency ? { INGEST_CONCURRENCY: String(options.concurrency) } : {}),
+    });
+    const appliance = await createAppliance(config, log, lifecycle);
+    const { services } = appliance;
+    const { port } = await listen(appliance.app.callback(), { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000, readiness: appliance.readiness }, lifecycle);
+    const { organisation } = await services.organisations.createWithFirstUser('Bench', { name: 'Bench', email: 'bench@example.org', password: 'bench password 123' }, { role: 'owner', instanceOwner: true });
+    const kb = await services.kbs.create(organisation._id, { name: 'small' });
+    const uploaded = [];
+    for (const f of files) uploaded.push({ name: f.name, declaredType: 'text/markdown', blob: await services.documents.blobsPut(Readable.from([f.bytes])) });
+
+    const probe = probeHealth(`http://127.0.0.1:${port}/healthz`);
+    await new Promise((r) => setTimeout(r, 200)); // the probe's first (cold) request is not the ingestion's doing
+    const delay = monitorEventLoopDelay({ resolution: 10 });
+    delay.enable();
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    await services.documents.add(organisation._id, kb._id, uploaded, null);
+    let stats = await services.documents.stats(organisation._id, kb._id);
+    while (stats.processing > 0) {
+      await new Promise((r) => setTimeout(r, 250));
+      stats = await services.documents.stats(organisation._id, kb._id);
+    }
+    const seconds = (performance.now() - started) / 1000;
+    const used = process.cpuUsage(cpu);
+    delay.disable();
+    const latencies = (await probe.stop()).sort((a, b) => a - b);
+
+    const cpuMs = (used.user + used.system) / 1000 / files.length;
+    const ms = (v: number) => v.toFixed(1);
+    console.log(`\n## Ingestion of ${files.length} small documents (one SciFact abstract each as Markdown, ${config.INGEST_CONCURRENCY} at a time, embeddings ${services.search.embeddingsStatus().available ? 'on' : 'off'})\n`);
+    console.log('| documents | ready | failed | chunks | seconds | documents/s | CPU ms/document | /healthz p50 | p99 | max | longest stall |');
+    console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |');
+    console.log(
+      `| ${stats.documents} | ${stats.ready} | ${stats.failed} | ${stats.chunks} | ${seconds.toFixed(1)} | ${(files.length / seconds).toFixed(1)} | ${ms(cpuMs)} | ` +
+        `${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${ms(latencies.at(-1) ?? NaN)} | ${ms(delay.max / 1e6)} |`,
+    );
+    console.log(`\nCPU is the whole process's (every thread) divided by the documents; /healthz was asked ${latencies.length} times, every ~20 ms from another thread; the stall is the main thread's longest event-loop delay.`);
+  } finally {
+    await lifecycle.shutdown('bench done');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.main) {
+  if (process.argv.includes('--small')) {
+    const at = process.argv.indexOf('--concurrency');
+    await benchSmallDocuments(at > 0 ? { concurrency: Number(process.argv[at + 1]) } : {});
+  } else await benchIngestion();
+}

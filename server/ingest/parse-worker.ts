@@ -1,15 +1,20 @@
-// Worker entry for ./isolate.ts: parses one document and reports back by message. It runs under
-// V8 resource limits and may be terminated at any moment; it holds nothing that needs cleanup.
+// Worker entry for the parse pool (./pool.ts): parses one document at a time, as each request
+// arrives, and reports back by message under the request's id. It runs under V8 resource limits
+// and may be terminated at any moment; it holds nothing that needs cleanup.
 
 import { enableCompileCache } from 'node:module';
-import { parentPort, workerData } from 'node:worker_threads';
-import type { WorkerReply, WorkerRequest } from './isolate.ts';
+import { getHeapStatistics } from 'node:v8';
+import { parentPort } from 'node:worker_threads';
 import type { OcrEngine } from './parse.ts';
+import type { WorkerReply, WorkerRequest } from './pool.ts';
 import { IngestError, type ParseLimits } from './types.ts';
 
-// Every worker is a fresh isolate that would otherwise re-compile the parsers (and strip their
-// types) for each document; V8's on-disk code cache cuts that part of startup by about 100 ms.
+// V8's on-disk code cache spares each new worker re-compiling the parsers (and stripping their
+// types): about 100 ms of its startup. It covers only what is imported after this call, hence
+// the dynamic import below.
 enableCompileCache();
+// Loaded while the worker waits for its first document, not when that document arrives.
+const { parseDocument } = await import('./parse.ts');
 
 /** OCR loads only when enabled; when its components do not load on this machine, OCR is unavailable. */
 async function loadOcr(limits: ParseLimits): Promise<{ ocr?: OcrEngine; ocrUnavailableReason?: string }> {
@@ -19,23 +24,28 @@ async function loadOcr(limits: ParseLimits): Promise<{ ocr?: OcrEngine; ocrUnava
   return ok ? { ocr } : { ocrUnavailableReason: reason ?? 'unknown reason' };
 }
 
-async function main(port: NonNullable<typeof parentPort>, request: WorkerRequest): Promise<void> {
+const heapMb = () => getHeapStatistics().used_heap_size / (1024 * 1024);
+
+async function parse(port: NonNullable<typeof parentPort>, request: WorkerRequest): Promise<void> {
+  const { id } = request;
   const reply = (message: WorkerReply) => port.postMessage(message);
   try {
     const ocrOptions = await loadOcr(request.limits);
-    const { parseDocument } = await import('./parse.ts');
     const document = await parseDocument({ bytes: request.bytes, filename: request.filename }, request.limits, {
-      onProgress: (stage, fraction) => reply({ type: 'progress', stage, fraction }),
+      onProgress: (stage, fraction) => reply({ id, type: 'progress', stage, fraction }),
       ...ocrOptions,
     });
-    reply({ type: 'result', document });
+    reply({ id, type: 'result', document, heapMb: heapMb() });
   } catch (error) {
     const failure =
       error instanceof IngestError
         ? error
         : new IngestError('internal', `The parser failed unexpectedly: ${(error as Error).message}`);
-    reply({ type: 'error', code: failure.code, message: failure.message, retryable: failure.retryable });
+    reply({ id, type: 'error', code: failure.code, message: failure.message, retryable: failure.retryable, heapMb: heapMb() });
   }
 }
 
-if (parentPort) await main(parentPort, workerData as WorkerRequest);
+if (parentPort) {
+  const port = parentPort;
+  port.on('message', (request: WorkerRequest) => void parse(port, request));
+}
