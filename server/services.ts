@@ -113,7 +113,7 @@ export function createServices(deps: ServiceDeps) {
     clock,
     log: log.child({ component: 'ingest' }),
   });
-  const search = new KbSearch({ index: deps.index, chunks: db.chunks, texts: db.documentTexts, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus });
+  const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus });
   const conversations = new ConversationService({ conversations: db.conversations, messages: db.messages, clock, random });
   const ledger = new UsageLedger({
     usage: db.usage,

@@ -1,3 +1,4 @@
+import { quotedPage } from '../kb/passage.ts';
 import { sentences } from './excerpt.ts';
 import type { ShownPassage } from './context.ts';
 import type { Citation, Passage } from './types.ts';
@@ -29,8 +30,10 @@ export function markerNumbers(body: string): number[] {
   return [...new Set(out)];
 }
 
+/** A citation of a passage by its quote: it names the page the quoted words are on (see quotedPage). */
 export function toCitation(n: number, p: Passage, quote: string): Citation {
-  return { n, chunkId: p.chunkId, documentId: p.documentId, documentName: p.documentName, page: p.page, pageLabel: p.pageLabel, quote };
+  const page = quotedPage(p, quote);
+  return { n, chunkId: p.chunkId, documentId: p.documentId, documentName: p.documentName, page: page?.number ?? null, pageLabel: page?.label ?? null, quote };
 }
 
 /** Whether `text` holds a marker naming at least one passage the model was shown. */

@@ -17,12 +17,23 @@ const filler = (topic: string, n: number) => Array.from({ length: n }, (_, i) =>
 
 describe('sourceLabel', () => {
   it('shows the document, heading path and page', () => {
-    const p = passage('c', 'text', { documentName: 'Intake policy', headings: ['Admissions', 'Eligibility'], page: 4, pageEnd: 4 });
+    const p = passage('c', 'text', { documentName: 'Intake policy', headings: ['Admissions', 'Eligibility'], page: 4 });
     assert.equal(sourceLabel(p), 'Intake policy › Admissions › Eligibility, page 4');
     assert.equal(sourceLabel(p, 'nearest'), 'Intake policy › Eligibility, page 4');
-    assert.equal(sourceLabel({ ...p, pageEnd: 6 }), 'Intake policy › Admissions › Eligibility, pages 4–6');
-    assert.equal(sourceLabel({ ...p, pageLabel: 'iv' }), 'Intake policy › Admissions › Eligibility, page iv');
-    assert.equal(sourceLabel({ ...p, headings: [], page: null, pageEnd: null }), 'Intake policy');
+    assert.equal(sourceLabel(passage('c', 'text', { documentName: 'Intake policy', page: 4, pageLabel: 'iv' })), 'Intake policy, page iv');
+    assert.equal(sourceLabel({ ...p, headings: [], page: null, pages: [] }), 'Intake policy');
+  });
+
+  it('shows every page a passage runs over, by printed label, unless a quote cites one of them', () => {
+    const pages = [
+      { number: 4, label: '2', offset: 0 },
+      { number: 5, label: '3', offset: 10 },
+      { number: 6, label: '4', offset: 20 },
+    ];
+    const p = passage('c', 'x'.repeat(30), { documentName: 'Intake policy', page: 5, pages });
+    assert.equal(sourceLabel(p), 'Intake policy, pages 2–4', 'a prompt shows the whole passage');
+    assert.equal(sourceLabel(p, 'nearest', { page: 5, pageLabel: '3' }), 'Intake policy, page 3');
+    assert.equal(sourceLabel(p, 'nearest', { page: 5, pageLabel: null }), 'Intake policy, page 5');
   });
 });
 

@@ -1,7 +1,7 @@
 import type { Analyzer } from '../search/analyzer.ts';
 import { excerpt, sameContent, type Focus } from './excerpt.ts';
 import type { PromptPassage } from './prompts/answer-v1.ts';
-import type { Passage } from './types.ts';
+import type { Citation, Passage } from './types.ts';
 
 // What the model sees of the knowledge base in one answer: passages numbered once per answer
 // (a chunk found by two searches keeps its first number), packed best first into a token budget.
@@ -58,19 +58,21 @@ export class PassageNumbers {
   }
 }
 
+/** Where a passage is: its page, or all the pages its text runs over (a prompt shows the whole text, not one page of it). */
 function pages(p: Passage): string | null {
-  if (p.page === null) return null;
-  if (p.pageEnd !== null && p.pageEnd > p.page) return `pages ${p.page}–${p.pageEnd}`;
-  return `page ${p.pageLabel ?? p.page}`;
+  const [first, last] = [p.pages[0], p.pages.at(-1)];
+  if (!first || !last) return null;
+  if (first !== last) return `pages ${first.label ?? first.number}–${last.label ?? last.number}`;
+  return `page ${first.label ?? first.number}`;
 }
 
 /**
  * "Intake policy › Admissions › Eligibility, page 4": the document, its heading path (or only
- * the nearest heading, for compact quotes) and the page.
+ * the nearest heading, for compact quotes) and its pages — or, for a quote, the page it cites.
  */
-export function sourceLabel(p: Passage, headings: 'path' | 'nearest' = 'path'): string {
+export function sourceLabel(p: Passage, headings: 'path' | 'nearest' = 'path', cited?: Pick<Citation, 'page' | 'pageLabel'>): string {
   const path = headings === 'path' ? p.headings : p.headings.slice(-1);
-  const page = pages(p);
+  const page = !cited ? pages(p) : cited.page === null ? null : `page ${cited.pageLabel ?? cited.page}`;
   return `${[p.documentName, ...path].join(' › ')}${page ? `, ${page}` : ''}`;
 }
 

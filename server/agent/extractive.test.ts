@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { createAnalyzer } from '../search/analyzer.ts';
 import { addFocus, excerpt, sameContent } from './excerpt.ts';
+import { toCitation } from './citations.ts';
 import { extractiveAnswer, quoteFor } from './extractive.ts';
 import { passage } from './testing.ts';
 
@@ -81,6 +82,36 @@ describe('extractiveAnswer', () => {
       ],
     );
     assert.deepEqual(extract.chunkIds, ['c1', 'c3']);
+  });
+
+  const history = 'The clinic opened in 1998. It moved to the new building in 2010.';
+  const crossing = (page: number) => {
+    const text = `${history}\nAir filters are replaced every three months. Each replacement is logged by the technician.`;
+    const pages = [
+      { number: 3, label: 'iii', offset: 0 },
+      { number: 4, label: 'iv', offset: history.length + 1 },
+    ];
+    return passage('c1', text, { documentName: 'Facilities', headings: ['Air'], page, pageLabel: pages.find((p) => p.number === page)!.label, pages });
+  };
+
+  it('quotes from the page the hit names when the passage crosses pages, and cites that page', () => {
+    const extract = extractiveAnswer(analyzer, { candidates: [{ passage: crossing(4), query: 'air filter replaced' }], intro: 'Intro:', empty: 'None.', maxPassages: 4, quoteChars: 300 });
+    assert.deepEqual(
+      extract.citations.map((c) => [c.page, c.pageLabel]),
+      [[4, 'iv']],
+    );
+    assert.doesNotMatch(extract.citations[0]!.quote, /clinic opened/, 'nothing from the other page');
+    assert.match(extract.answer, /— Facilities › Air, page iv \[1\]$/);
+  });
+
+  it('quotes a claim from whichever page supports it, and the citation names that page', () => {
+    const hit = crossing(3);
+    const quote = quoteFor(analyzer, hit, 'when did the clinic open', 'The filters are replaced every three months', 300);
+    assert.match(quote, /Air filters are replaced/);
+    assert.deepEqual(
+      [toCitation(1, hit, quote)].map((c) => [c.page, c.pageLabel]),
+      [[4, 'iv']],
+    );
   });
 
   it('stops at the maximum, and says so when nothing is left', () => {

@@ -1,3 +1,4 @@
+import { pageText } from '../kb/passage.ts';
 import type { Analyzer } from '../search/analyzer.ts';
 import { addFocus, excerpt, sameContent } from './excerpt.ts';
 import { toCitation } from './citations.ts';
@@ -43,7 +44,10 @@ export function quoteFor(analyzer: Analyzer, passage: Passage, query: string, cl
   for (const term of analyzer.analyze(query)) focus.set(term, options.weight?.(term) ?? 1);
   // Words of the claim being supported say more about which sentence is meant than the search did.
   addFocus(analyzer, focus, 2, claim);
-  return excerpt(analyzer, passage.text, { focus, limit, fill: options.fill });
+  // Without a claim to go by, the quote comes from where the search found the best match — the
+  // page the hit names — so the quote, its cited page and the passage view agree.
+  const text = claim.trim() ? passage.text : pageText(passage);
+  return excerpt(analyzer, text, { focus, limit, fill: options.fill });
 }
 
 /**
@@ -82,7 +86,7 @@ export function extractiveAnswer(analyzer: Analyzer, options: ExtractiveOptions)
     chosen.push({ passage, quote, terms });
   }
   if (chosen.length === 0) return { answer: options.empty, citations: [], chunkIds: [] };
-  const lines = chosen.map(({ passage, quote }, i) => `${i + 1}. “${quote}” — ${sourceLabel(passage, 'nearest')} [${i + 1}]`);
   const citations = chosen.map(({ passage, quote }, i) => toCitation(i + 1, passage, quote));
+  const lines = chosen.map(({ passage, quote }, i) => `${i + 1}. “${quote}” — ${sourceLabel(passage, 'nearest', citations[i])} [${i + 1}]`);
   return { answer: `${options.intro}\n\n${lines.join('\n')}`, citations, chunkIds: chosen.map((c) => c.passage.chunkId) };
 }

@@ -1,3 +1,6 @@
+import type { ChunkPage } from '../chunks/chunk.ts';
+import { kbHits } from '../kb/search.ts';
+import { createAnalyzer } from '../search/analyzer.ts';
 import { createEmbeddedSearch } from '../search/embedded.ts';
 import type { ChunkRecord } from '../search/search.ts';
 import type { Passage, PassageSearch } from './types.ts';
@@ -12,7 +15,12 @@ export interface TestChunk {
   headings: string[];
   page: number | null;
   text: string;
+  /** Where each page begins in `text`, for a chunk crossing pages (default: all of it on `page`). */
+  pages?: ChunkPage[];
 }
+
+/** A passage's pages when a test gives only its page: all of its text on that page. */
+const onePage = (page: number | null, label: string | null = null): ChunkPage[] => (page === null ? [] : [{ number: page, label, offset: 0 }]);
 
 export const CLINIC: readonly TestChunk[] = [
   {
@@ -89,48 +97,29 @@ export interface TestSearch {
 
 export async function testSearch(chunks: readonly TestChunk[] = CLINIC): Promise<TestSearch> {
   const index = await createEmbeddedSearch({ dir: null });
-  const records: ChunkRecord[] = chunks.map((c) => ({
-    ...c,
-    organisationId: 'org',
-    kbId: 'kb',
-    pageEnd: c.page,
-    pages: c.page === null ? [] : [{ number: c.page, label: null, offset: 0 }],
-    start: 0,
-    end: c.text.length,
-  }));
+  const records: ChunkRecord[] = chunks.map((c) => {
+    const pages = c.pages ?? onePage(c.page);
+    return { ...c, organisationId: 'org', kbId: 'kb', pageEnd: pages.at(-1)?.number ?? null, pages, start: 0, end: c.text.length };
+  });
+  const analyzer = createAnalyzer();
   await index.upsert(records);
   const queries: TestSearch['queries'] = [];
   const search: PassageSearch = async (query, { k, documentIds }) => {
     queries.push({ query, k, documentIds });
     const { hits } = await index.search({ query, filter: { organisationId: 'org', kbId: 'kb', documentIds }, limit: k, mode: 'keyword' });
-    return hits.map(
-      (h): Passage => ({
-        chunkId: h.id,
-        documentId: h.documentId,
-        documentName: h.documentName,
-        page: h.page,
-        pageEnd: h.pageEnd,
-        pageLabel: null,
-        headings: h.headings,
-        text: h.text,
-        score: h.score,
-        matchedTerms: h.matchedTerms,
-        start: 0,
-        end: h.text.length,
-      }),
-    );
+    return kbHits(analyzer, hits, query);
   };
   return { search, queries, close: () => index.close() };
 }
 
-/** A passage with defaults, for unit tests that need no search. */
+/** A passage with defaults, for unit tests that need no search; unless `pages` is given, all of it is on `page`. */
 export function passage(chunkId: string, text: string, extra: Partial<Passage> = {}): Passage {
+  const page = extra.page === undefined ? 1 : extra.page;
+  const pages = extra.pages ?? onePage(page, extra.pageLabel);
   return {
     chunkId,
     documentId: 'doc-1',
     documentName: 'Manual',
-    page: 1,
-    pageEnd: 1,
     pageLabel: null,
     headings: [],
     text,
@@ -139,5 +128,9 @@ export function passage(chunkId: string, text: string, extra: Partial<Passage> =
     start: 0,
     end: text.length,
     ...extra,
+    page,
+    pages,
+    firstPage: pages[0]?.number ?? null,
+    lastPage: pages.at(-1)?.number ?? null,
   };
 }

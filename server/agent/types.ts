@@ -18,6 +18,7 @@ export interface Citation {
   chunkId: string;
   documentId: string;
   documentName: string;
+  /** The page the quote is on (not merely the first page of its chunk), or null for unpaged formats. */
   page: number | null;
   pageLabel: string | null;
   /** The cited passage (trimmed to a readable quote). */

@@ -8,7 +8,15 @@ import type { AnswerService, AskOutcome } from './answer.ts';
 import { presentConversation, presentMessage, type ConversationDoc, type ConversationService } from './conversations.ts';
 
 const Citation = z
-  .object({ n: z.number(), chunkId: z.string(), documentId: z.string(), documentName: z.string(), page: z.number().nullable(), pageLabel: z.string().nullable(), quote: z.string() })
+  .object({
+    n: z.number(),
+    chunkId: z.string(),
+    documentId: z.string(),
+    documentName: z.string(),
+    page: z.number().nullable().describe('The page the quoted words are on (1-based in the file); null for unpaged formats'),
+    pageLabel: z.string().nullable().describe("That page's printed label when the document defines one"),
+    quote: z.string(),
+  })
   .meta({ id: 'Citation' });
 const Engine = z.object({ name: z.string(), kind: z.enum(['local', 'cloud', 'extractive']), model: z.string().nullable(), reason: z.string() }).meta({ id: 'AnswerEngine' });
 const Usage = z

@@ -6,7 +6,7 @@ import type { ConversationService } from '../conversations/conversations.ts';
 import { errors } from '../errors.ts';
 import type { KbDoc, KnowledgeBaseService } from './knowledge-bases.ts';
 import type { EmbeddingsStatus, KbSearch } from './search.ts';
-import { Hit, Kb, Embeddings, KbSettingsInput, SearchBody, kbDescription, kbName } from './schema.ts';
+import { ChunkPage, Hit, Kb, Embeddings, KbSettingsInput, SearchBody, kbDescription, kbName } from './schema.ts';
 
 const tag = 'Knowledge bases';
 const kbParams = z.object({ kbId: idParam });
@@ -148,13 +148,35 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: {
         200: {
           description: 'The chunk',
-          schema: z.object({ id: z.string(), documentId: z.string(), documentName: z.string(), page: z.number().nullable(), pageEnd: z.number().nullable(), headings: z.array(z.string()), text: z.string(), start: z.number(), end: z.number() }),
+          schema: z.object({
+            id: z.string(),
+            documentId: z.string(),
+            documentName: z.string(),
+            firstPage: z.number().nullable(),
+            lastPage: z.number().nullable(),
+            pages: z.array(ChunkPage),
+            headings: z.array(z.string()),
+            text: z.string(),
+            start: z.number(),
+            end: z.number(),
+          }),
         },
       },
       handler: async (ctx, { params }) => {
         const c = await d.search.chunk(principalOf(ctx).organisationId, params.kbId, params.chunkId);
         if (!c) throw errors.notFound('chunk');
-        return { id: c._id, documentId: c.documentId, documentName: c.documentName, page: c.page, pageEnd: c.pageEnd, headings: c.headings, text: c.text, start: c.start, end: c.end };
+        return {
+          id: c._id,
+          documentId: c.documentId,
+          documentName: c.documentName,
+          firstPage: c.page,
+          lastPage: c.pageEnd,
+          pages: c.pages ?? [],
+          headings: c.headings,
+          text: c.text,
+          start: c.start,
+          end: c.end,
+        };
       },
     }),
   ];

@@ -26,14 +26,20 @@ export const Kb = z
   })
   .meta({ id: 'KnowledgeBase' });
 
+export const ChunkPage = z
+  .object({ number: z.number(), label: z.string().nullable(), offset: z.number().describe('Character offset in the passage text where this page begins') })
+  .meta({ id: 'ChunkPage' });
+
 export const Hit = z
   .object({
     chunkId: z.string(),
     documentId: z.string(),
     documentName: z.string(),
-    page: z.number().nullable(),
-    pageEnd: z.number().nullable(),
-    pageLabel: z.string().nullable(),
+    page: z.number().nullable().describe('The page the best-matching passage of the chunk is on (1-based in the file); null for unpaged formats'),
+    pageLabel: z.string().nullable().describe("That page's printed label (e.g. \"iv\", \"38\") when the document defines one"),
+    firstPage: z.number().nullable().describe('The first page the chunk touches'),
+    lastPage: z.number().nullable().describe('The last page the chunk touches'),
+    pages: z.array(ChunkPage).describe('Where each page the chunk touches begins in `text`'),
     headings: z.array(z.string()),
     text: z.string(),
     score: z.number(),
@@ -42,6 +48,8 @@ export const Hit = z
     end: z.number(),
   })
   .meta({ id: 'SearchHit' });
+
+export type KbHit = z.output<typeof Hit>;
 
 export const SearchBody = z.strictObject({
   query: z.string().trim().min(1).max(2000),

@@ -1,9 +1,13 @@
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import type { EmbeddingEngine } from '../embeddings/embeddings.ts';
-import type { DocumentTextDoc } from '../documents/documents.ts';
-import type { SearchIndex, SearchMode } from '../search/search.ts';
+import { createAnalyzer, type Analyzer } from '../search/analyzer.ts';
+import type { SearchHit, SearchIndex, SearchMode } from '../search/search.ts';
 import type { ChunkDoc } from '../search/sync.ts';
+import { passagePage } from './passage.ts';
+import type { KbHit } from './schema.ts';
+
+export type { KbHit };
 
 export interface EmbeddingsStatus {
   available: boolean;
@@ -11,32 +15,64 @@ export interface EmbeddingsStatus {
   reason: string | null;
 }
 
-export interface KbHit {
-  chunkId: string;
-  documentId: string;
-  documentName: string;
-  page: number | null;
-  pageEnd: number | null;
-  pageLabel: string | null;
-  headings: string[];
-  text: string;
-  score: number;
-  matchedTerms: string[];
-  start: number;
-  end: number;
-}
-
 export interface KbSearchDeps {
   index: SearchIndex;
   chunks: Collection<ChunkDoc>;
-  texts: Collection<DocumentTextDoc>;
   embeddings: () => EmbeddingEngine | null;
   embeddingsStatus: () => EmbeddingsStatus;
 }
 
-/** Knowledge-base search: embeds the query when a model is installed, searches, and adds offsets and page labels. */
+/**
+ * Terms in every hit say little about where in one hit the answer is: a term weighs 1 + ln(N / df)
+ * over the N hits of the search (in "what does the breast care nurse do", every passage of a breast
+ * cancer guide says "breast"; the page that says "nurse" is the one meant).
+ */
+function rarity(analyzer: Analyzer, hits: readonly SearchHit[]): (term: string) => number {
+  const sets = hits.map((h) => new Set(analyzer.analyze(h.text)));
+  const memo = new Map<string, number>();
+  return (term) => {
+    let w = memo.get(term);
+    if (w === undefined) {
+      w = 1 + Math.log(sets.length / Math.max(1, sets.filter((s) => s.has(term)).length));
+      memo.set(term, w);
+    }
+    return w;
+  };
+}
+
+function kbHit(analyzer: Analyzer, h: SearchHit, query: string, weight: (term: string) => number): KbHit {
+  // Chunks indexed before pages were recorded know only their first page, without its label;
+  // reprocessing the document records them.
+  const pages = h.pages.length > 0 || h.page === null ? h.pages : [{ number: h.page, label: null, offset: 0 }];
+  const page = passagePage(analyzer, { text: h.text, pages, query, weight });
+  return {
+    chunkId: h.id,
+    documentId: h.documentId,
+    documentName: h.documentName,
+    page: page?.number ?? null,
+    pageLabel: page?.label ?? null,
+    firstPage: h.page,
+    lastPage: h.pageEnd,
+    pages,
+    headings: h.headings,
+    text: h.text,
+    score: h.score,
+    matchedTerms: h.matchedTerms,
+    start: h.start,
+    end: h.end,
+  };
+}
+
+/** Index hits as the API returns them, each naming the page its best-matching passage is on. */
+export function kbHits(analyzer: Analyzer, hits: readonly SearchHit[], query: string): KbHit[] {
+  const weight = rarity(analyzer, hits);
+  return hits.map((h) => kbHit(analyzer, h, query, weight));
+}
+
+/** Knowledge-base search: embeds the query when a model is installed, searches, and names each hit's page. */
 export class KbSearch {
   readonly #d: KbSearchDeps;
+  readonly #analyzer = createAnalyzer();
 
   constructor(deps: KbSearchDeps) {
     this.#d = deps;
@@ -53,29 +89,7 @@ export class KbSearch {
       mode: input.mode,
       vector,
     });
-    const ids = result.hits.map((h) => h.id);
-    const chunks = new Map(
-      (await tenantCollection(this.#d.chunks, input.organisationId).find({ _id: { $in: ids } }, { projection: { start: 1, end: 1, documentId: 1 } }).toArray()).map((c) => [c._id, c]),
-    );
-    const docIds = [...new Set(result.hits.map((h) => h.documentId))];
-    const labels = new Map<string, Map<number, string>>();
-    for (const text of await tenantCollection(this.#d.texts, input.organisationId).find({ _id: { $in: docIds } }, { projection: { pages: 1 } }).toArray()) {
-      labels.set(text._id, new Map((text.pages ?? []).filter((p) => p.label).map((p) => [p.number, p.label!])));
-    }
-    const hits: KbHit[] = result.hits.map((h) => ({
-      chunkId: h.id,
-      documentId: h.documentId,
-      documentName: h.documentName,
-      page: h.page,
-      pageEnd: h.pageEnd,
-      pageLabel: h.page === null ? null : (labels.get(h.documentId)?.get(h.page) ?? null),
-      headings: h.headings,
-      text: h.text,
-      score: h.score,
-      matchedTerms: h.matchedTerms,
-      start: chunks.get(h.id)?.start ?? 0,
-      end: chunks.get(h.id)?.end ?? 0,
-    }));
+    const hits = kbHits(this.#analyzer, result.hits, input.query);
     return { hits, mode: result.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, embeddings: this.#d.embeddingsStatus() };
   }
 

@@ -263,8 +263,11 @@ export interface Chunk {
   id: string;
   documentId: string;
   documentName: string;
-  page: number | null;
-  pageEnd: number | null;
+  /** The first and last page the chunk's text touches. */
+  firstPage: number | null;
+  lastPage: number | null;
+  /** Where each of those pages begins in `text`. */
+  pages: SearchHit['pages'];
   headings: string[];
   text: string;
   start: number;

@@ -1,8 +1,8 @@
 import type { Citation } from '../api.ts';
 import { documentPath, pageName } from '../pages/kb-search.tsx';
 
-/** The document view scrolled to and highlighting the cited passage. */
-export const citationHref = (kbId: string, c: Citation): string => documentPath(kbId, c.documentId, { chunk: c.chunkId });
+/** The document view opened at the cited page, highlighting the cited passage there. */
+export const citationHref = (kbId: string, c: Citation): string => documentPath(kbId, c.documentId, { chunk: c.chunkId, page: c.page });
 
 /** "handbook.pdf, page 3 (label iii)": where a citation points, in one line. */
 export const citationPlace = (c: Citation): string => (c.page === null ? c.documentName : `${c.documentName}, ${pageName(c.page, c.pageLabel).toLowerCase()}`);

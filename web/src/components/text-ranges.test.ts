@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { clipRange, excerpt, mergeRanges, splitMarked, termRanges } from './text-ranges.ts';
+import { clipRange, excerpt, mergeRanges, rangeOnPage, splitMarked, termRanges } from './text-ranges.ts';
 
 const marked = (text: string, terms: string[]) =>
   splitMarked(text, termRanges(text, terms))
@@ -55,4 +55,18 @@ test('excerpts keep the densest matches and cut at spaces', () => {
   // Short text is returned whole; no ranges starts at the beginning.
   assert.deepEqual(excerpt('short', [[0, 5]], 60), { text: 'short', ranges: [[0, 5]], clippedStart: false, clippedEnd: false });
   assert.equal(excerpt(text, [], 30).text.startsWith('alpha'), true);
+});
+
+test('the part of a passage on one page runs from its first block there to its last', () => {
+  const blocks = [
+    { page: 36, start: 0, end: 40 },
+    { page: 36, start: 42, end: 90 },
+    { page: 37, start: 92, end: 150 },
+    { page: 37, start: 152, end: 200 },
+    { page: 38, start: 202, end: 260 },
+  ];
+  assert.deepEqual(rangeOnPage([60, 170], blocks, 37), [92, 170], 'cut to the passage where it ends mid-block');
+  assert.deepEqual(rangeOnPage([60, 170], blocks, 36), [60, 90], 'and where it starts mid-block');
+  assert.deepEqual(rangeOnPage([60, 170], blocks, 38), [60, 170], 'a page the passage is not on leaves it whole');
+  assert.deepEqual(rangeOnPage([60, 170], [{ page: null, start: 0, end: 260 }], 37), [60, 170]);
 });

@@ -42,6 +42,22 @@ export function clipRange(range: Range, offset: number, length: number): Range |
   return end > start ? [start, end] : null;
 }
 
+/**
+ * The part of `passage` (document offsets) on page `page`: from the first of its blocks on that
+ * page to the last; the whole passage when none of it is on that page. A citation names one page
+ * of a passage that may run over several, and the view opens on that part.
+ */
+export function rangeOnPage(passage: Range, blocks: readonly { page: number | null; start: number; end: number }[], page: number): Range {
+  let start = Infinity;
+  let end = -Infinity;
+  for (const b of blocks) {
+    if (b.page !== page || b.end <= passage[0] || b.start >= passage[1]) continue;
+    start = Math.min(start, b.start);
+    end = Math.max(end, b.end);
+  }
+  return start < end ? [Math.max(start, passage[0]), Math.min(end, passage[1])] : passage;
+}
+
 /** Splits `text` into alternating plain and marked pieces; `ranges` may be unsorted or overlap. */
 export function splitMarked(text: string, ranges: readonly Range[]): Segment[] {
   const out: Segment[] = [];

@@ -1,7 +1,7 @@
 import type { ComponentChildren, Ref } from 'preact';
 import { useEffect, useId, useRef, useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, canEditContent, documentFileUrl, kbEventsUrl, type ContentBlock, type Doc, type DocContent } from '../api.ts';
+import { api, canEditContent, documentFileUrl, kbEventsUrl, type Chunk, type ContentBlock, type Doc, type DocContent } from '../api.ts';
 import { Breadcrumbs } from '../components/breadcrumbs.tsx';
 import { Button } from '../components/button.tsx';
 import { ErrorBanner } from '../components/error-banner.tsx';
@@ -10,7 +10,7 @@ import { Marked } from '../components/highlight.tsx';
 import { Page } from '../components/page.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
 import { DocumentStatus } from '../components/status-badge.tsx';
-import { clipRange, type Range } from '../components/text-ranges.ts';
+import { clipRange, rangeOnPage, type Range } from '../components/text-ranges.ts';
 import { useAction } from '../hooks/use-action.ts';
 import { useEventSource } from '../hooks/use-event-source.ts';
 import { useResource } from '../hooks/use-resource.ts';
@@ -176,6 +176,17 @@ function Facts({ doc }: { doc: Doc }) {
   );
 }
 
+/** What the highlight is: the passage, the page it opens on and, for a passage over several pages, which part is marked. */
+function passageNote(chunk: Chunk, page: number | null, content: DocContent | null): string {
+  const label = content?.pages?.find((p) => p.number === page)?.label;
+  const on = page === null ? '' : ` on ${pageName(page, label).toLowerCase()}`;
+  const under = chunk.headings.length > 0 ? `, under “${chunk.headings.join(' › ')}”` : '';
+  const { firstPage, lastPage } = chunk;
+  const spans = firstPage !== null && lastPage !== null && lastPage > firstPage && page !== null && page >= firstPage && page <= lastPage;
+  const marked = spans ? `It runs over pages ${firstPage}–${lastPage}; the part on page ${page} is highlighted below.` : 'It is highlighted below.';
+  return `Showing the passage from your search${on}${under}. ${marked}`;
+}
+
 /** The document record, kept current by the knowledge base's event stream while it is processed. */
 function useLiveDocument(kbId: string, docId: string) {
   const resource = useResource(() => api.getDocument(kbId, docId), [kbId, docId]);
@@ -213,8 +224,10 @@ export function DocumentPage() {
   const chunk = useResource(() => (chunkId ? api.getChunk(kbId, chunkId) : Promise.resolve(null)), [kbId, chunkId]);
   const action = useAction(resource.reload);
 
-  const passage: Range | null = chunk.data ? [chunk.data.start, chunk.data.end] : null;
-  const shownPage = requestedPage ?? chunk.data?.page ?? null;
+  const whole: Range | null = chunk.data ? [chunk.data.start, chunk.data.end] : null;
+  // A citation or hit names the page its passage is on: highlight the part there, so the view opens on it.
+  const passage = whole && requestedPage && content.data ? rangeOnPage(whole, content.data.blocks, requestedPage) : whole;
+  const shownPage = requestedPage ?? chunk.data?.firstPage ?? null;
 
   const crumbs = [{ href: '/kbs', label: 'Knowledge bases' }, ...(kb.data ? [{ href: kbPath(kbId), label: kb.data.name }] : [])];
 
@@ -273,10 +286,7 @@ export function DocumentPage() {
         {chunk.error && <ErrorBanner error={chunk.error} />}
         {chunk.data && (
           <p class="banner banner-info passage-note" role="status">
-            Showing the passage from your search
-            {chunk.data.page !== null && ` on ${pageName(chunk.data.page, content.data?.pages?.find((p) => p.number === chunk.data?.page)?.label).toLowerCase()}`}
-            {chunk.data.headings.length > 0 && `, under “${chunk.data.headings.join(' › ')}”`}. It is highlighted below.{' '}
-            <a href={documentPath(kbId, docId)}>Show without highlight</a>
+            {passageNote(chunk.data, shownPage, content.data ?? null)} <a href={documentPath(kbId, docId, { page: shownPage })}>Show without highlight</a>
           </p>
         )}
         {ready ? (
@@ -285,7 +295,7 @@ export function DocumentPage() {
               c && (
                 <section class="panel doc-text" aria-label="Document text">
                   <PagePicker content={c} value={shownPage} onPage={(n) => route(`${path}?page=${n}`, true)} />
-                  <TextView content={c} passage={requestedPage ? null : passage} focusPage={shownPage} />
+                  <TextView content={c} passage={passage} focusPage={shownPage} />
                 </section>
               )
             }

@@ -7,10 +7,14 @@ import { Marked } from '../components/highlight.tsx';
 import { excerpt, termRanges } from '../components/text-ranges.ts';
 import { effectiveMode, modeLabels, ModeSelect } from '../components/mode-select.tsx';
 
-export const documentPath = (kbId: string, docId: string, query?: { chunk?: string; page?: number }) => {
+/** A document's view; with a chunk, its passage highlighted — only the part on `page`, when given, which is where the view opens. */
+export const documentPath = (kbId: string, docId: string, query?: { chunk?: string; page?: number | null }) => {
   const base = `/kbs/${encodeURIComponent(kbId)}/documents/${encodeURIComponent(docId)}`;
-  if (query?.chunk) return `${base}?chunk=${encodeURIComponent(query.chunk)}`;
-  return query?.page ? `${base}?page=${query.page}` : base;
+  const params = new URLSearchParams();
+  if (query?.chunk) params.set('chunk', query.chunk);
+  if (query?.page) params.set('page', String(query.page));
+  const search = params.toString();
+  return search ? `${base}?${search}` : base;
 };
 
 export const pageName = (page: number, label: string | null | undefined) =>
@@ -20,10 +24,12 @@ const RESULTS = 10;
 
 const EXCERPT_CHARS = 360;
 
+/** The page the best match is on, and the pages the whole passage runs over when it crosses a page break. */
 function where(hit: SearchHit): string {
   if (hit.page === null) return '';
-  const end = hit.pageEnd ?? hit.page;
-  return end > hit.page ? `${pageName(hit.page, hit.pageLabel)} to ${end}` : pageName(hit.page, hit.pageLabel);
+  const here = pageName(hit.page, hit.pageLabel);
+  const { firstPage, lastPage } = hit;
+  return firstPage !== null && lastPage !== null && lastPage > firstPage ? `${here}, in a passage over pages ${firstPage}–${lastPage}` : here;
 }
 
 function HitText({ hit, id }: { hit: SearchHit; id: string }) {
@@ -58,7 +64,7 @@ function Hit({ kbId, hit, rank }: { kbId: string; hit: SearchHit; rank: number }
   return (
     <li class="hit">
       <div class="hit-head">
-        <a class="hit-title" href={documentPath(kbId, hit.documentId, { chunk: hit.chunkId })}>
+        <a class="hit-title" href={documentPath(kbId, hit.documentId, { chunk: hit.chunkId, page: hit.page })}>
           <span class="visually-hidden">Result {rank}: </span>
           {hit.documentName}
           {hit.page !== null && <span class="hit-page"> · {where(hit)}</span>}
