@@ -1,10 +1,17 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { parseIsolated } from './isolate.ts';
+import { openParser, parseIsolated } from './isolate.ts';
 import { needsShared, sharedFile, testLimits } from './testing.ts';
-import type { ParseStage } from './types.ts';
+import { IngestError, type ParseLimits, type ParseStage } from './types.ts';
 
 const text = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
+
+/** Markdown that takes micromark a while (~0.1 s per 200 sections on the dev box). */
+const longMarkdown = (sections: number) =>
+  text(Array.from({ length: sections }, (_, i) => `## Section ${i}\n\nParagraph ${i} with *some* text and a [link](https://example.org/${i}).\n`).join('\n'));
+const small = (n: number) => ({ bytes: text(`Document ${n}.`), filename: `${n}.txt` });
+const noProgress = () => undefined;
+const never = new AbortController().signal;
 
 describe('parseIsolated', () => {
   it('parses in a worker and returns the document', async () => {
@@ -87,5 +94,163 @@ describe('parseIsolated', () => {
       const aborted = AbortSignal.abort();
       await assert.rejects(parseIsolated({ bytes: text('x'), filename: 'x.txt' }, testLimits(), undefined, aborted), { name: 'AbortError' });
     });
+  });
+});
+
+describe('openParser (the pool)', () => {
+  const parseWith = (parser: ReturnType<typeof openParser>, input: { bytes: Uint8Array; filename: string }, limits: Partial<ParseLimits> = {}, signal = never) =>
+    parser.parse(input, testLimits(limits), noProgress, signal);
+
+  it('reuses one worker for document after document', async () => {
+    const parser = openParser({ concurrency: 1 });
+    try {
+      assert.deepEqual(parser.workers(), [], 'no worker before the first document');
+      assert.equal((await parseWith(parser, small(1))).blocks[0]?.text, 'Document 1.');
+      const [first] = parser.workers();
+      assert.equal((await parseWith(parser, { bytes: text('# Two\n'), filename: '2.md' })).blocks[0]?.text, 'Two');
+      await assert.rejects(parseWith(parser, { bytes: new Uint8Array([0, 1, 2, 3]), filename: 'x.bin' }), { code: 'unsupported_type' });
+      assert.equal((await parseWith(parser, small(3))).blocks[0]?.text, 'Document 3.');
+      assert.deepEqual(parser.workers(), [{ threadId: first?.threadId, documents: 4, busy: false }], 'an ordinary failure does not cost the worker');
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('runs at most `concurrency` documents at once and queues the rest', async () => {
+    const parser = openParser({ concurrency: 2 });
+    try {
+      const seen = new Set<number>();
+      const parsing = [1, 2, 3, 4, 5, 6].map((n) =>
+        parseWith(parser, { bytes: longMarkdown(100), filename: `${n}.md` }).then((doc) => {
+          for (const w of parser.workers()) seen.add(w.threadId);
+          return doc;
+        }),
+      );
+      const started = parser.workers();
+      assert.equal(started.length, 2);
+      assert.ok(started.every((w) => w.busy));
+      assert.equal((await Promise.all(parsing)).length, 6);
+      assert.equal(seen.size, 2, 'the same two workers took all six');
+      assert.equal(parser.workers().reduce((n, w) => n + w.documents, 0), 6);
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('terminates a worker that runs past the timeout; a fresh one parses the next document', async () => {
+    const parser = openParser({ concurrency: 1 });
+    try {
+      await parseWith(parser, small(1)); // started and warm, so the timeout falls inside the parse
+      const [warm] = parser.workers();
+      const started = performance.now();
+      await assert.rejects(parseWith(parser, { bytes: longMarkdown(5000), filename: 'slow.md' }, { timeoutMs: 100 }), { name: 'IngestError', code: 'timeout' });
+      assert.ok(performance.now() - started < 1000, 'the worker is cut off, not waited for');
+      assert.ok(!parser.workers().some((w) => w.threadId === warm?.threadId), 'the timed-out worker is gone');
+      assert.equal((await parseWith(parser, small(2))).blocks[0]?.text, 'Document 2.');
+      assert.equal(parser.workers().length, 1);
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('replaces a worker that ran out of memory', async () => {
+    const parser = openParser({ concurrency: 1 });
+    try {
+      const big = text(`<html><body>${'<p>Duck paragraph.</p>'.repeat(300_000)}</body></html>`);
+      const parsing = parseWith(parser, { bytes: big, filename: 'big.html' }, { maxMemoryMb: 32 });
+      const [failing] = parser.workers();
+      await assert.rejects(parsing, { code: 'out_of_memory', message: /32 MB memory limit/ });
+      assert.equal((await parseWith(parser, small(2), { maxMemoryMb: 32 })).blocks[0]?.text, 'Document 2.');
+      assert.ok(!parser.workers().some((w) => w.threadId === failing?.threadId));
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('terminates the worker when its document is aborted, and drops an aborted document that was still waiting', async () => {
+    const parser = openParser({ concurrency: 1 });
+    try {
+      const running = new AbortController();
+      const first = parseWith(parser, { bytes: longMarkdown(2000), filename: 'a.md' }, {}, running.signal);
+      const [busy] = parser.workers();
+      const waiting = new AbortController();
+      const second = parseWith(parser, small(2), {}, waiting.signal);
+      waiting.abort();
+      await assert.rejects(second, { name: 'AbortError' });
+      assert.deepEqual(parser.workers(), [{ threadId: busy?.threadId, documents: 1, busy: true }], 'the waiting document never reached a worker');
+      running.abort();
+      await assert.rejects(first, { name: 'AbortError' });
+      assert.ok(!parser.workers().some((w) => w.threadId === busy?.threadId));
+      assert.equal((await parseWith(parser, small(3))).blocks[0]?.text, 'Document 3.');
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('retires a worker after maxDocumentsPerWorker documents, or when a document leaves its heap large', async () => {
+    const parser = openParser({ concurrency: 1, maxDocumentsPerWorker: 2 });
+    const threads: number[] = [];
+    try {
+      for (const n of [1, 2, 3]) {
+        const parsing = parseWith(parser, small(n));
+        threads.push(parser.workers()[0]?.threadId ?? -1);
+        await parsing;
+      }
+      assert.equal(threads[0], threads[1]);
+      assert.notEqual(threads[1], threads[2]);
+    } finally {
+      await parser.close();
+    }
+    const heapBound = openParser({ concurrency: 1, recycleHeapMb: 0 });
+    try {
+      await parseWith(heapBound, small(1));
+      const [replacement] = heapBound.workers();
+      assert.equal(replacement?.documents, 0, 'already replaced, by a worker started ahead of the next document');
+      const parsing = parseWith(heapBound, small(2));
+      assert.equal(heapBound.workers()[0]?.threadId, replacement?.threadId);
+      await parsing;
+    } finally {
+      await heapBound.close();
+    }
+  });
+
+  it('gives documents with another memory limit a worker started with that limit', async () => {
+    const parser = openParser({ concurrency: 1 });
+    try {
+      await parseWith(parser, small(1), { maxMemoryMb: 256 });
+      const [first] = parser.workers();
+      await parseWith(parser, small(2), { maxMemoryMb: 128 });
+      const [second] = parser.workers();
+      assert.notEqual(second?.threadId, first?.threadId);
+      assert.equal(parser.workers().length, 1);
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('ends idle workers after idleMs', async () => {
+    const parser = openParser({ concurrency: 1, idleMs: 50 });
+    try {
+      await parseWith(parser, small(1));
+      assert.equal(parser.workers().length, 1);
+      await new Promise((r) => setTimeout(r, 200));
+      assert.deepEqual(parser.workers(), []);
+      assert.equal((await parseWith(parser, small(2))).blocks[0]?.text, 'Document 2.', 'a new one starts for the next document');
+    } finally {
+      await parser.close();
+    }
+  });
+
+  it('close() ends every worker and rejects running and waiting documents as retryable', async () => {
+    const parser = openParser({ concurrency: 1 });
+    const running = parseWith(parser, { bytes: longMarkdown(2000), filename: 'a.md' });
+    const waiting = parseWith(parser, small(2));
+    const closed = parser.close();
+    const shutDown = (error: unknown) => error instanceof IngestError && error.code === 'internal' && error.retryable && /shut down/.test(error.message);
+    await assert.rejects(running, shutDown);
+    await assert.rejects(waiting, shutDown);
+    await closed;
+    assert.deepEqual(parser.workers(), []);
+    await assert.rejects(parseWith(parser, small(3)), shutDown);
   });
 });

@@ -95,6 +95,7 @@ export class ParsePool {
   readonly #slots = new Set<Slot>();
   readonly #waiting: Job[] = [];
   #nextId = 1;
+  #closed = false;
   #closing: Promise<void> | undefined;
 
   constructor(options: PoolOptions) {
@@ -113,7 +114,7 @@ export class ParsePool {
    * other data; otherwise it is copied. Rejects with an IngestError, or with `signal.reason`.
    */
   parse(input: { bytes: Uint8Array; filename: string }, limits: ParseLimits, onProgress?: ParseProgress, signal?: AbortSignal): Promise<ParsedDocument> {
-    if (this.#closing) return Promise.reject(new IngestError('internal', 'The parser is shut down', { retryable: true }));
+    if (this.#closed) return Promise.reject(new IngestError('internal', 'The parser is shut down', { retryable: true }));
     if (signal?.aborted) return Promise.reject(signal.reason);
     const tooLarge = oversized(input.bytes, limits);
     if (tooLarge) return Promise.reject(tooLarge);
@@ -132,17 +133,17 @@ export class ParsePool {
 
   /** Ends every worker; documents waiting or in progress are rejected as retryable. */
   close(): Promise<void> {
-    this.#closing ??= (async () => {
-      const shutDown = () => new IngestError('internal', 'The parser was shut down before the document was parsed', { retryable: true });
-      for (const job of this.#waiting.splice(0)) this.#settle(job, () => job.reject(shutDown()));
-      await Promise.allSettled([...this.#slots].map((slot) => this.#discard(slot, shutDown())));
-    })();
+    if (this.#closing) return this.#closing;
+    this.#closed = true;
+    const shutDown = () => new IngestError('internal', 'The parser was shut down before the document was parsed', { retryable: true });
+    for (const job of this.#waiting.splice(0)) this.#settle(job, () => job.reject(shutDown()));
+    this.#closing = Promise.allSettled([...this.#slots].map((slot) => this.#discard(slot, shutDown()))).then(() => undefined);
     return this.#closing;
   }
 
   /** Hands waiting documents to idle workers, starting workers up to the pool's size. */
   #dispatch(): void {
-    while (this.#waiting.length > 0 && !this.#closing) {
+    while (this.#waiting.length > 0 && !this.#closed) {
       const job = this.#waiting[0] as Job;
       const memoryMb = job.limits.maxMemoryMb;
       const idle = [...this.#slots].filter((s) => !s.job);
@@ -262,7 +263,7 @@ export class ParsePool {
    * not retried in a loop.
    */
   #prewarm(memoryMb: number): void {
-    if (this.#closing || this.#slots.size >= this.#size) return;
+    if (this.#closed || this.#slots.size >= this.#size) return;
     try {
       this.#start(memoryMb);
     } catch {
