@@ -1,8 +1,8 @@
 // Parsing happens only in worker threads, so a hostile or pathological document can only hurt
 // the worker parsing it: V8 heap/stack limits bound its memory, a wall-clock timer terminates it,
 // and the caller's AbortSignal terminates it too. The main thread never parses, so the server
-// stays responsive. Workers are pooled (./pool.ts): a fresh worker per document cost ~100–150 ms
-// of CPU to start and load the parsers, which was most of the cost of a small document.
+// stays responsive. Workers are pooled and reused (./pool.ts): starting a fresh one and loading
+// the parsers for every document was most of the CPU a small document cost.
 
 import { ParsePool, type PoolOptions } from './pool.ts';
 import type { ParsedDocument, ParseLimits, ParseProgress } from './types.ts';

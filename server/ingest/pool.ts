@@ -1,6 +1,6 @@
-// A fixed number of long-lived parse workers taking documents one at a time by message. Starting a
-// worker and loading the parsers costs ~100–150 ms of CPU, which dominated small documents when
-// every document had a fresh worker; a pooled worker pays it once. Isolation is kept per worker,
+// A fixed number of long-lived parse workers taking documents one at a time by message. With a
+// fresh worker per document, starting it and loading the parsers was most of the ~250 ms of CPU a
+// one-abstract Markdown file cost; a pooled worker pays that once. Isolation is kept per worker,
 // not per document: each runs under V8 resource limits, one document at a time, and a worker that
 // hit a limit, was cut off (timeout, abort) or crashed is terminated and never given another
 // document. Healthy workers are still retired after a number of documents, or once a document
@@ -50,10 +50,10 @@ export interface PoolWorker {
 
 const WORKER = new URL('./parse-worker.ts', import.meta.url);
 
-// A worker with the parsers loaded holds ~10–20 MB after a small document and one that has parsed a
-// 76-page PDF ~60–80 MB; beyond 96 MB the next document would start in a heap that mostly holds
-// someone else's leftovers. 500 documents bound what a slow leak in a parser library can gather
-// while costing under 0.3 ms per document for the restart.
+// After a document, a worker's used heap measured 11–25 MB for text, Markdown, HTML and DOCX and
+// 40–65 MB once pdf.js had run (the shared documents); past 96 MB the next document would start in
+// a heap that mostly holds an earlier one's leftovers. 500 documents bound what a slow leak in a
+// parser library can gather, at ~0.3 ms per document for the restart.
 const DEFAULTS = { maxDocumentsPerWorker: 500, recycleHeapMb: 96, idleMs: 60_000 };
 
 // Failures after which the worker's state is not trusted: it ran long, or the parser threw something unforeseen.
@@ -216,8 +216,9 @@ export class ParsePool {
     slot.job = undefined;
     if (reply.type === 'result') this.#settle(job, () => job.resolve(reply.document));
     else this.#settle(job, () => job.reject(new IngestError(reply.code, reply.message, { retryable: reply.retryable })));
-    const spent = slot.documents >= this.#o.maxDocumentsPerWorker || reply.heapMb > this.#o.recycleHeapMb;
-    if (spent || (reply.type === 'error' && UNTRUSTED.has(reply.code))) {
+    if (reply.type === 'error' && UNTRUSTED.has(reply.code)) {
+      void this.#discard(slot);
+    } else if (slot.documents >= this.#o.maxDocumentsPerWorker || reply.heapMb > this.#o.recycleHeapMb) {
       void this.#discard(slot);
       this.#prewarm(slot.memoryMb);
     } else {
@@ -244,10 +245,7 @@ export class ParsePool {
     clearTimeout(slot.idle);
     const job = slot.job;
     slot.job = undefined;
-    if (job) {
-      this.#settle(job, () => job.reject(error));
-      this.#prewarm(slot.memoryMb);
-    }
+    if (job) this.#settle(job, () => job.reject(error));
     return slot.worker.terminate();
   }
 
@@ -258,9 +256,10 @@ export class ParsePool {
   }
 
   /**
-   * Starts a replacement before it is needed, hiding its startup behind the rest of the current
-   * document's processing. Only after a worker served a document: a worker failing to start is
-   * not retried in a loop.
+   * Replaces a worker retired in good health at once, so its successor starts while the main
+   * thread still chunks and indexes the document just parsed. A worker lost to a failure (or to
+   * shutdown) is replaced only when a document needs one, so a worker that cannot start is never
+   * restarted in a loop.
    */
   #prewarm(memoryMb: number): void {
     if (this.#closed || this.#slots.size >= this.#size) return;
