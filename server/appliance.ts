@@ -21,7 +21,7 @@ import type { LlmEngine } from './llm/llm.ts';
 import { createServices } from './services.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
-import { openStore } from './store/open.ts';
+import { openStore, sqliteFileOf } from './store/open.ts';
 import { openSpeechEngines } from './speech/open-speech.ts';
 import { openSpeechRouter } from './speech/router.ts';
 import { loadSileroVadModel, type SileroVadModel } from './speech/vad.ts';
@@ -55,9 +55,20 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const blobs = new DiskBlobStore(path.join(config.dataDir, 'files'));
   readiness.add({ name: 'files', kind: blobs.kind, check: async () => (await blobs.ping(), { state: 'ok' }) });
 
-  const index = await openSearchIndex(config, log.child({ component: 'search' }));
+  const index = await openSearchIndex(config, log.child({ component: 'search' }), { storeFile: sqliteFileOf(store) });
   lifecycle.onShutdown('search index', () => index.close());
-  readiness.add({ name: 'search', kind: index.kind, check: async () => (await index.ping(), { state: 'ok' }) });
+  // Null once the index agrees with the store; until then, what is being done about it.
+  let reconciling: string | null = 'comparing with the store';
+  readiness.add({
+    name: 'search',
+    kind: index.kind,
+    check: async () => {
+      await index.ping();
+      const progress = index.progress();
+      if (reconciling !== null) return { state: 'loading', message: reconciling };
+      return progress.ready ? { state: 'ok' } : { state: 'loading', message: progress.message };
+    },
+  });
 
   const embeddings = await openEmbeddings(config, store, log.child({ component: 'embeddings' }));
   lifecycle.onShutdown('embeddings', () => embeddings.close());
@@ -140,7 +151,14 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
 
-  await services.sync.reconcile();
+  // The server answers while the index catches up with the store; searches and index writes wait for it.
+  const searchReady = services.sync.reconcile((message) => (reconciling = message)).then(
+    () => void (reconciling = null),
+    (err: unknown) => {
+      reconciling = 'could not be brought up to date with the store; see the log';
+      log.error({ err }, 'search index reconciliation failed');
+    },
+  );
   services.pipeline.register(queue);
   const requeued = await services.documents.requeueUnfinished();
   if (requeued > 0) log.info({ documents: requeued }, 'unfinished documents queued again');
@@ -200,7 +218,11 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     publicUrl: config.PUBLIC_URL,
     limits: { resumeMs: config.REALTIME_RESUME_SECONDS * 1000, maxSessions: config.REALTIME_MAX_SESSIONS },
   };
-  return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime };
+  /** Settles once the search index agrees with the store and is in memory (tests wait for it; the server does not). */
+  const ready = searchReady.then(async () => {
+    while (!index.progress().ready) await new Promise((resolve) => setTimeout(resolve, 20));
+  });
+  return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime, ready };
 }
 
 /** One VAD model and one set of speech engines serve every realtime session; missing ones come with a reason. */
@@ -220,11 +242,12 @@ async function openSpeech(config: Config, log: Logger): Promise<RealtimeSpeech> 
 /**
  * Listens and registers the graceful stop: stop accepting, end long-lived streams, let in-flight
  * requests finish (idle keep-alive sockets are closed at once), and cut what is still open after
- * the timeout.
+ * the timeout. The stop runs before every other shutdown step, even when the listener was opened
+ * before the parts it serves (main.ts listens first, so /healthz answers while they open).
  */
 export async function listen(
   handler: http.RequestListener,
-  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Readiness; onClose?: () => void },
+  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Pick<Readiness, 'drain'>; onClose?: () => void },
   lifecycle: Lifecycle,
 ): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000 }, handler);
@@ -235,16 +258,20 @@ export async function listen(
       resolve();
     });
   });
-  lifecycle.onShutdown('http', async () => {
-    options.readiness.drain();
-    const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-    options.onClose?.();
-    // Keep-alive sockets turn idle as their last response ends; close each as soon as it does.
-    const sweep = setInterval(() => server.closeIdleConnections(), 25);
-    const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs);
-    await closed;
-    clearInterval(sweep);
-    clearTimeout(timer);
-  });
+  lifecycle.onShutdown(
+    'http',
+    async () => {
+      options.readiness.drain();
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      options.onClose?.();
+      // Keep-alive sockets turn idle as their last response ends; close each as soon as it does.
+      const sweep = setInterval(() => server.closeIdleConnections(), 25);
+      const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs);
+      await closed;
+      clearInterval(sweep);
+      clearTimeout(timer);
+    },
+    { first: true },
+  );
   return { server, port: (server.address() as AddressInfo).port };
 }

@@ -1,4 +1,6 @@
+import type http from 'node:http';
 import { ConfigError, loadConfig } from './config.ts';
+import { startingListener } from './http/starting.ts';
 import { createLogger } from './logger.ts';
 import { Lifecycle } from './ops/lifecycle.ts';
 import { createAppliance, listen } from './appliance.ts';
@@ -37,16 +39,28 @@ for (const signal of ['SIGTERM', 'SIGINT'] as const) {
 }
 
 try {
-  const appliance = await createAppliance(config, log, lifecycle);
+  // Listen first: /healthz answers while the appliance opens its models, store and search index.
+  let handler: http.RequestListener = startingListener();
+  let appliance: Awaited<ReturnType<typeof createAppliance>> | undefined;
   // Realtime sessions are long-lived streams: they close with the SSE streams when the listener stops.
   let realtime: AttachedRealtime | undefined;
   const { server, port } = await listen(
-    appliance.app.callback(),
-    { port: config.PORT, host: config.HOST, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS, readiness: appliance.readiness, onClose: () => (appliance.streams.closeAll(), void realtime?.close()) },
+    (req, res) => handler(req, res),
+    {
+      port: config.PORT,
+      host: config.HOST,
+      shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      readiness: { drain: () => appliance?.readiness.drain() },
+      onClose: () => (appliance?.streams.closeAll(), void realtime?.close()),
+    },
     lifecycle,
   );
+  const url = `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`;
+  log.info({ url }, 'lectern starting');
+  appliance = await createAppliance(config, log, lifecycle);
+  handler = appliance.app.callback();
   realtime = attachRealtime(server, appliance.realtime);
-  log.info({ url: `http://${config.HOST === '0.0.0.0' ? 'localhost' : config.HOST}:${port}/`, dataDir: config.dataDir }, 'lectern listening');
+  log.info({ url, dataDir: config.dataDir }, 'lectern listening');
 } catch (err) {
   log.fatal({ err }, 'startup failed');
   await lifecycle.shutdown('startup failed');

@@ -26,8 +26,10 @@ export interface AgentLimits {
   historyTokens: number;
   answerTokens: number;
   /**
-   * Hits scoring below this are not evidence. Keyword scores are the share of the query's terms
-   * the best hit contains, times each hit's BM25 relative to the best (see the report).
+   * Hits scoring below this are not evidence. Scores are on the search port's [0, 1] scale, the
+   * same for every engine (server/search/fusion.ts; Meilisearch's `_rankingScore` is on it too):
+   * for keywords, the share of the query's terms the best hit contains, times each hit's BM25
+   * relative to the best.
    */
   minScore: number;
   /** Hits scoring below this fraction of the search's best hit are dropped as a weak tail. */

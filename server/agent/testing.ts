@@ -1,7 +1,7 @@
 import type { ChunkPage } from '../chunks/chunk.ts';
 import { kbHits } from '../kb/search.ts';
 import { createAnalyzer } from '../search/analyzer.ts';
-import { createEmbeddedSearch } from '../search/embedded.ts';
+import { createEmbeddedSearch } from '../search/embedded/engine.ts';
 import type { ChunkRecord } from '../search/search.ts';
 import type { Passage, PassageSearch } from './types.ts';
 
@@ -96,7 +96,7 @@ export interface TestSearch {
 }
 
 export async function testSearch(chunks: readonly TestChunk[] = CLINIC): Promise<TestSearch> {
-  const index = await createEmbeddedSearch({ dir: null });
+  const index = await createEmbeddedSearch({ file: null });
   const records: ChunkRecord[] = chunks.map((c) => {
     const pages = c.pages ?? onePage(c.page);
     return { ...c, organisationId: 'org', kbId: 'kb', pageEnd: pages.at(-1)?.number ?? null, pages, start: 0, end: c.text.length };

@@ -1,15 +1,16 @@
-export type ComponentState = 'ok' | 'degraded' | 'down';
+export type ComponentState = 'ok' | 'degraded' | 'loading' | 'down';
 
 export interface ComponentCheck {
   name: string;
   /** Which implementation serves this concern (embedded, mongodb, …), for operators. */
   kind: string;
-  /** A degraded component works with reduced function; only `down` makes the instance unready. */
+  /** A degraded component works with reduced function; `loading` and `down` make the instance unready. */
   check(): Promise<{ state: ComponentState; message?: string }>;
 }
 
 export interface ReadinessReport {
-  status: 'ready' | 'not_ready';
+  /** `loading` while a component is still starting (and none is down). */
+  status: 'ready' | 'loading' | 'not_ready';
   components: Array<{ name: string; kind: string; state: ComponentState; message?: string; ms: number }>;
 }
 
@@ -42,6 +43,7 @@ export class Readiness {
       }),
     );
     if (this.#draining) components.push({ name: 'server', kind: 'http', state: 'down', message: 'shutting down', ms: 0 });
-    return { status: components.every((c) => c.state !== 'down') ? 'ready' : 'not_ready', components };
+    const status = components.some((c) => c.state === 'down') ? 'not_ready' : components.some((c) => c.state === 'loading') ? 'loading' : 'ready';
+    return { status, components };
   }
 }

@@ -3,6 +3,8 @@ import type { Logger } from '../logger.ts';
 interface Step {
   name: string;
   run(): Promise<void> | void;
+  /** Runs before every other step: the listener, opened before the parts it serves, still stops taking requests first. */
+  first: boolean;
 }
 
 /**
@@ -18,15 +20,16 @@ export class Lifecycle {
     this.#log = log;
   }
 
-  onShutdown(name: string, run: Step['run']): void {
-    this.#steps.push({ name, run });
+  onShutdown(name: string, run: Step['run'], options: { first?: boolean } = {}): void {
+    this.#steps.push({ name, run, first: options.first ?? false });
   }
 
   /** Idempotent: a second signal waits for the first shutdown instead of starting another. */
   shutdown(reason: string): Promise<void> {
     this.#stopping ??= (async () => {
       this.#log.info({ reason }, 'shutting down');
-      for (const step of [...this.#steps].reverse()) {
+      const reversed = [...this.#steps].reverse();
+      for (const step of [...reversed.filter((s) => s.first), ...reversed.filter((s) => !s.first)]) {
         const started = performance.now();
         try {
           await step.run();

@@ -372,3 +372,51 @@ export function searchContract(name: string, open: () => Promise<SearchIndex>, c
     });
   });
 }
+
+/**
+ * A tenant's results, scores and latency depend only on its own data: organisation A adds
+ * `flood` chunks full of B's query terms, and B's top 10 — ids and scores, bit for bit — and its
+ * median search time stay what they were (within 1.2×, plus half a millisecond of timer noise).
+ */
+export function isolationContract(name: string, open: () => Promise<SearchIndex>, flood = 100_000): void {
+  describe(`SearchIndex isolation contract: ${name}`, () => {
+    it(`organisation B's hits, scores and latency do not move when A adds ${flood.toLocaleString('en')} chunks of B's words`, async () => {
+      const index = await open();
+      try {
+        const words = ['owlvex', 'nightjarvex', 'hawkvex', 'kestrelvex', 'valve', 'pressure', 'filter', 'inspection', 'weekly', 'pump'];
+        const filler = ['the', 'routine', 'panel', 'report', 'engineer', 'checks', 'replaced', 'notes', 'before', 'after'];
+        let seed = 7;
+        const pick = <T>(from: readonly T[]): T => from[(seed = (seed * 1103515245 + 12345) % 2147483648) % from.length]!;
+        const sentence = (n: number): string => Array.from({ length: n }, () => (seed % 3 === 0 ? pick(filler) : pick(words))).join(' ');
+        const b = Array.from({ length: 200 }, (_, i) => makeChunk(`b-${i}`, sentence(12), { organisationId: 'org-b', kbId: 'kb-b', documentId: `b-doc-${i % 20}` }));
+        await index.upsert(b);
+        const queries = ['owlvex', 'nightjarvex inspection', 'hawkvex kestrelvex valve', 'weekly pump pressure filter', 'the engineer replaced the valve'];
+        const searchB = (query: string) => index.search({ query, filter: { organisationId: 'org-b', kbId: 'kb-b' }, limit: 10, mode: 'keyword' });
+        const observe = async () => {
+          const results = await Promise.all(queries.map(async (q) => (await searchB(q)).hits.map((h) => [h.id, h.score])));
+          const times: number[] = [];
+          for (let round = 0; round < 40; round++) {
+            for (const q of queries) {
+              const started = performance.now();
+              await searchB(q);
+              times.push(performance.now() - started);
+            }
+          }
+          times.sort((x, y) => x - y);
+          return { results, median: times[Math.floor(times.length / 2)]! };
+        };
+        const before = await observe();
+        assert.ok(before.results.every((r) => r.length > 0), 'every probe finds something in B');
+        for (let start = 0; start < flood; start += 2000) {
+          await index.upsert(Array.from({ length: Math.min(2000, flood - start) }, (_, i) => makeChunk(`a-${start + i}`, sentence(10), { organisationId: 'org-a', kbId: 'kb-a', documentId: `a-doc-${(start + i) % 500}` })));
+        }
+        assert.equal(await index.count({ organisationId: 'org-a' }), flood);
+        const afterFlood = await observe();
+        assert.deepEqual(afterFlood.results, before.results);
+        assert.ok(afterFlood.median <= before.median * 1.2 + 0.5, `B's median search went from ${before.median.toFixed(3)} ms to ${afterFlood.median.toFixed(3)} ms`);
+      } finally {
+        await index.close();
+      }
+    });
+  });
+}

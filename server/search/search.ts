@@ -99,6 +99,8 @@ export interface SearchIndex {
   setGeneration(generation: number): Promise<void>;
   /** Drop everything (before a rebuild). */
   clear(): Promise<void>;
+  /** Whether the index is ready for queries; while it loads, what it is doing (searches meanwhile wait for their part). */
+  progress(): { ready: boolean; message: string };
   ping(): Promise<void>;
   close(): Promise<void>;
 }

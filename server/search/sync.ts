@@ -24,7 +24,8 @@ export function toChunkRecord(c: ChunkDoc): ChunkRecord {
 }
 
 const GENERATION_ID = 'search';
-const REBUILD_BATCH = 500;
+/** Chunks per store read or write: bounds memory while rebuilding and the time one transaction takes. */
+const REBUILD_BATCH = 256;
 
 /**
  * Keeps the search index a faithful copy of the chunks in the store. Every change bumps a
@@ -58,8 +59,11 @@ export class SearchSync {
     return doc?.n ?? 1;
   }
 
-  /** Compares generations and rebuilds the index from the store when they differ. */
-  reconcile(): Promise<{ rebuilt: boolean; chunks: number }> {
+  /**
+   * Compares generations and rebuilds the index from the store when they differ, a page of
+   * chunks at a time (never the whole store in memory), telling `report` how far it got.
+   */
+  reconcile(report: (message: string) => void = () => undefined): Promise<{ rebuilt: boolean; chunks: number }> {
     return this.#serial(async () => {
       const stored = (await this.#counters.findOne({ _id: GENERATION_ID }))?.n ?? 0;
       const indexed = await this.#index.generation();
@@ -67,19 +71,18 @@ export class SearchSync {
       // A new installation has nothing to rebuild; anything else means the index missed changes.
       if (stored > 0) this.#log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
       const started = performance.now();
+      const expected = await this.#chunks.countDocuments({});
       await this.#index.clear();
-      let batch: ChunkRecord[] = [];
       let total = 0;
-      for await (const chunk of this.#chunks.find({}, { sort: { _id: 1 } })) {
-        batch.push(toChunkRecord(chunk));
-        if (batch.length >= REBUILD_BATCH) {
-          await this.#index.upsert(batch);
-          total += batch.length;
-          batch = [];
-        }
+      let after = '';
+      for (;;) {
+        report(`rebuilding from the store: ${total} of ${expected} chunks`);
+        const page = await this.#chunks.find({ _id: { $gt: after } }, { sort: { _id: 1 }, limit: REBUILD_BATCH }).toArray();
+        if (page.length === 0) break;
+        await this.#index.upsert(page.map(toChunkRecord));
+        total += page.length;
+        after = page.at(-1)!._id;
       }
-      if (batch.length) await this.#index.upsert(batch);
-      total += batch.length;
       await this.#index.setGeneration(stored);
       if (stored > 0) this.#log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
       return { rebuilt: true, chunks: total };
@@ -90,7 +93,8 @@ export class SearchSync {
   replaceDocument(filter: Required<Pick<DeleteFilter, 'organisationId' | 'documentId'>>, chunks: ChunkDoc[]): Promise<void> {
     return this.#serial(async () => {
       await this.#chunks.deleteMany({ organisationId: filter.organisationId, documentId: filter.documentId });
-      if (chunks.length) await this.#chunks.insertMany(chunks);
+      // A transaction per slice keeps a long document from holding the event loop in one write.
+      for (let i = 0; i < chunks.length; i += REBUILD_BATCH) await this.#chunks.insertMany(chunks.slice(i, i + REBUILD_BATCH));
       const generation = await this.#bump();
       await this.#index.delete(filter);
       await this.#index.upsert(chunks.map(toChunkRecord));

@@ -48,6 +48,7 @@ const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_DEPTH = 100;
 const STATEMENT_CACHE_SIZE = 256;
 const BUSY_TIMEOUT_MS = 5000;
+const ERASE_DELAY_MS = 1000;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
@@ -325,12 +326,32 @@ class Database {
   readonly #statements = new Map<string, StatementSync>();
   readonly #tables = new Set<string>();
   #db: DatabaseSync | null;
+  #eraseTimer: NodeJS.Timeout | null = null;
 
   constructor(location: string) {
     this.#db = new DatabaseSync(location);
     // FULL syncs the WAL on every commit, so a resolved write survives a crash of the process or the machine.
     // The busy timeout blocks the event loop while another process holds the write lock; that is rare on an appliance.
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS};`);
+    // secure_delete zeroes the pages a deletion frees, so deleted text does not linger in the file's free pages.
+    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON;`);
+  }
+
+  /**
+   * After a deletion: once writes pause, truncate the write-ahead log, whose older frames still
+   * hold the deleted rows' pages. With secure_delete, the text is then gone from every file.
+   */
+  scheduleErase(): void {
+    if (this.#eraseTimer) clearTimeout(this.#eraseTimer);
+    this.#eraseTimer = setTimeout(() => {
+      this.#eraseTimer = null;
+      if (this.#db === null) return;
+      try {
+        this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } catch {
+        // Busy readers or a closed store: the next deletion tries again.
+      }
+    }, ERASE_DELAY_MS);
+    this.#eraseTimer.unref();
   }
 
   get open(): DatabaseSync {
@@ -339,6 +360,7 @@ class Database {
   }
 
   close(): void {
+    if (this.#eraseTimer) clearTimeout(this.#eraseTimer);
     this.#db?.close();
     this.#db = null;
     this.#statements.clear();
@@ -529,7 +551,9 @@ class EmbeddedCollection<T extends BaseDocument> implements Collection<T> {
   #delete(filter: object, limit: string): DeleteResult {
     const params: SQLInputValue[] = [];
     const sql = `DELETE FROM ${this.#table} WHERE _id IN (SELECT _id FROM ${this.#table} WHERE ${filterSql(filter, params)}${limit})`;
-    return { acknowledged: true, deletedCount: this.#write(() => this.#db.run(sql, ...params)) };
+    const deletedCount = this.#write(() => this.#db.run(sql, ...params));
+    if (deletedCount > 0) this.#db.scheduleErase();
+    return { acknowledged: true, deletedCount };
   }
 
   async createIndex(keys: Record<string, SortDirection>, options: IndexOptions = {}): Promise<string> {
@@ -555,10 +579,13 @@ class EmbeddedCollection<T extends BaseDocument> implements Collection<T> {
 
 export class EmbeddedStore implements Store {
   readonly kind = 'embedded';
+  /** The SQLite file, or null in memory; the embedded search index keeps its tables in the same file. */
+  readonly file: string | null;
   readonly #db: Database;
 
   constructor(location: string) {
     this.#db = new Database(location);
+    this.file = location === ':memory:' ? null : location;
   }
 
   collection<T extends BaseDocument>(name: string): Collection<T> {

@@ -25,6 +25,8 @@ export async function startTestServer(opts: { env?: Record<string, string>; data
   const { log, lines: logs } = capturingLogger(config.LOG_LEVEL);
   const lifecycle = new Lifecycle(log);
   const appliance = await createAppliance(config, log, lifecycle, opts.appliance);
+  // Tests start from an index that agrees with the store (a real server answers meanwhile: see main.ts).
+  await appliance.ready;
   // Realtime sessions are long-lived streams: they close with the SSE streams when the listener stops.
   let realtime: AttachedRealtime | undefined;
   const { server, port } = await listen(

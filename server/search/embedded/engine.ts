@@ -1,0 +1,565 @@
+// The embedded search index: one shard per knowledge base (its own postings, statistics and
+// vectors, so no tenant's data touches another's results or latency), kept in SQLite tables and
+// held in memory for ranking. Writes go to SQLite first, in one transaction per call, and then
+// to memory; a restart reads the rows back shard by shard while the server already answers.
+
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import type { Logger } from '../../logger.ts';
+import { ANALYZER_VERSION, createAnalyzer } from '../analyzer.ts';
+import { clampScore, compare, cosineScore, DEFAULT_SEMANTIC_RATIO, fuse, HYBRID_DEPTH, normaliseKeyword, type Ranked } from '../fusion.ts';
+import type { ChunkRecord, SearchFilter, SearchHit, SearchIndex, SearchMode, SearchRequest, SearchResponse } from '../search.ts';
+import { fieldTerms, type FieldTermIds, type FieldTerms } from './postings.ts';
+import { Shard, ShardLoad, type QueryTerm } from './shard.ts';
+import { checkVector } from './vectors.ts';
+import { blobIds, blobVector, FORMAT_VERSION, idsBlob, rowField, SCHEMA, SEEKS, Statements, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
+
+export interface EmbeddedSearchOptions {
+  /** SQLite file holding the index (the store's own file by default), or null for memory only. */
+  file: string | null;
+}
+
+export interface EmbeddedSearchDeps {
+  log?: Logger;
+}
+
+export interface EmbeddedSearch extends SearchIndex {
+  readonly kind: 'embedded';
+}
+
+const MAX_LIMIT = 100;
+/** Rows read per turn of the event loop while loading a shard. */
+const LOAD_BATCH = 2000;
+/** Chunks analysed per turn of the event loop while upserting. */
+const ANALYSE_BATCH = 64;
+/** Chunks written per SQLite transaction while upserting. */
+const WRITE_BATCH = 256;
+/** Quiet time after a deletion before the write-ahead log is truncated, so deleted text leaves the disk. */
+const ERASE_DELAY_MS = 1000;
+const BUSY_TIMEOUT_MS = 5000;
+
+interface Hit {
+  shard: Shard;
+  doc: number;
+}
+
+const hitKey = (h: Hit): string => h.shard.chunkId(h.doc);
+
+function requireOrganisation(filter: { organisationId: string } | undefined): void {
+  if (!filter || typeof filter.organisationId !== 'string' || filter.organisationId === '') {
+    throw new TypeError('a search filter must name the organisation');
+  }
+}
+
+function validateChunk(chunk: ChunkRecord): void {
+  const strings = [chunk?.id, chunk?.organisationId, chunk?.kbId, chunk?.documentId];
+  const ok =
+    strings.every((v) => typeof v === 'string' && v !== '') &&
+    typeof chunk.documentName === 'string' &&
+    typeof chunk.text === 'string' &&
+    Array.isArray(chunk.headings) &&
+    chunk.headings.every((h) => typeof h === 'string') &&
+    (chunk.vector === undefined || chunk.vector instanceof Float32Array);
+  if (!ok) throw new TypeError(`invalid chunk record ${String((chunk as Partial<ChunkRecord> | null)?.id)}`);
+}
+
+function openDatabase(file: string | null): DatabaseSync {
+  if (file !== null) mkdirSync(dirname(file), { recursive: true });
+  const db = new DatabaseSync(file ?? ':memory:');
+  // secure_delete zeroes what a deletion frees, so deleted text does not linger in free pages.
+  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON;`);
+  db.exec(SCHEMA);
+  return db;
+}
+
+export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps: EmbeddedSearchDeps = {}): Promise<EmbeddedSearch> {
+  const { log } = deps;
+  const analyzer = createAnalyzer();
+  let db: DatabaseSync | null = openDatabase(options.file);
+  const sql = new Statements(db);
+
+  const shards = new Map<number, Shard>();
+  const shardIds = new Map<string, number>();
+  const loading = new Map<number, Promise<Shard>>();
+  const shardKey = (organisationId: string, kbId: string): string => `${organisationId}\u0000${kbId}`;
+  let mutations: Promise<unknown> = Promise.resolve();
+  let eraseTimer: NodeJS.Timeout | null = null;
+  let closed = false;
+
+  function meta(key: string): string | null {
+    return sql.all<{ value: string }>('SELECT value FROM search_meta WHERE key = ?', key)[0]?.value ?? null;
+  }
+  function setMeta(key: string, value: string | null): void {
+    if (value === null) sql.run('DELETE FROM search_meta WHERE key = ?', key);
+    else sql.run('INSERT INTO search_meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value', key, value);
+  }
+
+  function transaction<T>(work: () => T): T {
+    const open = database();
+    open.exec('BEGIN IMMEDIATE');
+    try {
+      const result = work();
+      open.exec('COMMIT');
+      return result;
+    } catch (err) {
+      if (open.isTransaction) open.exec('ROLLBACK');
+      throw err;
+    }
+  }
+
+  function database(): DatabaseSync {
+    if (closed || db === null) throw new Error('search index is closed');
+    return db;
+  }
+
+  // An index of another format, or analysed by another analyzer, cannot be read or trusted:
+  // start it afresh and forget the recorded generation, so the application rebuilds it from the store.
+  if (meta('format') !== String(FORMAT_VERSION) || meta('analyzer') !== String(ANALYZER_VERSION)) {
+    if (meta('format') !== null) log?.warn({ format: meta('format'), analyzer: meta('analyzer') }, 'search index format changed; it will be rebuilt');
+    database().exec('DROP TABLE IF EXISTS search_chunks; DROP TABLE IF EXISTS search_terms; DROP TABLE IF EXISTS search_shards;');
+    database().exec(SCHEMA);
+    transaction(() => {
+      setMeta('generation', null);
+      setMeta('format', String(FORMAT_VERSION));
+      setMeta('analyzer', String(ANALYZER_VERSION));
+    });
+  }
+  for (const row of sql.all<{ id: number; organisation_id: string; kb_id: string }>('SELECT id, organisation_id, kb_id FROM search_shards')) {
+    shardIds.set(shardKey(row.organisation_id, row.kb_id), row.id);
+  }
+
+  // Every shard is read into memory in the background, one after another, so the server answers
+  // at once; a search meanwhile loads (or waits for) just the shard it needs.
+  let preloaded = 0;
+  const preloading = shardIds.size;
+  let preloadDone = false;
+  const preload = (async () => {
+    await nextTurn();
+    for (const [key, id] of shardIds) {
+      if (closed) return;
+      const [organisationId, kbId] = key.split('\u0000') as [string, string];
+      await shardFor(id, organisationId, kbId);
+      preloaded++;
+    }
+  })()
+    .catch((err: unknown) => log?.error({ err }, 'search index could not be loaded'))
+    .finally(() => (preloadDone = true));
+
+  /** Reads a shard's rows into memory, a batch per turn of the event loop. */
+  async function load(id: number, organisationId: string, kbId: string): Promise<Shard> {
+    const loader = new ShardLoad(new Shard(id, organisationId, kbId));
+    for (const { id: term, value } of sql.all<{ id: number; value: string }>('SELECT id, term AS value FROM search_terms WHERE shard = ?', id)) {
+      loader.shard.dictionary.restore(term, value);
+    }
+    let after = -1;
+    for (;;) {
+      const rows = sql.all<ChunkRow>(SEEKS.shardRows, id, after, LOAD_BATCH);
+      for (const row of rows) {
+        loader.add({
+          id: row.id,
+          documentId: row.document_id,
+          body: rowField(row.body_terms, row.body_tfs, row.body_length),
+          name: rowField(row.name_terms, row.name_tfs, row.name_length),
+          vector: blobVector(row.vector),
+        });
+      }
+      if (rows.length < LOAD_BATCH) break;
+      after = rows.at(-1)!.row;
+      await nextTurn();
+      if (closed) break;
+    }
+    const shard = await loader.finish(LOAD_BATCH, nextTurn);
+    if (!closed) dropTerms(id, shard.unusedTerms());
+    return shard;
+  }
+
+  function shardFor(id: number, organisationId: string, kbId: string): Promise<Shard> {
+    const loaded = shards.get(id);
+    if (loaded) return Promise.resolve(loaded);
+    let pending = loading.get(id);
+    if (!pending) {
+      pending = load(id, organisationId, kbId).then((shard) => {
+        shards.set(id, shard);
+        loading.delete(id);
+        return shard;
+      });
+      loading.set(id, pending);
+    }
+    return pending;
+  }
+
+  /** The loaded shards a filter names: one knowledge base, or every one of the organisation. */
+  async function shardsOf(filter: { organisationId: string; kbId?: string | undefined }): Promise<Shard[]> {
+    const prefix = shardKey(filter.organisationId, '');
+    const out: Promise<Shard>[] = [];
+    for (const [key, id] of shardIds) {
+      if (filter.kbId !== undefined ? key === shardKey(filter.organisationId, filter.kbId) : key.startsWith(prefix)) {
+        out.push(shardFor(id, filter.organisationId, key.slice(prefix.length)));
+      }
+    }
+    return Promise.all(out);
+  }
+
+  async function ensureShard(organisationId: string, kbId: string): Promise<Shard> {
+    const key = shardKey(organisationId, kbId);
+    let id = shardIds.get(key);
+    if (id === undefined) {
+      sql.run('INSERT OR IGNORE INTO search_shards (organisation_id, kb_id) VALUES (?, ?)', organisationId, kbId);
+      id = sql.all<{ id: number }>('SELECT id FROM search_shards WHERE organisation_id = ? AND kb_id = ?', organisationId, kbId)[0]!.id;
+      shardIds.set(key, id);
+      shards.set(id, new Shard(id, organisationId, kbId));
+    }
+    return shardFor(id, organisationId, kbId);
+  }
+
+  /** Runs mutations one after another: a large upsert yields between batches, and others wait for it. */
+  function exclusive<T>(work: () => Promise<T>): Promise<T> {
+    const run = mutations.then(() => {
+      database();
+      return work();
+    });
+    mutations = run.catch(() => undefined);
+    return run;
+  }
+
+  /**
+   * Removes chunks from memory, given their rows (read before the rows were deleted), and returns
+   * how to release the terms they leave unused — after any chunks replacing them are added.
+   */
+  function forget(id: number, rows: ReadonlyArray<Pick<ChunkRow, 'id' | 'document_id' | 'body_terms' | 'name_terms'>>): () => void {
+    const shard = shards.get(id);
+    if (!shard) {
+      // A shard still loading may or may not have read these rows: remove them once it is done.
+      void loading.get(id)?.then(() => forget(id, rows)());
+      return () => undefined;
+    }
+    const candidates = rows.flatMap((row) => shard.remove(row.id, row.document_id, { body: blobIds(row.body_terms), name: blobIds(row.name_terms) }));
+    return () => dropTerms(id, shard.release(candidates));
+  }
+
+  /** Deletes dictionary entries no chunk uses any more, so a deleted document's words leave the disk too. */
+  function dropTerms(shard: number, ids: readonly number[]): void {
+    if (ids.length === 0 || closed) return;
+    transaction(() => {
+      for (let i = 0; i < ids.length; i += 500) {
+        const part = ids.slice(i, i + 500);
+        sql.run(`DELETE FROM search_terms WHERE shard = ? AND id IN (${Statements.placeholders(part.length)})`, shard, ...part);
+      }
+    });
+  }
+
+  /** After text was deleted: truncate the write-ahead log, which still holds the old pages. */
+  function scheduleErase(): void {
+    if (eraseTimer) clearTimeout(eraseTimer);
+    eraseTimer = setTimeout(() => {
+      eraseTimer = null;
+      if (closed || db === null) return;
+      try {
+        db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
+      } catch (err) {
+        log?.warn({ err }, 'could not truncate the search write-ahead log');
+      }
+    }, ERASE_DELAY_MS);
+    eraseTimer.unref();
+  }
+
+  function deleteShard(shard: { id: number; organisationId: string; kbId: string }): number {
+    const n = sql.run('DELETE FROM search_chunks WHERE shard = ?', shard.id);
+    sql.run('DELETE FROM search_terms WHERE shard = ?', shard.id);
+    sql.run('DELETE FROM search_shards WHERE id = ?', shard.id);
+    return n;
+  }
+
+  function dropShardsFromMemory(ids: readonly number[]): void {
+    for (const id of ids) {
+      shards.delete(id);
+      for (const [key, value] of shardIds) if (value === id) shardIds.delete(key);
+    }
+  }
+
+  interface Analysed {
+    chunk: ChunkRecord;
+    body: FieldTerms;
+    name: FieldTerms;
+  }
+
+  async function analyse(batch: readonly ChunkRecord[]): Promise<Analysed[]> {
+    const out: Analysed[] = [];
+    for (let i = 0; i < batch.length; i++) {
+      if (i > 0 && i % ANALYSE_BATCH === 0) await nextTurn();
+      const chunk = batch[i]!;
+      out.push({
+        chunk,
+        body: fieldTerms(analyzer.analyze(`${chunk.headings.join('\n')}\n${chunk.text}`)),
+        name: fieldTerms(analyzer.analyze(chunk.documentName)),
+      });
+    }
+    return out;
+  }
+
+  function insertRow(shard: number, chunk: ChunkRecord, body: FieldTermIds, name: FieldTermIds): void {
+    const { documentName, headings, page, pageEnd, pages, start, end, text } = chunk;
+    const record: ChunkRecordFields = { documentName, headings, page, pageEnd, pages, start, end, text };
+    sql.run(
+      'INSERT INTO search_chunks (shard, id, document_id, record, body_terms, body_tfs, body_length, name_terms, name_tfs, name_length, vector) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      shard,
+      chunk.id,
+      chunk.documentId,
+      JSON.stringify(record),
+      idsBlob(body.ids),
+      body.tfs,
+      body.length,
+      idsBlob(name.ids),
+      name.tfs,
+      name.length,
+      vectorBlob(chunk.vector),
+    );
+  }
+
+  /** Writes analysed chunks: their rows in one transaction, then the shards in memory. */
+  async function write(analysed: readonly Analysed[]): Promise<void> {
+    const targets = new Map<string, Shard>();
+    for (const { chunk } of analysed) {
+      const key = shardKey(chunk.organisationId, chunk.kbId);
+      if (!targets.has(key)) targets.set(key, await ensureShard(chunk.organisationId, chunk.kbId));
+    }
+    // Terms are numbered in memory first; if the write fails, the new numbers are forgotten again.
+    const added = new Map<Shard, Array<{ id: number; term: string }>>();
+    const numbered = analysed.map(({ chunk, body, name }) => {
+      const shard = targets.get(shardKey(chunk.organisationId, chunk.kbId))!;
+      const fresh = added.get(shard) ?? [];
+      added.set(shard, fresh);
+      const ids = (field: FieldTerms): FieldTermIds => ({ ids: shard.dictionary.intern(field.terms, fresh), tfs: field.tfs, length: field.length });
+      return { chunk, shard, body: ids(body), name: ids(name) };
+    });
+    // Chunks replaced under the same id may sit in any shard (a chunk can move between knowledge bases).
+    const replaced = new Map<number, ChunkRow[]>();
+    try {
+      transaction(() => {
+        for (const [shard, terms] of added) {
+          for (const { id, term } of terms) sql.run('INSERT INTO search_terms (shard, id, term) VALUES (?, ?, ?)', shard.id, id, term);
+        }
+        for (const { chunk, shard, body, name } of numbered) {
+          const old = sql.all<ChunkRow & { shard: number }>(SEEKS.chunkById, chunk.id)[0];
+          if (old) {
+            sql.run('DELETE FROM search_chunks WHERE row = ?', old.row);
+            replaced.set(old.shard, [...(replaced.get(old.shard) ?? []), old]);
+          }
+          insertRow(shard.id, chunk, body, name);
+        }
+      });
+    } catch (err) {
+      for (const [shard, terms] of added) for (const { id } of terms) shard.dictionary.forget(id);
+      throw err;
+    }
+    const releases = [...replaced].map(([id, rows]) => forget(id, rows));
+    for (const { chunk, shard, body, name } of numbered) shard.add({ id: chunk.id, documentId: chunk.documentId, body, name, vector: chunk.vector });
+    for (const release of releases) release();
+    if (replaced.size > 0) scheduleErase();
+  }
+
+  function queryTerms(query: string): QueryTerm[] {
+    const weights = new Map<string, number>();
+    for (const term of analyzer.analyze(query)) weights.set(term, (weights.get(term) ?? 0) + 1);
+    return [...weights].map(([term, weight]) => ({ term, weight }));
+  }
+
+  function accepter(shard: Shard, filter: SearchFilter): (doc: number) => boolean {
+    if (!filter.documentIds) return () => true;
+    const slots = shard.documentSlots(filter.documentIds);
+    return (doc) => slots.has(shard.documentSlot(doc));
+  }
+
+  function keywordHits(list: readonly Shard[], terms: readonly QueryTerm[], depth: number, filter: SearchFilter): Ranked<Hit>[] {
+    const candidates = list.flatMap((shard) => shard.keyword(terms, depth, accepter(shard, filter)).map((c) => ({ item: { shard, doc: c.doc }, score: c.score, matched: c.matched })));
+    candidates.sort((a, b) => b.score - a.score || compare(hitKey(a.item), hitKey(b.item)));
+    return normaliseKeyword(candidates.slice(0, depth), terms.length);
+  }
+
+  function vectorHits(list: readonly Shard[], vector: Float32Array, depth: number, filter: SearchFilter): Array<{ item: Hit; cosine: number }> {
+    const candidates = list.flatMap((shard) => shard.vector(vector, depth, accepter(shard, filter)).map((c) => ({ item: { shard, doc: c.doc }, cosine: c.cosine })));
+    candidates.sort((a, b) => b.cosine - a.cosine || compare(hitKey(a.item), hitKey(b.item)));
+    return candidates.slice(0, depth);
+  }
+
+  /** A query vector the shards can use, or null (a missing vector or another dimension runs as keyword search). */
+  function usableVector(list: readonly Shard[], vector: Float32Array | undefined): Float32Array | null {
+    if (!vector || vector.length === 0) return null;
+    const dimensions = new Set(list.map((s) => s.vectors.dimension).filter((d) => d !== null));
+    if (dimensions.size > 0 && !dimensions.has(vector.length)) {
+      log?.warn({ query: vector.length, index: [...dimensions] }, 'query vector dimension differs from the index; searching keywords only');
+      return null;
+    }
+    return vector;
+  }
+
+  function records(ids: readonly string[]): Map<string, { documentId: string; fields: ChunkRecordFields }> {
+    if (ids.length === 0) return new Map();
+    const rows = sql.all<{ id: string; document_id: string; record: string }>(SEEKS.records(ids.length), ...ids);
+    return new Map(rows.map((r) => [r.id, { documentId: r.document_id, fields: JSON.parse(r.record) as ChunkRecordFields }]));
+  }
+
+  function toHits(ranked: readonly Ranked<Hit>[], terms: ReadonlySet<string>): SearchHit[] {
+    const found = records(ranked.map((r) => hitKey(r.item)));
+    return ranked.flatMap(({ item, score }) => {
+      const id = hitKey(item);
+      const record = found.get(id);
+      if (!record) return [];
+      const f = record.fields;
+      return [
+        {
+          id,
+          documentId: record.documentId,
+          documentName: f.documentName,
+          kbId: item.shard.kbId,
+          headings: f.headings,
+          page: f.page,
+          pageEnd: f.pageEnd,
+          pages: f.pages,
+          start: f.start,
+          end: f.end,
+          text: f.text,
+          score: clampScore(score),
+          matchedTerms: terms.size > 0 ? analyzer.surfaceForms(f.text, terms) : [],
+        },
+      ];
+    });
+  }
+
+  const index: EmbeddedSearch = {
+    kind: 'embedded',
+
+    upsert(batch) {
+      return exclusive(async () => {
+        await Promise.all(loading.values());
+        const dimensions = new Map<string, number>();
+        for (const chunk of batch) {
+          validateChunk(chunk);
+          if (!chunk.vector) continue;
+          const key = shardKey(chunk.organisationId, chunk.kbId);
+          const id = shardIds.get(key);
+          const shard = id === undefined ? undefined : await shardFor(id, chunk.organisationId, chunk.kbId);
+          checkVector(chunk.vector, shard?.vectors.dimension ?? dimensions.get(key) ?? null);
+          dimensions.set(key, chunk.vector.length);
+        }
+        // Slices of a large batch are written one transaction at a time, so neither analysis nor
+        // SQLite holds the event loop for long; the generation recorded afterwards covers them all.
+        for (let start = 0; start < batch.length; start += WRITE_BATCH) {
+          if (start > 0) await nextTurn();
+          await write(await analyse(batch.slice(start, start + WRITE_BATCH)));
+        }
+      });
+    },
+
+    delete(filter) {
+      return exclusive(async () => {
+        requireOrganisation(filter);
+        const targets = await shardsOf(filter);
+        if (targets.length === 0) return 0;
+        let n = 0;
+        if (filter.documentId === undefined) {
+          n = transaction(() => targets.reduce((sum, shard) => sum + deleteShard(shard), 0));
+          dropShardsFromMemory(targets.map((s) => s.id));
+        } else {
+          const documentId = filter.documentId;
+          const gone = transaction(() =>
+            targets.map((shard) => {
+              const rows = sql.all<ChunkRow>(SEEKS.documentRows, shard.id, documentId);
+              sql.run('DELETE FROM search_chunks WHERE shard = ? AND document_id = ?', shard.id, documentId);
+              return { shard, rows };
+            }),
+          );
+          for (const { shard, rows } of gone) {
+            forget(shard.id, rows)();
+            n += rows.length;
+          }
+        }
+        if (n > 0) scheduleErase();
+        return n;
+      });
+    },
+
+    async count(filter) {
+      requireOrganisation(filter);
+      const ids: number[] = [];
+      for (const [key, id] of shardIds) {
+        if (filter.kbId !== undefined ? key === shardKey(filter.organisationId, filter.kbId) : key.startsWith(shardKey(filter.organisationId, ''))) ids.push(id);
+      }
+      if (ids.length === 0) return 0;
+      const where = `shard IN (${Statements.placeholders(ids.length)})${filter.documentId !== undefined ? ' AND document_id = ?' : ''}`;
+      const params = filter.documentId !== undefined ? [...ids, filter.documentId] : ids;
+      return sql.all<{ n: number }>(`SELECT count(*) AS n FROM search_chunks WHERE ${where}`, ...params)[0]?.n ?? 0;
+    },
+
+    async search(request: SearchRequest): Promise<SearchResponse> {
+      database();
+      const started = performance.now();
+      requireOrganisation(request.filter);
+      const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(request.limit) || 1));
+      const list = await shardsOf(request.filter);
+      const vector = request.mode === 'keyword' ? null : usableVector(list, request.vector);
+      const mode: SearchMode = vector ? request.mode : 'keyword';
+      const terms = queryTerms(request.query);
+      let ranked: Ranked<Hit>[];
+      if (vector === null) ranked = keywordHits(list, terms, limit, request.filter);
+      else if (mode === 'vector') ranked = vectorHits(list, vector, limit, request.filter).map(({ item, cosine }) => ({ item, score: cosineScore(cosine) }));
+      else {
+        const ratio = Math.min(1, Math.max(0, request.semanticRatio ?? DEFAULT_SEMANTIC_RATIO));
+        ranked = fuse(keywordHits(list, terms, HYBRID_DEPTH, request.filter), vectorHits(list, vector, HYBRID_DEPTH, request.filter), ratio, hitKey);
+      }
+      const hits = toHits(ranked.slice(0, limit), new Set(terms.map((t) => t.term)));
+      return { hits, mode, tookMs: performance.now() - started };
+    },
+
+    async generation() {
+      database();
+      const value = meta('generation');
+      return value === null ? null : Number(value);
+    },
+
+    setGeneration(value) {
+      return exclusive(async () => {
+        if (!Number.isInteger(value)) throw new TypeError('generation must be an integer');
+        setMeta('generation', String(value));
+      });
+    },
+
+    clear() {
+      return exclusive(async () => {
+        await Promise.all(loading.values());
+        transaction(() => {
+          sql.run('DELETE FROM search_chunks');
+          sql.run('DELETE FROM search_terms');
+          sql.run('DELETE FROM search_shards');
+          setMeta('generation', null);
+        });
+        shards.clear();
+        shardIds.clear();
+        scheduleErase();
+      });
+    },
+
+    progress() {
+      if (preloadDone) return { ready: true, message: `${shards.size} knowledge bases in memory` };
+      return { ready: false, message: `loading knowledge bases into memory: ${preloaded} of ${preloading}` };
+    },
+
+    async ping() {
+      database().prepare('SELECT 1').get();
+    },
+
+    close() {
+      return exclusive(async () => {
+        closed = true;
+        await preload;
+        await Promise.allSettled(loading.values());
+        if (eraseTimer) clearTimeout(eraseTimer);
+        db?.close();
+        db = null;
+      });
+    },
+  };
+  return index;
+}
