@@ -9,10 +9,11 @@ import { DatabaseSync } from 'node:sqlite';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../../logger.ts';
 import { ANALYZER_VERSION, createAnalyzer } from '../analyzer.ts';
-import { clampScore, compare, cosineScore, DEFAULT_SEMANTIC_RATIO, fuse, HYBRID_DEPTH, normaliseKeyword, type Ranked } from '../fusion.ts';
-import type { ChunkRecord, SearchFilter, SearchHit, SearchIndex, SearchMode, SearchRequest, SearchResponse } from '../search.ts';
+import { cosineScore, DEFAULT_SEMANTIC_RATIO, fuse, HYBRID_DEPTH, type Ranked } from '../fusion.ts';
+import type { ChunkRecord, SearchIndex, SearchMode, SearchRequest, SearchResponse } from '../search.ts';
 import { fieldTerms, type FieldTermIds, type FieldTerms } from './postings.ts';
-import { Shard, ShardLoad, type QueryTerm } from './shard.ts';
+import { hitKey, keywordHits, queryTerms, toHits, usableVector, vectorHits, type Hit } from './ranking.ts';
+import { Shard, ShardLoad } from './shard.ts';
 import { checkVector } from './vectors.ts';
 import { blobIds, blobVector, FORMAT_VERSION, idsBlob, rowField, SCHEMA, SEEKS, Statements, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
 
@@ -39,13 +40,6 @@ const WRITE_BATCH = 256;
 /** Quiet time after a deletion before the write-ahead log is truncated, so deleted text leaves the disk. */
 const ERASE_DELAY_MS = 1000;
 const BUSY_TIMEOUT_MS = 5000;
-
-interface Hit {
-  shard: Shard;
-  doc: number;
-}
-
-const hitKey = (h: Hit): string => h.shard.chunkId(h.doc);
 
 function requireOrganisation(filter: { organisationId: string } | undefined): void {
   if (!filter || typeof filter.organisationId !== 'string' || filter.organisationId === '') {
@@ -360,72 +354,10 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
     if (replaced.size > 0) scheduleErase();
   }
 
-  function queryTerms(query: string): QueryTerm[] {
-    const weights = new Map<string, number>();
-    for (const term of analyzer.analyze(query)) weights.set(term, (weights.get(term) ?? 0) + 1);
-    return [...weights].map(([term, weight]) => ({ term, weight }));
-  }
-
-  function accepter(shard: Shard, filter: SearchFilter): (doc: number) => boolean {
-    if (!filter.documentIds) return () => true;
-    const slots = shard.documentSlots(filter.documentIds);
-    return (doc) => slots.has(shard.documentSlot(doc));
-  }
-
-  function keywordHits(list: readonly Shard[], terms: readonly QueryTerm[], depth: number, filter: SearchFilter): Ranked<Hit>[] {
-    const candidates = list.flatMap((shard) => shard.keyword(terms, depth, accepter(shard, filter)).map((c) => ({ item: { shard, doc: c.doc }, score: c.score, matched: c.matched })));
-    candidates.sort((a, b) => b.score - a.score || compare(hitKey(a.item), hitKey(b.item)));
-    return normaliseKeyword(candidates.slice(0, depth), terms.length);
-  }
-
-  function vectorHits(list: readonly Shard[], vector: Float32Array, depth: number, filter: SearchFilter): Array<{ item: Hit; cosine: number }> {
-    const candidates = list.flatMap((shard) => shard.vector(vector, depth, accepter(shard, filter)).map((c) => ({ item: { shard, doc: c.doc }, cosine: c.cosine })));
-    candidates.sort((a, b) => b.cosine - a.cosine || compare(hitKey(a.item), hitKey(b.item)));
-    return candidates.slice(0, depth);
-  }
-
-  /** A query vector the shards can use, or null (a missing vector or another dimension runs as keyword search). */
-  function usableVector(list: readonly Shard[], vector: Float32Array | undefined): Float32Array | null {
-    if (!vector || vector.length === 0) return null;
-    const dimensions = new Set(list.map((s) => s.vectors.dimension).filter((d) => d !== null));
-    if (dimensions.size > 0 && !dimensions.has(vector.length)) {
-      log?.warn({ query: vector.length, index: [...dimensions] }, 'query vector dimension differs from the index; searching keywords only');
-      return null;
-    }
-    return vector;
-  }
-
   function records(ids: readonly string[]): Map<string, { documentId: string; fields: ChunkRecordFields }> {
     if (ids.length === 0) return new Map();
     const rows = sql.all<{ id: string; document_id: string; record: string }>(SEEKS.records(ids.length), ...ids);
     return new Map(rows.map((r) => [r.id, { documentId: r.document_id, fields: JSON.parse(r.record) as ChunkRecordFields }]));
-  }
-
-  function toHits(ranked: readonly Ranked<Hit>[], terms: ReadonlySet<string>): SearchHit[] {
-    const found = records(ranked.map((r) => hitKey(r.item)));
-    return ranked.flatMap(({ item, score }) => {
-      const id = hitKey(item);
-      const record = found.get(id);
-      if (!record) return [];
-      const f = record.fields;
-      return [
-        {
-          id,
-          documentId: record.documentId,
-          documentName: f.documentName,
-          kbId: item.shard.kbId,
-          headings: f.headings,
-          page: f.page,
-          pageEnd: f.pageEnd,
-          pages: f.pages,
-          start: f.start,
-          end: f.end,
-          text: f.text,
-          score: clampScore(score),
-          matchedTerms: terms.size > 0 ? analyzer.surfaceForms(f.text, terms) : [],
-        },
-      ];
-    });
   }
 
   const index: EmbeddedSearch = {
@@ -499,9 +431,9 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
       requireOrganisation(request.filter);
       const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(request.limit) || 1));
       const list = await shardsOf(request.filter);
-      const vector = request.mode === 'keyword' ? null : usableVector(list, request.vector);
+      const vector = request.mode === 'keyword' ? null : usableVector(list, request.vector, log);
       const mode: SearchMode = vector ? request.mode : 'keyword';
-      const terms = queryTerms(request.query);
+      const terms = queryTerms(analyzer, request.query);
       let ranked: Ranked<Hit>[];
       if (vector === null) ranked = keywordHits(list, terms, limit, request.filter);
       else if (mode === 'vector') ranked = vectorHits(list, vector, limit, request.filter).map(({ item, cosine }) => ({ item, score: cosineScore(cosine) }));
@@ -509,7 +441,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
         const ratio = Math.min(1, Math.max(0, request.semanticRatio ?? DEFAULT_SEMANTIC_RATIO));
         ranked = fuse(keywordHits(list, terms, HYBRID_DEPTH, request.filter), vectorHits(list, vector, HYBRID_DEPTH, request.filter), ratio, hitKey);
       }
-      const hits = toHits(ranked.slice(0, limit), new Set(terms.map((t) => t.term)));
+      const hits = toHits(ranked.slice(0, limit), new Set(terms.map((t) => t.term)), records, analyzer);
       return { hits, mode, tookMs: performance.now() - started };
     },
 
