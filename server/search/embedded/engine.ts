@@ -32,11 +32,11 @@ export interface EmbeddedSearch extends SearchIndex {
 
 const MAX_LIMIT = 100;
 /** Rows read per turn of the event loop while loading a shard. */
-const LOAD_BATCH = 2000;
+const LOAD_BATCH = 500;
 /** Chunks analysed per turn of the event loop while upserting. */
 const ANALYSE_BATCH = 64;
 /** Chunks written per SQLite transaction while upserting. */
-const WRITE_BATCH = 256;
+const WRITE_BATCH = 64;
 /** Quiet time after a deletion before the write-ahead log is truncated, so deleted text leaves the disk. */
 const ERASE_DELAY_MS = 1000;
 const BUSY_TIMEOUT_MS = 5000;
@@ -144,8 +144,11 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
   /** Reads a shard's rows into memory, a batch per turn of the event loop. */
   async function load(id: number, organisationId: string, kbId: string): Promise<Shard> {
     const loader = new ShardLoad(new Shard(id, organisationId, kbId));
-    for (const { id: term, value } of sql.all<{ id: number; value: string }>('SELECT id, term AS value FROM search_terms WHERE shard = ?', id)) {
-      loader.shard.dictionary.restore(term, value);
+    for (let last = -1; ; await nextTurn()) {
+      const terms = sql.all<{ id: number; value: string }>(SEEKS.shardTerms, id, last, LOAD_BATCH * 4);
+      for (const { id: term, value } of terms) loader.shard.dictionary.restore(term, value);
+      if (terms.length < LOAD_BATCH * 4) break;
+      last = terms.at(-1)!.id;
     }
     let after = -1;
     for (;;) {

@@ -92,9 +92,10 @@ export class FieldPostings {
     return this.#lists[term];
   }
 
-  /** Allocates each term's list at its final size before a bulk load (`counts[term]` postings). */
-  reserve(counts: Uint32Array): void {
+  /** Allocates each term's list at its final size before a bulk load (`counts[term]` postings), pausing every `batch` terms. */
+  async reserve(counts: Uint32Array, batch: number, pause: () => Promise<unknown>): Promise<void> {
     for (let term = 0; term < counts.length; term++) {
+      if (term > 0 && term % batch === 0) await pause();
       if (counts[term]! > 0 && !this.#lists[term]) this.#lists[term] = new TermList(counts[term]);
     }
   }

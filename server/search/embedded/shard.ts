@@ -252,8 +252,8 @@ export class ShardLoad {
 
   /** Indexes what was collected, `pause`-ing every `batch` entries so the event loop keeps turning. */
   async finish(batch: number, pause: () => Promise<unknown>): Promise<Shard> {
-    this.shard.body.reserve(this.#body);
-    this.shard.name.reserve(this.#name);
+    await this.shard.body.reserve(this.#body, batch * 4, pause);
+    await this.shard.name.reserve(this.#name, batch * 4, pause);
     for (let i = 0; i < this.#entries.length; i++) {
       if (i > 0 && i % batch === 0) await pause();
       this.shard.add(this.#entries[i]!);

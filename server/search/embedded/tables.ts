@@ -53,6 +53,8 @@ export const SEEKS = {
   /** A shard's rows after `row`, in order: loading reads a shard in batches. */
   shardRows:
     'SELECT row, id, document_id, body_terms, body_tfs, body_length, name_terms, name_tfs, name_length, vector FROM search_chunks INDEXED BY search_chunks_shard WHERE shard = ? AND row > ? ORDER BY row LIMIT ?',
+  /** A shard's vocabulary after term `id`, in order. */
+  shardTerms: 'SELECT id, term AS value FROM search_terms WHERE shard = ? AND id > ? ORDER BY id LIMIT ?',
   /** The row a chunk id has now, before it is replaced. */
   chunkById: 'SELECT row, shard, id, document_id, body_terms, name_terms FROM search_chunks WHERE id = ?',
   /** A document's rows in a shard, before they are deleted. */
