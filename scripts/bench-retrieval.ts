@@ -1,6 +1,6 @@
 // Retrieval benchmark on BEIR SciFact: nDCG@10, Recall@100 and latency of the embedded search
 // index in keyword mode, and in vector and hybrid modes when an embedding model is installed.
-// Also reports build time, memory and snapshot costs. Run: node scripts/bench-retrieval.ts
+// Also reports build time, memory, the cost of a document change and of reopening. Run: node scripts/bench-retrieval.ts
 //
 // Environment: MODELS_DIR (default ./models), EMBEDDING_MODEL (engine's default otherwise),
 // BENCH_TITLE_FIELD=headings|documentName (where a paper's title goes; default headings).

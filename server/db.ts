@@ -6,7 +6,7 @@ import type { OrganisationDoc } from './organisations/organisations.ts';
 import type { UserDoc } from './users/users.ts';
 import type { KbDoc } from './kb/knowledge-bases.ts';
 import type { DocumentDoc, DocumentTextDoc } from './documents/documents.ts';
-import type { ChunkDoc } from './search/sync.ts';
+import type { ChunkDoc, PendingSearchChange } from './search/sync.ts';
 import type { JobDoc } from './queue/embedded.ts';
 import type { ConversationDoc, MessageDoc } from './conversations/conversations.ts';
 import type { UsageDoc } from './usage/ledger.ts';
@@ -26,6 +26,7 @@ export function collections(store: Store) {
     documents: store.collection<DocumentDoc>('documents'),
     documentTexts: store.collection<DocumentTextDoc>('document_texts'),
     chunks: store.collection<ChunkDoc>('chunks'),
+    searchPending: store.collection<PendingSearchChange>('search_pending'),
     jobs: store.collection<JobDoc>('jobs'),
     conversations: store.collection<ConversationDoc>('conversations'),
     messages: store.collection<MessageDoc>('messages'),

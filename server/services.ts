@@ -88,7 +88,7 @@ export function createServices(deps: ServiceDeps) {
       LoginThrottle.inMemory({ perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
   });
 
-  const sync = new SearchSync({ index: deps.index, chunks: db.chunks, counters: db.counters, log: log.child({ component: 'search' }) });
+  const sync = new SearchSync({ index: deps.index, chunks: db.chunks, counters: db.counters, pending: db.searchPending, log: log.child({ component: 'search' }) });
   const kbs = new KnowledgeBaseService({ kbs: db.kbs, clock, random });
   const documents = new DocumentService({
     documents: db.documents,

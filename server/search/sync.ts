@@ -27,25 +27,37 @@ const GENERATION_ID = 'search';
 /** Chunks per store read or write: bounds memory while rebuilding and the time one transaction takes. */
 const REBUILD_BATCH = 256;
 
+/** A change the index may have missed: the generation it bumped the counter to, and its scope. */
+export interface PendingSearchChange {
+  _id: string;
+  generation: number;
+  organisationId: string;
+  kbId?: string;
+  documentId?: string;
+}
+
+export interface SearchSyncDeps {
+  index: SearchIndex;
+  chunks: Collection<ChunkDoc>;
+  counters: Collection<{ _id: string; n: number }>;
+  pending: Collection<PendingSearchChange>;
+  log: Logger;
+}
+
 /**
  * Keeps the search index a faithful copy of the chunks in the store. Every change bumps a
- * generation counter in the store first and tells the index afterwards, so an index that missed
- * a change (a crash between the two, a deleted or corrupt index directory, a restored backup)
- * shows a stale generation at boot and is rebuilt from the store. Changes are serialised so the
- * recorded generation only moves forward.
+ * generation counter in the store and leaves a note of its scope before touching anything, and
+ * the index records the generation once it has the change. At boot, an index whose missing
+ * generations all have notes (a crash mid-change) is repaired scope by scope; one that missed
+ * changes without notes, or is new, lost or from another backup, is rebuilt from the store.
+ * Changes are serialised so generations only move forward.
  */
 export class SearchSync {
-  readonly #index: SearchIndex;
-  readonly #chunks: Collection<ChunkDoc>;
-  readonly #counters: Collection<{ _id: string; n: number }>;
-  readonly #log: Logger;
+  readonly #d: SearchSyncDeps;
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(deps: { index: SearchIndex; chunks: Collection<ChunkDoc>; counters: Collection<{ _id: string; n: number }>; log: Logger }) {
-    this.#index = deps.index;
-    this.#chunks = deps.chunks;
-    this.#counters = deps.counters;
-    this.#log = deps.log;
+  constructor(deps: SearchSyncDeps) {
+    this.#d = deps;
   }
 
   #serial<T>(work: () => Promise<T>): Promise<T> {
@@ -55,63 +67,106 @@ export class SearchSync {
   }
 
   async #bump(): Promise<number> {
-    const doc = await this.#counters.findOneAndUpdate({ _id: GENERATION_ID }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+    const doc = await this.#d.counters.findOneAndUpdate({ _id: GENERATION_ID }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
     return doc?.n ?? 1;
   }
 
+  /** Runs one change: noted, applied to the store and the index, recorded, and the note dropped. */
+  async #change(scope: DeleteFilter, apply: (generation: number) => Promise<void>): Promise<void> {
+    const generation = await this.#bump();
+    const note: PendingSearchChange = { _id: String(generation), generation, organisationId: scope.organisationId };
+    if (scope.kbId !== undefined) note.kbId = scope.kbId;
+    if (scope.documentId !== undefined) note.documentId = scope.documentId;
+    await this.#d.pending.insertOne(note);
+    await apply(generation);
+    await this.#d.index.setGeneration(generation);
+    await this.#d.pending.deleteOne({ _id: note._id });
+  }
+
+  /** Copies the store's chunks matching `where` into the index, a page at a time. */
+  async #copy(where: Record<string, string>, progress: (copied: number) => void = () => undefined): Promise<number> {
+    let total = 0;
+    let after = '';
+    for (;;) {
+      progress(total);
+      const page = await this.#d.chunks.find({ ...where, _id: { $gt: after } }, { sort: { _id: 1 }, limit: REBUILD_BATCH }).toArray();
+      if (page.length === 0) return total;
+      await this.#d.index.upsert(page.map(toChunkRecord));
+      total += page.length;
+      after = page.at(-1)!._id;
+    }
+  }
+
   /**
-   * Compares generations and rebuilds the index from the store when they differ, a page of
-   * chunks at a time (never the whole store in memory), telling `report` how far it got.
+   * Brings the index up to date with the store at boot: repairs the scopes of interrupted changes
+   * when notes account for every generation it missed, and rebuilds it otherwise (a page of
+   * chunks at a time, never the whole store in memory), telling `report` how far it got.
    */
-  reconcile(report: (message: string) => void = () => undefined): Promise<{ rebuilt: boolean; chunks: number }> {
+  reconcile(report: (message: string) => void = () => undefined): Promise<{ rebuilt: boolean; repaired: number; chunks: number }> {
     return this.#serial(async () => {
-      const stored = (await this.#counters.findOne({ _id: GENERATION_ID }))?.n ?? 0;
-      const indexed = await this.#index.generation();
-      if (indexed === stored && indexed !== null) return { rebuilt: false, chunks: 0 };
-      // A new installation has nothing to rebuild; anything else means the index missed changes.
-      if (stored > 0) this.#log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
-      const started = performance.now();
-      const expected = await this.#chunks.countDocuments({});
-      await this.#index.clear();
-      let total = 0;
-      let after = '';
-      for (;;) {
-        report(`rebuilding from the store: ${total} of ${expected} chunks`);
-        const page = await this.#chunks.find({ _id: { $gt: after } }, { sort: { _id: 1 }, limit: REBUILD_BATCH }).toArray();
-        if (page.length === 0) break;
-        await this.#index.upsert(page.map(toChunkRecord));
-        total += page.length;
-        after = page.at(-1)!._id;
+      const stored = (await this.#d.counters.findOne({ _id: GENERATION_ID }))?.n ?? 0;
+      const indexed = await this.#d.index.generation();
+      const notes = await this.#d.pending.find({}, { sort: { generation: 1 } }).toArray();
+      const noted = new Set(notes.map((n) => n.generation));
+      const accounted = indexed !== null && indexed <= stored && Array.from({ length: stored - indexed }, (_, i) => indexed + 1 + i).every((g) => noted.has(g));
+      if (accounted) {
+        for (const [i, note] of notes.entries()) {
+          report(`repairing interrupted changes: ${i} of ${notes.length}`);
+          await this.#repair(note);
+        }
+        if (notes.length > 0) {
+          await this.#d.index.setGeneration(stored);
+          await this.#d.pending.deleteMany({});
+          this.#d.log.info({ changes: notes.length }, 'search index repaired after interrupted changes');
+        }
+        return { rebuilt: false, repaired: notes.length, chunks: 0 };
       }
-      await this.#index.setGeneration(stored);
-      if (stored > 0) this.#log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
-      return { rebuilt: true, chunks: total };
+      // A new installation has nothing to rebuild; anything else means the index missed changes.
+      if (stored > 0) this.#d.log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
+      const started = performance.now();
+      const expected = await this.#d.chunks.countDocuments({});
+      await this.#d.index.clear();
+      const total = await this.#copy({}, (copied) => report(`rebuilding from the store: ${copied} of ${expected} chunks`));
+      await this.#d.index.setGeneration(stored);
+      await this.#d.pending.deleteMany({});
+      if (stored > 0) this.#d.log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
+      return { rebuilt: true, repaired: 0, chunks: total };
     });
+  }
+
+  /** Makes the index hold exactly what the store holds in an interrupted change's scope. */
+  async #repair(note: PendingSearchChange): Promise<void> {
+    const scope: DeleteFilter = { organisationId: note.organisationId, kbId: note.kbId, documentId: note.documentId };
+    await this.#d.index.delete(scope);
+    const where: Record<string, string> = { organisationId: note.organisationId };
+    if (note.kbId !== undefined) where['kbId'] = note.kbId;
+    if (note.documentId !== undefined) where['documentId'] = note.documentId;
+    await this.#copy(where);
   }
 
   /** Replaces a document's chunks: store first, then the index. */
   replaceDocument(filter: Required<Pick<DeleteFilter, 'organisationId' | 'documentId'>>, chunks: ChunkDoc[]): Promise<void> {
-    return this.#serial(async () => {
-      await this.#chunks.deleteMany({ organisationId: filter.organisationId, documentId: filter.documentId });
-      // A transaction per slice keeps a long document from holding the event loop in one write.
-      for (let i = 0; i < chunks.length; i += REBUILD_BATCH) await this.#chunks.insertMany(chunks.slice(i, i + REBUILD_BATCH));
-      const generation = await this.#bump();
-      await this.#index.delete(filter);
-      await this.#index.upsert(chunks.map(toChunkRecord));
-      await this.#index.setGeneration(generation);
-    });
+    return this.#serial(() =>
+      this.#change(filter, async () => {
+        await this.#d.chunks.deleteMany({ organisationId: filter.organisationId, documentId: filter.documentId });
+        // A transaction per slice keeps a long document from holding the event loop in one write.
+        for (let i = 0; i < chunks.length; i += REBUILD_BATCH) await this.#d.chunks.insertMany(chunks.slice(i, i + REBUILD_BATCH));
+        await this.#d.index.delete(filter);
+        await this.#d.index.upsert(chunks.map(toChunkRecord));
+      }),
+    );
   }
 
   /** Removes chunks of a document or a whole knowledge base. */
   remove(filter: DeleteFilter): Promise<void> {
-    return this.#serial(async () => {
-      const where: Record<string, string> = { organisationId: filter.organisationId };
-      if (filter.kbId) where['kbId'] = filter.kbId;
-      if (filter.documentId) where['documentId'] = filter.documentId;
-      await this.#chunks.deleteMany(where);
-      const generation = await this.#bump();
-      await this.#index.delete(filter);
-      await this.#index.setGeneration(generation);
-    });
+    return this.#serial(() =>
+      this.#change(filter, async () => {
+        const where: Record<string, string> = { organisationId: filter.organisationId };
+        if (filter.kbId) where['kbId'] = filter.kbId;
+        if (filter.documentId) where['documentId'] = filter.documentId;
+        await this.#d.chunks.deleteMany(where);
+        await this.#d.index.delete(filter);
+      }),
+    );
   }
 }
