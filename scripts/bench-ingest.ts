@@ -16,6 +16,7 @@ import { setUp } from '../test/helpers/client.ts';
 // embedding when a model is installed, indexing) on the documents in ../shared/docs. Printed by
 // `npm run bench:retrieval` after the retrieval table, followed by many small documents (one
 // SciFact abstract each) to show the per-document overhead and how responsive the server stays.
+// Alone: `node scripts/bench-ingest.ts [--small [--concurrency N]]`.
 
 const DOCS = path.resolve(import.meta.dirname, '../../shared/docs');
 const SCIFACT = path.resolve(import.meta.dirname, '../../shared/bench/scifact');
@@ -81,10 +82,11 @@ async function scifactDocuments(count: number): Promise<Array<{ name: string; by
 }
 
 // Asks /healthz every ~20 ms from a thread of its own, so a stalled server loop shows as a slow
-// answer instead of also delaying the probe that should measure it.
+// answer instead of also delaying the probe that should measure it. Each sample is [sent at (ms
+// since the epoch), latency ms].
 const PROBE = `
 const { parentPort, workerData } = require('node:worker_threads');
-const latencies = [];
+const samples = [];
 let running = true;
 parentPort.on('message', () => { running = false; });
 (async () => {
@@ -93,23 +95,23 @@ parentPort.on('message', () => { running = false; });
     const res = await fetch(workerData.url);
     await res.arrayBuffer();
     const ms = performance.now() - started;
-    latencies.push(ms);
+    samples.push([performance.timeOrigin + started, ms]);
     await new Promise((r) => setTimeout(r, Math.max(0, 20 - ms)));
   }
-  parentPort.postMessage(latencies);
+  parentPort.postMessage(samples);
 })();
 `;
 
-function probeHealth(url: string): { stop(): Promise<number[]> } {
+function probeHealth(url: string): { stop(): Promise<Array<[number, number]>> } {
   const worker = new Worker(PROBE, { eval: true, workerData: { url } });
-  const latencies = new Promise<number[]>((resolve, reject) => {
+  const samples = new Promise<Array<[number, number]>>((resolve, reject) => {
     worker.once('message', resolve);
     worker.once('error', reject);
   });
   return {
     stop: async () => {
       worker.postMessage('stop');
-      const result = await latencies;
+      const result = await samples;
       await worker.terminate();
       return result;
     },
@@ -159,13 +161,16 @@ export async function benchSmallDocuments(options: { modelsDir?: string; count?:
       if (reply.status !== 202) throw new Error(`upload failed: ${reply.status} ${reply.text}`);
     }
     const uploadSeconds = (performance.now() - started) / 1000;
+    const uploadsEnded = performance.timeOrigin + performance.now();
     // Counting jobs is cheap; listing the documents every 100 ms would itself stall the loop.
     for (let c = await appliance.queue.counts(); c.pending + c.running > 0; c = await appliance.queue.counts()) await new Promise((r) => setTimeout(r, 100));
     const seconds = (performance.now() - started) / 1000;
     const used = process.cpuUsage(cpu);
     const usedMain = process.threadCpuUsage(mainCpu);
     delay.disable();
-    const latencies = (await probe.stop()).sort((a, b) => a - b);
+    const samples = await probe.stop();
+    const latencies = samples.map(([, ms]) => ms).sort((a, b) => a - b);
+    const ingesting = samples.filter(([at]) => at > uploadsEnded).map(([, ms]) => ms).sort((a, b) => a - b);
     const stats = (await owner.get(`/api/v1/kbs/${kbId}`)).json.stats as { documents: number; ready: number; failed: number; chunks: number };
 
     const perDocument = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000 / files.length;
@@ -177,7 +182,11 @@ export async function benchSmallDocuments(options: { modelsDir?: string; count?:
       `| ${stats.documents} | ${stats.ready} | ${stats.failed} | ${stats.chunks} | ${seconds.toFixed(1)} | ${(files.length / seconds).toFixed(1)} | ${ms(perDocument(used))} | ${ms(perDocument(usedMain))} | ` +
         `${ms(percentile(latencies, 50))} | ${ms(percentile(latencies, 99))} | ${ms(latencies.at(-1) ?? NaN)} | ${ms(delay.max / 1e6)} |`,
     );
-    console.log(`\nCPU: the whole process's (every thread) and the main thread's, per document. The uploads took ${uploadSeconds.toFixed(1)} s of it. /healthz was asked ${latencies.length} times, every ~20 ms from another thread; the stall is the main thread's longest event-loop delay.`);
+    console.log(`\nCPU: the whole process's (every thread) and the main thread's, per document. /healthz was asked ${latencies.length} times, every ~20 ms from another thread; the stall is the main thread's longest event-loop delay.`);
+    console.log(
+      `The ${Math.ceil(files.length / config.UPLOAD_MAX_FILES)} upload requests took the first ${uploadSeconds.toFixed(1)} s; after them (ingestion alone) /healthz p50 ${ms(percentile(ingesting, 50))}, ` +
+        `p99 ${ms(percentile(ingesting, 99))}, max ${ms(ingesting.at(-1) ?? NaN)} ms (${ingesting.length} samples).`,
+    );
   } finally {
     await lifecycle.shutdown('bench done');
     await rm(dataDir, { recursive: true, force: true });
