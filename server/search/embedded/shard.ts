@@ -5,7 +5,7 @@
 
 import { TopK } from '../topk.ts';
 import { TermDictionary } from './dictionary.ts';
-import { FieldPostings, type FieldTermIds } from './postings.ts';
+import { FieldPostings, type FieldTermIds, type TermList } from './postings.ts';
 import { ShardVectors, type VectorCandidate } from './vectors.ts';
 
 // BM25+ (Lv & Zhai), with MiniSearch's defaults, which the SciFact numbers were tuned on.
@@ -30,6 +30,43 @@ export interface KeywordCandidate {
   score: number;
   /** How many distinct query terms the chunk holds. */
   matched: number;
+}
+
+interface FieldPlan {
+  list: TermList;
+  lengths: Uint32Array;
+  /** Query weight × field weight × idf. */
+  scale: number;
+  average: number;
+}
+
+interface TermPlan {
+  /** The term's 1-based position in the query: marks the chunks that hold it. */
+  mark: number;
+  fields: FieldPlan[];
+  /** The most this term can add to one chunk's score. */
+  bound: number;
+}
+
+/** The first index at or after `from` whose doc is ≥ `doc` (`length` when none): exponential, then binary search. */
+function gallop(docs: Uint32Array, length: number, from: number, doc: number): number {
+  if (from >= length || docs[from]! >= doc) return from;
+  let step = 1;
+  let low = from;
+  let high = from + 1;
+  while (high < length && docs[high]! < doc) {
+    low = high;
+    step *= 2;
+    high = from + step;
+  }
+  high = Math.min(high, length);
+  // docs[low] < doc; the answer lies in (low, high].
+  while (low + 1 < high) {
+    const mid = (low + high) >>> 1;
+    if (docs[mid]! < doc) low = mid;
+    else high = mid;
+  }
+  return high;
 }
 
 /** A query term with how often the query says it (a repeated word weighs more). */
@@ -159,53 +196,116 @@ export class Shard {
   }
 
   /**
-   * BM25+ over both fields, term at a time into per-chunk accumulators, then the k best chunks
-   * `accept` admits (ties broken by chunk id, so results are deterministic).
+   * BM25+ over both fields, term at a time into per-chunk accumulators, with MaxScore pruning:
+   * terms go rarest (highest possible contribution) first, and once the contributions still to
+   * come cannot lift a chunk that matched nothing yet above the k-th score so far, the remaining
+   * (common, long) lists are only probed for the chunks still in the running. The result is the
+   * exhaustive top k, ties broken by chunk id; only the work differs.
    */
   keyword(query: readonly QueryTerm[], k: number, accept: (doc: number) => boolean): KeywordCandidate[] {
     const n = this.liveCount;
-    if (n === 0 || query.length === 0) return [];
-    const scores = this.#scores;
-    const lastTerm = this.#lastTerm;
-    const matched = this.#matched;
+    if (n === 0 || query.length === 0 || k <= 0) return [];
+    const plans = this.#plan(query, n);
     const touched: number[] = [];
-    const live = this.#live;
-    query.forEach(({ term: word, weight }, t) => {
-      const term = this.dictionary.id(word);
-      if (term === undefined) return;
-      for (const [field, lengths, fieldWeight] of [
-        [this.body, this.#bodyLength, 1],
-        [this.name, this.#nameLength, NAME_WEIGHT],
-      ] as const) {
-        const list = field.list(term);
-        if (!list || list.live === 0) continue;
-        const idf = Math.log(1 + (n - list.live + 0.5) / (list.live + 0.5));
-        const scale = weight * fieldWeight * idf;
-        const average = field.totalLength / n || 1;
-        const { docs, tfs, length } = list;
-        for (let i = 0; i < length; i++) {
-          const doc = docs[i]!;
-          if (live[doc] === 0) continue;
-          const tf = tfs[i]!;
-          const score = scale * (DELTA + (tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * lengths[doc]!) / average)));
-          if (matched[doc] === 0) touched.push(doc);
-          if (lastTerm[doc] !== t + 1) {
-            lastTerm[doc] = t + 1;
-            matched[doc]!++;
-          }
-          scores[doc]! += score;
-        }
+    let remaining = plans.reduce((sum, p) => sum + p.bound, 0);
+    let best = 0;
+    let threshold = 0;
+    let next = 0;
+    for (; next < plans.length; next++) {
+      if (touched.length >= k && remaining < best) {
+        threshold = this.#kth(touched, k, accept);
+        if (remaining < threshold) break;
       }
-    });
+      best = Math.max(best, this.#accumulate(plans[next]!, touched));
+      remaining -= plans[next]!.bound;
+    }
+    if (next < plans.length) {
+      const scores = this.#scores;
+      const running = touched.filter((doc) => accept(doc) && scores[doc]! + remaining >= threshold).sort((x, y) => x - y);
+      for (; next < plans.length; next++) this.#probe(plans[next]!, running);
+    }
     const ids = this.#ids;
     const top = new TopK<KeywordCandidate>(k, (a, b) => a.score > b.score || (a.score === b.score && ids[a.doc]! < ids[b.doc]!));
     for (const doc of touched) {
-      if (accept(doc)) top.offer({ doc, score: scores[doc]!, matched: matched[doc]! });
-      scores[doc] = 0;
-      lastTerm[doc] = 0;
-      matched[doc] = 0;
+      if (accept(doc)) top.offer({ doc, score: this.#scores[doc]!, matched: this.#matched[doc]! });
+      this.#scores[doc] = 0;
+      this.#lastTerm[doc] = 0;
+      this.#matched[doc] = 0;
     }
     return top.sorted();
+  }
+
+  /** Each query term's posting lists with their BM25+ weights and the most one chunk can gain from it; highest first. */
+  #plan(query: readonly QueryTerm[], n: number): TermPlan[] {
+    const plans: TermPlan[] = [];
+    query.forEach(({ term: word, weight }, index) => {
+      const term = this.dictionary.id(word);
+      if (term === undefined) return;
+      const fields: FieldPlan[] = [];
+      let bound = 0;
+      for (const [postings, lengths, fieldWeight] of [
+        [this.body, this.#bodyLength, 1],
+        [this.name, this.#nameLength, NAME_WEIGHT],
+      ] as const) {
+        const list = postings.list(term);
+        if (!list || list.live === 0) continue;
+        const scale = weight * fieldWeight * Math.log(1 + (n - list.live + 0.5) / (list.live + 0.5));
+        fields.push({ list, lengths, scale, average: postings.totalLength / n || 1 });
+        // tf(k1 + 1) / (tf + k1(…)) stays below k1 + 1 whatever the tf and length.
+        bound += scale * (DELTA + K1 + 1);
+      }
+      if (fields.length > 0) plans.push({ mark: index + 1, fields, bound });
+    });
+    return plans.sort((a, b) => b.bound - a.bound || a.mark - b.mark);
+  }
+
+  #gain(field: FieldPlan, i: number, doc: number): number {
+    const tf = field.list.tfs[i]!;
+    return field.scale * (DELTA + (tf * (K1 + 1)) / (tf + K1 * (1 - B + (B * field.lengths[doc]!) / field.average)));
+  }
+
+  #credit(doc: number, mark: number, gain: number): void {
+    if (this.#lastTerm[doc] !== mark) {
+      this.#lastTerm[doc] = mark;
+      this.#matched[doc]!++;
+    }
+    this.#scores[doc]! += gain;
+  }
+
+  /** Adds a term's contribution to every live chunk in its lists; returns the best score reached. */
+  #accumulate(plan: TermPlan, touched: number[]): number {
+    let best = 0;
+    for (const field of plan.fields) {
+      const { docs, length } = field.list;
+      for (let i = 0; i < length; i++) {
+        const doc = docs[i]!;
+        if (this.#live[doc] === 0) continue;
+        if (this.#matched[doc] === 0) touched.push(doc);
+        this.#credit(doc, plan.mark, this.#gain(field, i, doc));
+        if (this.#scores[doc]! > best) best = this.#scores[doc]!;
+      }
+    }
+    return best;
+  }
+
+  /** Adds a term's contribution to `running` chunks only (ascending), galloping through its sorted lists. */
+  #probe(plan: TermPlan, running: readonly number[]): void {
+    for (const field of plan.fields) {
+      const { docs, length } = field.list;
+      let at = 0;
+      for (const doc of running) {
+        at = gallop(docs, length, at, doc);
+        if (at >= length) break;
+        if (docs[at] === doc) this.#credit(doc, plan.mark, this.#gain(field, at, doc));
+      }
+    }
+  }
+
+  /** The k-th best score among the accepted chunks touched so far. */
+  #kth(touched: readonly number[], k: number, accept: (doc: number) => boolean): number {
+    const top = new TopK<number>(k, (a, b) => a > b);
+    for (const doc of touched) if (accept(doc)) top.offer(this.#scores[doc]!);
+    return top.size < k ? 0 : top.floor!;
   }
 
   vector(query: Float32Array, k: number, accept: (doc: number) => boolean): VectorCandidate[] {
