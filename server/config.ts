@@ -32,7 +32,7 @@ export const configSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000).describe('How long graceful shutdown waits for in-flight requests before closing them.'),
   UPLOAD_MAX_FILE_MB: positiveInt.default(100).describe('Largest single uploaded file.'),
   UPLOAD_MAX_FILES: positiveInt.default(50).describe('Most files in one upload request.'),
-  INGEST_CONCURRENCY: positiveInt.default(1).describe('Documents processed at once. Each parse runs in its own worker thread; keep this below the core count so the server stays responsive.'),
+  INGEST_CONCURRENCY: positiveInt.default(1).describe('Documents processed at once (and parse workers kept). Parsing runs in worker threads off the main one; keep this below the core count so the server stays responsive.'),
   INGEST_MAX_PAGES: positiveInt.default(2_000).describe('Documents with more pages fail with `too_many_pages`.'),
   INGEST_MAX_TEXT_MB: positiveInt.default(20).describe('Extracted text beyond this fails with `too_large`.'),
   INGEST_MAX_UNCOMPRESSED_MB: positiveInt.default(200).describe('Largest expansion of a compressed container (DOCX); beyond it the file is refused as a zip bomb.'),

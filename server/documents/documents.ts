@@ -1,3 +1,4 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Clock, Random } from '../clock.ts';
 import type { EventBus } from '../events/bus.ts';
 import type { BlobInfo, BlobStore } from '../files/files.ts';
@@ -126,7 +127,9 @@ export class DocumentService {
   /** Records each uploaded file and queues it; identical content already in the knowledge base is reported, not added. */
   async add(organisationId: string, kbId: string, files: UploadedFile[], uploadedBy: string | null): Promise<Array<{ doc: DocumentDoc; duplicate: boolean }>> {
     const results: Array<{ doc: DocumentDoc; duplicate: boolean }> = [];
-    for (const file of files) {
+    for (const [i, file] of files.entries()) {
+      // Each file costs a few durable commits: let other requests (health checks, searches) in between files.
+      if (i > 0) await nextTurn();
       const existing = await this.#scoped(organisationId).findOne({ kbId, sha256: file.blob.sha256 });
       if (existing) {
         results.push({ doc: existing, duplicate: true });

@@ -1,8 +1,8 @@
 // One Tesseract engine (tesseract.js: Tesseract 5 compiled to WebAssembly, in a worker thread of
-// its own) for the duration of one OCR call, then terminated. Nothing is kept between calls: the
-// ingest pipeline runs each document in a fresh worker thread, so a cached engine would die with
-// that thread anyway, and starting one costs only ~0.5 s (compile the WASM core, gunzip 3 MB of
-// language data) against seconds per page of recognition.
+// its own) for the duration of one OCR call, then terminated. Nothing is kept between calls: a
+// parse worker may be retired or replaced after any document, and starting an engine costs only
+// ~0.5 s (compile the WASM core, gunzip 3 MB of language data) against seconds per page of
+// recognition.
 //
 // tesseract.js assumes a friendly environment; three of its habits are guarded here:
 // - A failed language load or init never settles `createWorker`; it only calls `errorHandler`.
