@@ -22,6 +22,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
+import { seeded } from '../test/fixtures/seeded.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const SCIFACT = resolve(root, '../shared/bench/scifact');
@@ -147,18 +148,6 @@ function loadScifact(): { abstracts: Abstract[]; queries: string[] } {
       .filter(Boolean),
   );
   return { abstracts, queries: [...ids].map((id) => text.get(id) ?? '').filter(Boolean) };
-}
-
-/** mulberry32: a tiny seeded generator, so every run ingests the same corpus. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
 }
 
 /**

@@ -252,45 +252,24 @@ export function searchContract(name: string, open: () => Promise<SearchIndex>, c
       });
 
       it('returns every field of a hit', async () => {
-        await index.upsert([
-          makeChunk('r1', 'Torque the flange bolts crosswise.', {
-            kbId: 'kb-7',
-            documentId: 'doc-7',
-            documentName: 'Flanges.docx',
-            headings: ['Assembly', 'Flanges'],
-            page: 12,
-            pageEnd: 13,
-            pages: [
-              { number: 12, label: 'A-3', offset: 0 },
-              { number: 13, label: 'A-4', offset: 24 },
-            ],
-            start: 4000,
-            end: 4034,
-          }),
-        ]);
+        const stored = {
+          kbId: 'kb-7',
+          documentId: 'doc-7',
+          documentName: 'Flanges.docx',
+          headings: ['Assembly', 'Flanges'],
+          page: 12,
+          pageEnd: 13,
+          pages: [
+            { number: 12, label: 'A-3', offset: 0 },
+            { number: 13, label: 'A-4', offset: 24 },
+          ],
+          start: 4000,
+          end: 4034,
+        };
+        await index.upsert([makeChunk('r1', 'Torque the flange bolts crosswise.', stored)]);
         const hit = (await search('flange bolts')).hits[0];
         assert.ok(hit);
-        assert.deepEqual(
-          { ...hit, score: 0, matchedTerms: [] },
-          {
-            id: 'r1',
-            documentId: 'doc-7',
-            documentName: 'Flanges.docx',
-            kbId: 'kb-7',
-            headings: ['Assembly', 'Flanges'],
-            page: 12,
-            pageEnd: 13,
-            pages: [
-              { number: 12, label: 'A-3', offset: 0 },
-              { number: 13, label: 'A-4', offset: 24 },
-            ],
-            start: 4000,
-            end: 4034,
-            text: 'Torque the flange bolts crosswise.',
-            score: 0,
-            matchedTerms: [],
-          },
-        );
+        assert.deepEqual({ ...hit, score: 0, matchedTerms: [] }, { id: 'r1', ...stored, text: 'Torque the flange bolts crosswise.', score: 0, matchedTerms: [] });
       });
 
       it('honours the limit', async () => {

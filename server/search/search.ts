@@ -3,29 +3,18 @@
 // semantic ratio; vectors are supplied by the caller ("user-provided" embedder), never computed
 // by the index.
 
-import type { ChunkPage } from '../chunks/chunk.ts';
+import type { Chunk } from '../chunks/chunk.ts';
 
 export type { ChunkPage } from '../chunks/chunk.ts';
 
-export interface ChunkRecord {
+/** What the index holds of a chunk: its text and place in the document (see Chunk), and whose it is. */
+export interface ChunkRecord extends Pick<Chunk, 'text' | 'headings' | 'page' | 'pageEnd' | 'pages' | 'start' | 'end'> {
   /** Chunk id; unique across the index. */
   id: string;
   organisationId: string;
   kbId: string;
   documentId: string;
   documentName: string;
-  /** Heading path from the document root down to the chunk, e.g. ["Maintenance", "Filters"]. */
-  headings: string[];
-  /** 1-based page where the chunk starts, or null for unpaged formats. */
-  page: number | null;
-  /** 1-based page where the chunk ends (same as page for single-page chunks), or null. */
-  pageEnd: number | null;
-  /** Where each page the chunk touches begins in `text`; empty for unpaged formats. */
-  pages: ChunkPage[];
-  /** Character offsets of the chunk in its document's extracted text. */
-  start: number;
-  end: number;
-  text: string;
   /** Normalised embedding (unit length), when an embedding model produced one. */
   vector?: Float32Array | undefined;
 }
@@ -51,18 +40,8 @@ export interface SearchRequest {
   vector?: Float32Array | undefined;
 }
 
-export interface SearchHit {
-  id: string;
-  documentId: string;
-  documentName: string;
-  kbId: string;
-  headings: string[];
-  page: number | null;
-  pageEnd: number | null;
-  pages: ChunkPage[];
-  start: number;
-  end: number;
-  text: string;
+/** A chunk found: what was stored of it (less its owner and vector), and how well it matched. */
+export interface SearchHit extends Omit<ChunkRecord, 'organisationId' | 'vector'> {
   /** Ranking score in [0, 1], higher is better (Meilisearch's `_rankingScore`). */
   score: number;
   /** Query terms as they matched in `text` (original surface forms), for highlighting. */

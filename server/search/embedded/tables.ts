@@ -4,7 +4,7 @@
 // memory by reading its rows, and a chunk is removed from memory without analysing it again.
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import type { ChunkPage } from '../search.ts';
+import type { ChunkRecord } from '../search.ts';
 import type { FieldTermIds } from './postings.ts';
 
 /** Bumped when the tables or the stored terms change shape; an index of another format is rebuilt from the store. */
@@ -64,16 +64,7 @@ export const SEEKS = {
 } as const;
 
 /** What a hit returns beyond the ids: stored as JSON in the chunk's row. */
-export interface ChunkRecordFields {
-  documentName: string;
-  headings: string[];
-  page: number | null;
-  pageEnd: number | null;
-  pages: ChunkPage[];
-  start: number;
-  end: number;
-  text: string;
-}
+export type ChunkRecordFields = Pick<ChunkRecord, 'documentName' | 'headings' | 'page' | 'pageEnd' | 'pages' | 'start' | 'end' | 'text'>;
 
 export interface ChunkRow {
   row: number;
