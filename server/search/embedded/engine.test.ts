@@ -142,6 +142,7 @@ describe('embedded search index', () => {
     const plan = (sql: string, ...params: Array<string | number>) =>
       (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(...params) as Array<{ detail: string }>).map((r) => r.detail).join('; ');
     assert.match(plan(SEEKS.shardRows, 1, 0, 10), /^SEARCH search_chunks USING INDEX search_chunks_shard \(shard=\? AND rowid>\?\)$/);
+    assert.match(plan(SEEKS.shardChunks, 1), /^SEARCH search_chunks USING COVERING INDEX search_chunks_shard \(shard=\?\)$/);
     assert.match(plan(SEEKS.shardTerms, 1, 0, 10), /^SEARCH search_terms USING PRIMARY KEY \(shard=\? AND id>\?\)$/);
     assert.match(plan(SEEKS.chunkById, 's1'), /^SEARCH search_chunks USING INDEX sqlite_autoindex_search_chunks_1 \(id=\?\)$/);
     assert.match(plan(SEEKS.documentRows, 1, 'd1'), /^SEARCH search_chunks USING INDEX search_chunks_document \(shard=\? AND document_id=\?\)$/);

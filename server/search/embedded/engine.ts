@@ -15,7 +15,7 @@ import { fieldTerms, type FieldTermIds, type FieldTerms } from './postings.ts';
 import { hitKey, keywordHits, queryTerms, toHits, usableVector, vectorHits, type Hit } from './ranking.ts';
 import { Shard, ShardLoad } from './shard.ts';
 import { checkVector } from './vectors.ts';
-import { blobIds, blobVector, FORMAT_VERSION, idsBlob, rowField, SCHEMA, SEEKS, Statements, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
+import { blobIds, blobVector, FORMAT_VERSION, idsBlob, SCHEMA, SEEKS, Statements, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
 
 export interface EmbeddedSearchOptions {
   /** SQLite file holding the index (the store's own file by default), or null for memory only. */
@@ -143,7 +143,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
 
   /** Reads a shard's rows into memory, a batch per turn of the event loop. */
   async function load(id: number, organisationId: string, kbId: string): Promise<Shard> {
-    const loader = new ShardLoad(new Shard(id, organisationId, kbId));
+    const loader = new ShardLoad(new Shard(id, organisationId, kbId), sql.all<{ n: number }>(SEEKS.shardChunks, id)[0]?.n ?? 0);
     for (let last = -1; ; await nextTurn()) {
       const terms = sql.all<{ id: number; value: string }>(SEEKS.shardTerms, id, last, LOAD_BATCH * 4);
       for (const { id: term, value } of terms) loader.shard.dictionary.restore(term, value);
@@ -157,8 +157,8 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
         loader.add({
           id: row.id,
           documentId: row.document_id,
-          body: rowField(row.body_terms, row.body_tfs, row.body_length),
-          name: rowField(row.name_terms, row.name_tfs, row.name_length),
+          body: { ids: row.body_terms, tfs: row.body_tfs, length: row.body_length },
+          name: { ids: row.name_terms, tfs: row.name_tfs, length: row.name_length },
           vector: blobVector(row.vector),
         });
       }

@@ -14,9 +14,10 @@ export class TermList {
   /** Documents in the list that are still live (the term's document frequency). */
   live = 0;
 
-  constructor(capacity = INITIAL_CAPACITY) {
-    this.docs = new Uint32Array(capacity);
-    this.tfs = new Uint8Array(capacity);
+  /** A list with room for `capacity` postings, or empty in the given arrays (parts of a larger allocation). */
+  constructor(capacity = INITIAL_CAPACITY, docs?: Uint32Array, tfs?: Uint8Array) {
+    this.docs = docs ?? new Uint32Array(capacity);
+    this.tfs = tfs ?? new Uint8Array(capacity);
   }
 
   push(doc: number, tf: number): void {
@@ -92,11 +93,21 @@ export class FieldPostings {
     return this.#lists[term];
   }
 
-  /** Allocates each term's list at its final size before a bulk load (`counts[term]` postings), pausing every `batch` terms. */
-  async reserve(counts: Uint32Array, batch: number, pause: () => Promise<unknown>): Promise<void> {
+  /**
+   * Before a bulk load: every term's list, empty, at its final size (`counts[term]` postings),
+   * all carved out of one allocation. A list that outgrows its part later gets arrays of its own.
+   */
+  reserve(counts: Uint32Array): void {
+    let total = 0;
+    for (const n of counts) total += n;
+    const docs = new Uint32Array(total);
+    const tfs = new Uint8Array(total);
+    let offset = 0;
     for (let term = 0; term < counts.length; term++) {
-      if (term > 0 && term % batch === 0) await pause();
-      if (counts[term]! > 0 && !this.#lists[term]) this.#lists[term] = new TermList(counts[term]);
+      const n = counts[term]!;
+      if (n === 0 || this.#lists[term]) continue;
+      this.#lists[term] = new TermList(0, docs.subarray(offset, offset + n), tfs.subarray(offset, offset + n));
+      offset += n;
     }
   }
 

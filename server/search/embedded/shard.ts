@@ -330,48 +330,118 @@ export class Shard {
   }
 }
 
-/**
- * Loads a shard from its stored chunks: entries are collected first and counted per term, so
- * every posting list is allocated once at its final size instead of growing by copies.
- */
-export class ShardLoad {
-  readonly shard: Shard;
-  readonly #entries: ShardEntry[] = [];
-  #body: Uint32Array = new Uint32Array(1024);
-  #name: Uint32Array = new Uint32Array(1024);
 
-  constructor(shard: Shard) {
-    this.shard = shard;
+/** One stored chunk as loading reads it: term numbers as raw little-endian bytes. */
+export interface StoredChunk {
+  id: string;
+  documentId: string;
+  body: { ids: Uint8Array; tfs: Uint8Array; length: number };
+  name: { ids: Uint8Array; tfs: Uint8Array; length: number };
+  vector: Float32Array | undefined;
+}
+
+/** A field's term numbers and frequencies, chunk after chunk, in one allocation. */
+class FlatField {
+  ids: Uint32Array;
+  tfs: Uint8Array;
+  starts: Uint32Array;
+  lengths: Uint32Array;
+  used = 0;
+  counts: Uint32Array = new Uint32Array(1024);
+
+  /** Sized for `chunks` chunks; the postings arrays grow to what the chunks read so far project for all of them. */
+  constructor(chunks: number) {
+    this.ids = new Uint32Array(4096);
+    this.tfs = new Uint8Array(4096);
+    this.starts = new Uint32Array(chunks + 1);
+    this.lengths = new Uint32Array(chunks);
   }
 
-  add(entry: ShardEntry): void {
-    this.#entries.push(entry);
-    this.#body = count(this.#body, entry.body.ids);
-    this.#name = count(this.#name, entry.name.ids);
-  }
-
-  /** Indexes what was collected, `pause`-ing every `batch` entries so the event loop keeps turning. */
-  async finish(batch: number, pause: () => Promise<unknown>): Promise<Shard> {
-    await this.shard.body.reserve(this.#body, batch * 4, pause);
-    await this.shard.name.reserve(this.#name, batch * 4, pause);
-    for (let i = 0; i < this.#entries.length; i++) {
-      if (i > 0 && i % batch === 0) await pause();
-      this.shard.add(this.#entries[i]!);
+  add(chunk: number, field: StoredChunk['body']): void {
+    const n = field.ids.byteLength >>> 2;
+    if (this.used + n > this.ids.length) this.#grow(Math.max(this.used + n, Math.ceil(((this.used + n) / (chunk + 1)) * this.lengths.length * 1.1)));
+    if (chunk >= this.lengths.length) this.#growChunks(chunk + 1);
+    // The stored bytes were written from a Uint32Array on this machine: copy them as they are.
+    new Uint8Array(this.ids.buffer, this.used * 4, n * 4).set(field.ids.subarray(0, n * 4));
+    this.tfs.set(field.tfs.subarray(0, n), this.used);
+    for (let i = this.used; i < this.used + n; i++) {
+      const id = this.ids[i]!;
+      if (id >= this.counts.length) {
+        const grown = new Uint32Array(Math.max(id + 1, this.counts.length * 2));
+        grown.set(this.counts);
+        this.counts = grown;
+      }
+      this.counts[id]!++;
     }
-    this.#entries.length = 0;
-    return this.shard;
+    this.starts[chunk] = this.used;
+    this.lengths[chunk] = field.length;
+    this.used += n;
+    this.starts[chunk + 1] = this.used;
+  }
+
+  view(chunk: number): FieldTermIds {
+    const from = this.starts[chunk]!;
+    const to = this.starts[chunk + 1]!;
+    return { ids: this.ids.subarray(from, to), tfs: this.tfs.subarray(from, to), length: this.lengths[chunk]! };
+  }
+
+  #grow(postings: number): void {
+    const ids = new Uint32Array(Math.max(postings, Math.ceil(this.ids.length * 1.5)));
+    ids.set(this.ids.subarray(0, this.used));
+    const tfs = new Uint8Array(ids.length);
+    tfs.set(this.tfs.subarray(0, this.used));
+    this.ids = ids;
+    this.tfs = tfs;
+  }
+
+  #growChunks(chunks: number): void {
+    const size = Math.max(chunks, this.lengths.length * 2);
+    const starts = new Uint32Array(size + 1);
+    starts.set(this.starts);
+    const lengths = new Uint32Array(size);
+    lengths.set(this.lengths);
+    this.starts = starts;
+    this.lengths = lengths;
   }
 }
 
-function count(counts: Uint32Array, ids: Uint32Array): Uint32Array {
-  let out = counts;
-  for (const id of ids) {
-    if (id >= out.length) {
-      const grown = new Uint32Array(Math.max(id + 1, out.length * 2));
-      grown.set(out);
-      out = grown;
-    }
-    out[id]!++;
+/**
+ * Loads a shard from its stored chunks: their term numbers are copied into one array per field
+ * and counted per term, then every posting list is carved out of one allocation at its final
+ * size. Few, large arrays load faster and leave less behind than one pair per chunk and term.
+ */
+export class ShardLoad {
+  readonly shard: Shard;
+  readonly #ids: string[] = [];
+  readonly #documents: string[] = [];
+  readonly #vectors: Array<Float32Array | undefined> = [];
+  readonly #body: FlatField;
+  readonly #name: FlatField;
+
+  /** `chunks`: how many the shard holds, as counted before loading. */
+  constructor(shard: Shard, chunks: number) {
+    this.shard = shard;
+    this.#body = new FlatField(chunks);
+    this.#name = new FlatField(chunks);
   }
-  return out;
+
+  add(chunk: StoredChunk): void {
+    const n = this.#ids.length;
+    this.#ids.push(chunk.id);
+    this.#documents.push(chunk.documentId);
+    this.#vectors.push(chunk.vector);
+    this.#body.add(n, chunk.body);
+    this.#name.add(n, chunk.name);
+  }
+
+  /** Indexes what was collected, `pause`-ing every `batch` chunks so the event loop keeps turning. */
+  async finish(batch: number, pause: () => Promise<unknown>): Promise<Shard> {
+    this.shard.body.reserve(this.#body.counts);
+    this.shard.name.reserve(this.#name.counts);
+    for (let i = 0; i < this.#ids.length; i++) {
+      if (i > 0 && i % batch === 0) await pause();
+      this.shard.add({ id: this.#ids[i]!, documentId: this.#documents[i]!, body: this.#body.view(i), name: this.#name.view(i), vector: this.#vectors[i] });
+    }
+    return this.shard;
+  }
 }

@@ -5,7 +5,6 @@
 
 import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
 import type { ChunkRecord } from '../search.ts';
-import type { FieldTermIds } from './postings.ts';
 
 /** Bumped when the tables or the stored terms change shape; an index of another format is rebuilt from the store. */
 export const FORMAT_VERSION = 2;
@@ -53,6 +52,8 @@ export const SEEKS = {
   /** A shard's rows after `row`, in order: loading reads a shard in batches. */
   shardRows:
     'SELECT row, id, document_id, body_terms, body_tfs, body_length, name_terms, name_tfs, name_length, vector FROM search_chunks INDEXED BY search_chunks_shard WHERE shard = ? AND row > ? ORDER BY row LIMIT ?',
+  /** How many chunks a shard holds (from the index alone). */
+  shardChunks: 'SELECT count(*) AS n FROM search_chunks INDEXED BY search_chunks_shard WHERE shard = ?',
   /** A shard's vocabulary after term `id`, in order. */
   shardTerms: 'SELECT id, term AS value FROM search_terms WHERE shard = ? AND id > ? ORDER BY id LIMIT ?',
   /** The row a chunk id has now, before it is replaced. */
@@ -82,10 +83,6 @@ export interface ChunkRow {
 /** A field's term numbers as stored, and back (copied: a BLOB may sit at an unaligned offset). */
 export const idsBlob = (ids: Uint32Array): Uint8Array => new Uint8Array(ids.buffer, ids.byteOffset, ids.byteLength);
 export const blobIds = (blob: Uint8Array): Uint32Array => new Uint32Array(new Uint8Array(blob).buffer);
-
-export function rowField(ids: Uint8Array, tfs: Uint8Array, length: number): FieldTermIds {
-  return { ids: blobIds(ids), tfs, length };
-}
 
 export function vectorBlob(vector: Float32Array | undefined): Uint8Array | null {
   return vector ? new Uint8Array(vector.buffer, vector.byteOffset, vector.byteLength) : null;
