@@ -187,16 +187,19 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
     return pending;
   }
 
-  /** The loaded shards a filter names: one knowledge base, or every one of the organisation. */
-  async function shardsOf(filter: { organisationId: string; kbId?: string | undefined }): Promise<Shard[]> {
+  /** The shards a filter names — one knowledge base, or every one of the organisation — as [kbId, shard id]. */
+  function named(filter: { organisationId: string; kbId?: string | undefined }): Array<[string, number]> {
     const prefix = shardKey(filter.organisationId, '');
-    const out: Promise<Shard>[] = [];
+    const out: Array<[string, number]> = [];
     for (const [key, id] of shardIds) {
-      if (filter.kbId !== undefined ? key === shardKey(filter.organisationId, filter.kbId) : key.startsWith(prefix)) {
-        out.push(shardFor(id, filter.organisationId, key.slice(prefix.length)));
-      }
+      if (filter.kbId !== undefined ? key === shardKey(filter.organisationId, filter.kbId) : key.startsWith(prefix)) out.push([key.slice(prefix.length), id]);
     }
-    return Promise.all(out);
+    return out;
+  }
+
+  /** The named shards, loaded. */
+  function shardsOf(filter: { organisationId: string; kbId?: string | undefined }): Promise<Shard[]> {
+    return Promise.all(named(filter).map(([kbId, id]) => shardFor(id, filter.organisationId, kbId)));
   }
 
   async function ensureShard(organisationId: string, kbId: string): Promise<Shard> {
@@ -402,7 +405,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
           const gone = transaction(() =>
             targets.map((shard) => {
               const rows = sql.all<ChunkRow>(SEEKS.documentRows, shard.id, documentId);
-              sql.run('DELETE FROM search_chunks WHERE shard = ? AND document_id = ?', shard.id, documentId);
+              sql.run('DELETE FROM search_chunks INDEXED BY search_chunks_document WHERE shard = ? AND document_id = ?', shard.id, documentId);
               return { shard, rows };
             }),
           );
@@ -418,10 +421,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
 
     async count(filter) {
       requireOrganisation(filter);
-      const ids: number[] = [];
-      for (const [key, id] of shardIds) {
-        if (filter.kbId !== undefined ? key === shardKey(filter.organisationId, filter.kbId) : key.startsWith(shardKey(filter.organisationId, ''))) ids.push(id);
-      }
+      const ids = named(filter).map(([, id]) => id);
       if (ids.length === 0) return 0;
       const where = `shard IN (${Statements.placeholders(ids.length)})${filter.documentId !== undefined ? ' AND document_id = ?' : ''}`;
       const params = filter.documentId !== undefined ? [...ids, filter.documentId] : ids;
