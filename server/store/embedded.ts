@@ -18,7 +18,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
+import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { openSqlite, transaction, WalEraser } from '../sqlite/connection.ts';
 import {
   DuplicateKeyError,
   UnsupportedQueryError,
@@ -47,8 +48,6 @@ const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_DEPTH = 100;
 const STATEMENT_CACHE_SIZE = 256;
-const BUSY_TIMEOUT_MS = 5000;
-const ERASE_DELAY_MS = 1000;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
@@ -326,32 +325,10 @@ class Database {
   readonly #statements = new Map<string, StatementSync>();
   readonly #tables = new Set<string>();
   #db: DatabaseSync | null;
-  #eraseTimer: NodeJS.Timeout | null = null;
+  readonly eraser = new WalEraser(() => this.#db);
 
   constructor(location: string) {
-    this.#db = new DatabaseSync(location);
-    // FULL syncs the WAL on every commit, so a resolved write survives a crash of the process or the machine.
-    // The busy timeout blocks the event loop while another process holds the write lock; that is rare on an appliance.
-    // secure_delete zeroes the pages a deletion frees, so deleted text does not linger in the file's free pages.
-    this.#db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON;`);
-  }
-
-  /**
-   * After a deletion: once writes pause, truncate the write-ahead log, whose older frames still
-   * hold the deleted rows' pages. With secure_delete, the text is then gone from every file.
-   */
-  scheduleErase(): void {
-    if (this.#eraseTimer) clearTimeout(this.#eraseTimer);
-    this.#eraseTimer = setTimeout(() => {
-      this.#eraseTimer = null;
-      if (this.#db === null) return;
-      try {
-        this.#db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-      } catch {
-        // Busy readers or a closed store: the next deletion tries again.
-      }
-    }, ERASE_DELAY_MS);
-    this.#eraseTimer.unref();
+    this.#db = openSqlite(location);
   }
 
   get open(): DatabaseSync {
@@ -360,7 +337,7 @@ class Database {
   }
 
   close(): void {
-    if (this.#eraseTimer) clearTimeout(this.#eraseTimer);
+    this.eraser.cancel();
     this.#db?.close();
     this.#db = null;
     this.#statements.clear();
@@ -393,16 +370,7 @@ class Database {
 
   /** Runs `write` in an immediate transaction, so concurrent writers (other processes too) cannot interleave. */
   transaction<R>(write: () => R): R {
-    const db = this.open;
-    db.exec('BEGIN IMMEDIATE');
-    try {
-      const result = write();
-      db.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (db.isTransaction) db.exec('ROLLBACK');
-      throw err;
-    }
+    return transaction(this.open, write);
   }
 }
 
@@ -552,7 +520,7 @@ class EmbeddedCollection<T extends BaseDocument> implements Collection<T> {
     const params: SQLInputValue[] = [];
     const sql = `DELETE FROM ${this.#table} WHERE _id IN (SELECT _id FROM ${this.#table} WHERE ${filterSql(filter, params)}${limit})`;
     const deletedCount = this.#write(() => this.#db.run(sql, ...params));
-    if (deletedCount > 0) this.#db.scheduleErase();
+    if (deletedCount > 0) this.#db.eraser.schedule();
     return { acknowledged: true, deletedCount };
   }
 

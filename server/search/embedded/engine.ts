@@ -3,9 +3,8 @@
 // held in memory for ranking. Writes go to SQLite first, in one transaction per call, and then
 // to memory; a restart reads the rows back shard by shard while the server already answers.
 
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
+import { openSqlite, transaction as inTransaction, WalEraser } from '../../sqlite/connection.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../../logger.ts';
 import { ANALYZER_VERSION, createAnalyzer } from '../analyzer.ts';
@@ -37,9 +36,6 @@ const LOAD_BATCH = 500;
 const ANALYSE_BATCH = 64;
 /** Chunks written per SQLite transaction while upserting. */
 const WRITE_BATCH = 64;
-/** Quiet time after a deletion before the write-ahead log is truncated, so deleted text leaves the disk. */
-const ERASE_DELAY_MS = 1000;
-const BUSY_TIMEOUT_MS = 5000;
 
 function requireOrganisation(filter: { organisationId: string } | undefined): void {
   if (!filter || typeof filter.organisationId !== 'string' || filter.organisationId === '') {
@@ -60,10 +56,7 @@ function validateChunk(chunk: ChunkRecord): void {
 }
 
 function openDatabase(file: string | null): DatabaseSync {
-  if (file !== null) mkdirSync(dirname(file), { recursive: true });
-  const db = new DatabaseSync(file ?? ':memory:');
-  // secure_delete zeroes what a deletion frees, so deleted text does not linger in free pages.
-  db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON;`);
+  const db = openSqlite(file);
   db.exec(SCHEMA);
   return db;
 }
@@ -79,7 +72,8 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
   const loading = new Map<number, Promise<Shard>>();
   const shardKey = (organisationId: string, kbId: string): string => `${organisationId}\u0000${kbId}`;
   let mutations: Promise<unknown> = Promise.resolve();
-  let eraseTimer: NodeJS.Timeout | null = null;
+  // Deleted text stays in the write-ahead log's older frames until it is truncated.
+  const eraser = new WalEraser(() => (closed ? null : db));
   let closed = false;
 
   function meta(key: string): string | null {
@@ -91,16 +85,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
   }
 
   function transaction<T>(work: () => T): T {
-    const open = database();
-    open.exec('BEGIN IMMEDIATE');
-    try {
-      const result = work();
-      open.exec('COMMIT');
-      return result;
-    } catch (err) {
-      if (open.isTransaction) open.exec('ROLLBACK');
-      throw err;
-    }
+    return inTransaction(database(), work);
   }
 
   function database(): DatabaseSync {
@@ -250,21 +235,6 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
     });
   }
 
-  /** After text was deleted: truncate the write-ahead log, which still holds the old pages. */
-  function scheduleErase(): void {
-    if (eraseTimer) clearTimeout(eraseTimer);
-    eraseTimer = setTimeout(() => {
-      eraseTimer = null;
-      if (closed || db === null) return;
-      try {
-        db.exec('PRAGMA wal_checkpoint(TRUNCATE)');
-      } catch (err) {
-        log?.warn({ err }, 'could not truncate the search write-ahead log');
-      }
-    }, ERASE_DELAY_MS);
-    eraseTimer.unref();
-  }
-
   function deleteShard(shard: { id: number; organisationId: string; kbId: string }): number {
     const n = sql.run('DELETE FROM search_chunks WHERE shard = ?', shard.id);
     sql.run('DELETE FROM search_terms WHERE shard = ?', shard.id);
@@ -357,7 +327,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
     const releases = [...replaced].map(([id, rows]) => forget(id, rows));
     for (const { chunk, shard, body, name } of numbered) shard.add({ id: chunk.id, documentId: chunk.documentId, body, name, vector: chunk.vector });
     for (const release of releases) release();
-    if (replaced.size > 0) scheduleErase();
+    if (replaced.size > 0) eraser.schedule();
   }
 
   function records(ids: readonly string[]): Map<string, { documentId: string; fields: ChunkRecordFields }> {
@@ -414,7 +384,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
             n += rows.length;
           }
         }
-        if (n > 0) scheduleErase();
+        if (n > 0) eraser.schedule();
         return n;
       });
     },
@@ -472,7 +442,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
         });
         shards.clear();
         shardIds.clear();
-        scheduleErase();
+        eraser.schedule();
       });
     },
 
@@ -490,7 +460,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
         closed = true;
         await preload;
         await Promise.allSettled(loading.values());
-        if (eraseTimer) clearTimeout(eraseTimer);
+        eraser.cancel();
         db?.close();
         db = null;
       });
