@@ -83,9 +83,17 @@ export function fieldTerms(analyzed: readonly string[]): FieldTerms {
   return { terms, tfs, length: terms.length };
 }
 
+/** Postings per slab from which new terms' first lists are cut. */
+const SLAB = 16_384;
+
 export class FieldPostings {
   /** Indexed by term number. */
   readonly #lists: Array<TermList | undefined> = [];
+  // Most new terms stay rare: their first few postings are cut from a shared slab rather than
+  // each getting two buffers of its own, which cost more than the postings they hold.
+  #slabDocs = new Uint32Array(0);
+  #slabTfs = new Uint8Array(0);
+  #slabUsed = 0;
   /** Sum of the field lengths of live documents, for BM25's average length. */
   totalLength = 0;
 
@@ -111,6 +119,17 @@ export class FieldPostings {
     }
   }
 
+  #newList(): TermList {
+    if (this.#slabUsed + INITIAL_CAPACITY > this.#slabDocs.length) {
+      this.#slabDocs = new Uint32Array(SLAB);
+      this.#slabTfs = new Uint8Array(SLAB);
+      this.#slabUsed = 0;
+    }
+    const from = this.#slabUsed;
+    this.#slabUsed += INITIAL_CAPACITY;
+    return new TermList(0, this.#slabDocs.subarray(from, this.#slabUsed), this.#slabTfs.subarray(from, this.#slabUsed));
+  }
+
   /** Whether any live document holds the term in this field. */
   holds(term: number): boolean {
     return (this.#lists[term]?.live ?? 0) > 0;
@@ -121,7 +140,7 @@ export class FieldPostings {
     for (let i = 0; i < ids.length; i++) {
       const term = ids[i]!;
       let list = this.#lists[term];
-      if (!list) list = this.#lists[term] = new TermList();
+      if (!list) list = this.#lists[term] = this.#newList();
       list.push(doc, tfs[i]!);
     }
     this.totalLength += field.length;
