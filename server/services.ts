@@ -27,6 +27,7 @@ import { ConversationService } from './conversations/conversations.ts';
 import type { LlmProvider } from './llm/provider.ts';
 import { UsageLedger } from './usage/ledger.ts';
 import { ClientSecrets } from './realtime/client-secrets.ts';
+import { createAnalyzer } from './search/analyzer.ts';
 
 /** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
 export interface Infrastructure {
@@ -113,7 +114,9 @@ export function createServices(deps: ServiceDeps) {
     clock,
     log: log.child({ component: 'ingest' }),
   });
-  const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus });
+  // One analyzer (and so one word cache) for knowledge-base search and the agent.
+  const analyzer = createAnalyzer();
+  const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus, analyzer });
   const conversations = new ConversationService({ conversations: db.conversations, messages: db.messages, clock, random });
   const ledger = new UsageLedger({
     usage: db.usage,
@@ -121,7 +124,7 @@ export function createServices(deps: ServiceDeps) {
     random,
     prices: { inputPerMTok: config.CLOUD_LLM_PRICE_INPUT_PER_MTOK, outputPerMTok: config.CLOUD_LLM_PRICE_OUTPUT_PER_MTOK },
   });
-  const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }) });
+  const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }), analyzer });
   const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });
   const clientSecrets = new ClientSecrets({ secrets: db.realtimeSecrets, clock, random });
   return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };

@@ -66,6 +66,8 @@ export interface AgentOptions {
    * model gets the question with no passages and says so itself, in the question's language.
    */
   answerUnmatchedWithoutModel?: boolean;
+  /** Text analysis shared with knowledge-base search (one word cache for the process); a new one by default. */
+  analyzer?: Analyzer;
 }
 
 /** Tokens kept free of the context for the template and the tokenizer's disagreements with our counts. */
@@ -149,7 +151,7 @@ export class Agent {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.prompt = options.prompt ?? answerV1;
     this.answerUnmatchedWithoutModel = options.answerUnmatchedWithoutModel ?? true;
-    this.analyzer = createAnalyzer();
+    this.analyzer = options.analyzer ?? createAnalyzer();
   }
 
   async ask(policy: LlmPolicy, search: PassageSearch, input: AskInput): Promise<AgentAnswer> {

@@ -1,7 +1,7 @@
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import type { EmbeddingEngine } from '../embeddings/embeddings.ts';
-import { createAnalyzer, type Analyzer } from '../search/analyzer.ts';
+import type { Analyzer } from '../search/analyzer.ts';
 import type { SearchHit, SearchIndex, SearchMode } from '../search/search.ts';
 import type { ChunkDoc } from '../search/sync.ts';
 import { passagePage } from './passage.ts';
@@ -20,6 +20,8 @@ export interface KbSearchDeps {
   chunks: Collection<ChunkDoc>;
   embeddings: () => EmbeddingEngine | null;
   embeddingsStatus: () => EmbeddingsStatus;
+  /** Text analysis shared with the agent (one word cache for the process). */
+  analyzer: Analyzer;
 }
 
 /**
@@ -72,10 +74,11 @@ export function kbHits(analyzer: Analyzer, hits: readonly SearchHit[], query: st
 /** Knowledge-base search: embeds the query when a model is installed, searches, and names each hit's page. */
 export class KbSearch {
   readonly #d: KbSearchDeps;
-  readonly #analyzer = createAnalyzer();
+  readonly #analyzer: Analyzer;
 
   constructor(deps: KbSearchDeps) {
     this.#d = deps;
+    this.#analyzer = deps.analyzer;
   }
 
   async search(input: { organisationId: string; kbId: string; query: string; k: number; mode: SearchMode; documentIds?: string[] | undefined }) {
