@@ -10,18 +10,26 @@ export interface LogContext {
 
 export const logContext = new AsyncLocalStorage<LogContext>();
 
-// Secrets never reach the log, whichever object they ride on.
-const redactPaths = [
+// Secrets never reach the log, whichever object they ride on. Request bodies never do either:
+// a parser's error carries the raw body (a login's password with it).
+export const redactPaths = [
   'req.headers.authorization',
   'req.headers.cookie',
   'res.headers["set-cookie"]',
+  'body',
+  '*.body',
+  'rawBody',
+  '*.rawBody',
   '*.password',
   '*.currentPassword',
   '*.newPassword',
   '*.setupToken',
   '*.key',
+  '*.apiKey',
   '*.token',
   '*.secret',
+  '*.clientSecret',
+  '*.authorization',
 ];
 
 export function createLogger(options: { level: string; destination?: DestinationStream }): Logger {

@@ -30,7 +30,9 @@ export function requestContext(log: Logger): Middleware {
 function fromHttpError(err: unknown, bodyLimit: string): unknown {
   if (err instanceof AppError || typeof err !== 'object' || err === null) return err;
   const e = err as { status?: number; type?: string; expose?: boolean; message?: string };
-  if (e.type === 'entity.parse.failed' || (e.status === 400 && /JSON/i.test(e.message ?? ''))) return errors.invalidJson();
+  // co-body marks every body it could not parse with status 400 and the raw `body` — including a
+  // well-formed one that names `__proto__`, which it refuses.
+  if (e.type === 'entity.parse.failed' || (e.status === 400 && ('body' in e || /JSON/i.test(e.message ?? '')))) return errors.invalidJson();
   if (e.status === 413 || e.type === 'entity.too.large') return errors.payloadTooLarge(bodyLimit);
   if (e.status === 415) return errors.unsupportedMediaType();
   if (e.status === 405 || e.status === 501) return errors.methodNotAllowed();
