@@ -12,11 +12,19 @@ export interface UploadLimits {
 
 const tooLarge = (limit: number) => new AppError(413, 'too_large', `A file is larger than the ${Math.round(limit / 1024 / 1024)} MB upload limit.`);
 
-/** A display name from a client-supplied file name: no path, no control characters, bounded. */
+// Controls, and the marks that reorder text on screen: `invoice\u202Egpj.exe` reads as
+// "invoiceexe.jpg" wherever the name is shown or spoken.
+// oxlint-disable-next-line no-control-regex -- removing control characters is the purpose
+const UNSHOWABLE = /[\u0000-\u001f\u007f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A display name from a client-supplied file name: no path, nothing that hides or reorders what
+ * is shown, well-formed Unicode in its composed form (as typed, `é` is one character), at most
+ * 255 characters.
+ */
 export function cleanFileName(raw: string): string {
   const base = raw.split(/[\\/]/).pop() ?? '';
-  // eslint-disable-next-line no-control-regex
-  const clean = base.replace(/[\u0000-\u001f\u007f]/g, '').trim().slice(0, 255);
+  const clean = [...base.toWellFormed().normalize('NFC').replace(UNSHOWABLE, '').trim()].slice(0, 255).join('');
   return clean || 'untitled';
 }
 
@@ -30,7 +38,9 @@ export function readUpload(ctx: AppContext, blobs: BlobStore, limits: UploadLimi
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
     try {
-      parser = busboy({ headers: ctx.req.headers, limits: { files: limits.maxFiles, fileSize: limits.maxFileBytes, fields: 20, fieldSize: 1024, parts: limits.maxFiles + 20 } });
+      // Browsers send a file name as UTF-8 bytes in `filename="…"` (RFC 7578 §4.2); busboy would
+      // read them as Latin-1. `filename*=UTF-8''…` (RFC 5987) names its own charset either way.
+      parser = busboy({ headers: ctx.req.headers, defParamCharset: 'utf8', limits: { files: limits.maxFiles, fileSize: limits.maxFileBytes, fields: 20, fieldSize: 1024, parts: limits.maxFiles + 20 } });
     } catch {
       reject(errors.badRequest('The multipart request is malformed (missing boundary?).'));
       return;

@@ -28,3 +28,39 @@ describe('request bodies the parser refuses', () => {
     });
   }
 });
+
+describe('uploaded file names', () => {
+  let server: TestServer;
+  let owner: Awaited<ReturnType<typeof setUp>>['owner'];
+  before(async () => {
+    server = await startTestServer();
+    owner = (await setUp(server.url)).owner;
+  });
+  after(() => server.close());
+
+  it('keeps a UTF-8 name exactly, sent raw as browsers do or as RFC 5987 filename*', async () => {
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Names' })).json.id as string;
+    const name = 'Café – Übersicht 日本語.txt';
+    const raw = await owner.upload(kbId, [{ name, bytes: 'Öffnungszeiten: Montag bis Freitag.' }]);
+    assert.equal(raw.status, 202);
+    assert.equal(raw.json.documents[0].name, name);
+
+    const boundary = 'lectern-test-boundary';
+    // All ASCII on the wire: the name travels percent-encoded.
+    const body = [
+      `--${boundary}`,
+      `Content-Disposition: form-data; name="files"; filename="fallback.txt"; filename*=UTF-8''${encodeURIComponent('Ünïcødé 二.txt')}`,
+      'Content-Type: text/plain',
+      '',
+      'Zweite Datei.',
+      `--${boundary}--`,
+      '',
+    ].join('\r\n');
+    const encoded = await owner.request('POST', `/api/v1/kbs/${kbId}/documents`, body, { 'content-type': `multipart/form-data; boundary=${boundary}` });
+    assert.equal(encoded.status, 202);
+    assert.equal(encoded.json.documents[0].name, 'Ünïcødé 二.txt');
+
+    const listed = (await owner.get(`/api/v1/kbs/${kbId}/documents`)).json.documents.map((d: { name: string }) => d.name).sort();
+    assert.deepEqual(listed, [name, 'Ünïcødé 二.txt'].sort());
+  });
+});
