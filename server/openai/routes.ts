@@ -129,6 +129,9 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
     const last = turns.at(-1);
     if (!last || last.role !== 'user') throw errors.validation([{ path: 'messages', message: 'the last message must come from the user' }]);
     const acting = actingOf(ctx);
+    // A knowledge base the caller cannot see is a 404 before anything is streamed, not an error
+    // event inside a 200 stream.
+    await d.kbs.get(acting.principal.organisationId, kbId);
     // Earlier turns of the client's own transcript become the history of a fresh conversation.
     const ask = (signal: AbortSignal, onEvent?: (e: AgentEvent) => void) =>
       d.answers.ask(acting, kbId, { question: textOf(last.content), history: turns.slice(0, -1).map((m) => ({ role: m.role as 'user' | 'assistant', content: textOf(m.content) })) }, { signal, ...(onEvent ? { onEvent } : {}) });

@@ -1,10 +1,11 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { setUp } from '../helpers/client.ts';
+import { Client, setUp } from '../helpers/client.ts';
 
-// A body the JSON parser refuses is the client's mistake: 400 invalid_json, and the body —
-// a login's password with it — never reaches the log.
+// Findings of the security review, each reproduced first: a body the JSON parser refuses is the
+// client's mistake (400 invalid_json, nothing of it logged), uploaded names keep their UTF-8, and
+// another organisation's knowledge base is a 404 before any stream starts.
 
 describe('request bodies the parser refuses', () => {
   let server: TestServer;
@@ -62,5 +63,32 @@ describe('uploaded file names', () => {
 
     const listed = (await owner.get(`/api/v1/kbs/${kbId}/documents`)).json.documents.map((d: { name: string }) => d.name).sort();
     assert.deepEqual(listed, [name, 'Ünïcødé 二.txt'].sort());
+  });
+});
+
+describe('the OpenAI-compatible API and other organisations', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it("answers 404 before streaming for another organisation's knowledge base", async () => {
+    const { owner } = await setUp(server.url);
+    const theirs = (await owner.post('/api/v1/kbs', { name: 'Riverside private' })).json.id as string;
+    const other = await owner.post('/api/v1/organisations', { name: 'Hilltop', admin: { name: 'Bea', email: 'bea@hilltop.test', password: 'a sufficiently long password' } });
+    assert.equal(other.status, 201);
+    const bea = new Client(server.url);
+    assert.equal((await bea.post('/api/v1/auth/login', { email: 'bea@hilltop.test', password: 'a sufficiently long password' })).status, 200);
+    const key = (await bea.post('/api/v1/api-keys', { name: 'tools', role: 'viewer' })).json.key as string;
+    for (const stream of [true, false]) {
+      const reply = await fetch(`${server.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ model: `kb:${theirs}`, stream, messages: [{ role: 'user', content: 'What is private?' }] }),
+      });
+      assert.equal(reply.status, 404, `stream: ${stream}`);
+      assert.match(reply.headers.get('content-type') ?? '', /application\/json/);
+    }
   });
 });
