@@ -2,6 +2,7 @@ import type http from 'node:http';
 import { ConfigError, loadConfig } from './config.ts';
 import { startingListener } from './http/starting.ts';
 import { createLogger } from './logger.ts';
+import { DataDirError, prepareDataDir } from './ops/data-dir.ts';
 import { Lifecycle } from './ops/lifecycle.ts';
 import { createAppliance, listen } from './appliance.ts';
 import { attachRealtime, type AttachedRealtime } from './realtime/server.ts';
@@ -14,6 +15,19 @@ try {
   config = loadConfig();
 } catch (err) {
   if (err instanceof ConfigError) {
+    process.stderr.write(`lectern: ${err.message}\n`);
+    process.exit(78); // EX_CONFIG
+  }
+  throw err;
+}
+
+// Files and folders the appliance creates are its own alone (0600 / 0700): documents,
+// conversations and keys must not be readable by other users of the host.
+process.umask(0o077);
+try {
+  prepareDataDir(config.dataDir);
+} catch (err) {
+  if (err instanceof DataDirError) {
     process.stderr.write(`lectern: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -54,6 +54,38 @@ describe('the server process', () => {
     const { code, stderr } = await runServerToExit({ PORT: 'eighty', LOG_LEVEL: 'loud', PUBLIC_URL: 'ftp://x', SETUP_TOKEN_FILE: secret });
     assert.equal(code, 78);
     for (const name of ['PORT', 'LOG_LEVEL', 'PUBLIC_URL', 'SETUP_TOKEN_FILE']) assert.match(stderr, new RegExp(`- ${name}`), stderr);
+  });
+
+  it('exits 78 with one line naming DATA_DIR when it cannot hold data', async () => {
+    const blocker = path.join(dataDir, 'a-file');
+    await writeFile(blocker, '');
+    const { code, stderr } = await runServerToExit({ DATA_DIR: path.join(blocker, 'data') });
+    assert.equal(code, 78);
+    assert.deepEqual(stderr.trim().split('\n').length, 1, stderr);
+    assert.match(stderr, /^lectern: DATA_DIR .*a-file\/data is not usable: ENOTDIR/);
+  });
+
+  it('creates every file and folder under DATA_DIR for its own user alone', async () => {
+    const fresh = await mkdtemp(path.join(os.tmpdir(), 'lectern-proc-'));
+    try {
+      const server = await startServerProcess({ DATA_DIR: fresh, OCR_ENABLED: 'false' });
+      const { owner } = await setUp(server.url);
+      const kbId = (await owner.post('/api/v1/kbs', { name: 'Modes' })).json.id as string;
+      await owner.upload(kbId, [{ name: 'modes.txt', bytes: 'Only the service account reads this.' }]);
+      await owner.settle(kbId);
+      server.child.kill('SIGTERM');
+      await server.exited;
+      const open: string[] = [];
+      for (const entry of readdirSync(fresh, { recursive: true, withFileTypes: true })) {
+        const file = path.join(entry.parentPath, entry.name);
+        if ((statSync(file).mode & 0o077) !== 0) open.push(`${path.relative(fresh, file)} ${(statSync(file).mode & 0o777).toString(8)}`);
+      }
+      assert.equal(statSync(fresh).mode & 0o777, 0o700);
+      assert.ok(existsSync(path.join(fresh, 'store', 'lectern.sqlite')));
+      assert.deepEqual(open, []);
+    } finally {
+      await rm(fresh, { recursive: true, force: true });
+    }
   });
 
   it('reads secrets from *_FILE', async () => {
