@@ -15,12 +15,21 @@ export class DataDirError extends Error {
 export function prepareDataDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    chmodSync(dir, 0o700);
+    closeToOthers(dir);
     const probe = path.join(dir, `.write-probe-${process.pid}`);
     writeFileSync(probe, '');
     rmSync(probe);
   } catch (err) {
     const { code, message } = err as NodeJS.ErrnoException;
     throw new DataDirError(`DATA_DIR ${dir} is not usable: ${code ? `${code}, ` : ''}${message.replace(/^\w+: /, '')}`, { cause: err });
+  }
+}
+
+/** Best effort: a folder owned by another account (a mounted volume) may refuse; writing is what counts. */
+function closeToOthers(dir: string): void {
+  try {
+    chmodSync(dir, 0o700);
+  } catch {
+    // Left as the operator set it up.
   }
 }
