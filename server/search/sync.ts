@@ -27,6 +27,14 @@ const GENERATION_ID = 'search';
 /** Chunks per store read or write: bounds memory while rebuilding and the time one transaction takes. */
 const REBUILD_BATCH = 256;
 
+/** The store's filter for the chunks in a change's scope. */
+function chunksIn(scope: DeleteFilter): Record<string, string> {
+  const where: Record<string, string> = { organisationId: scope.organisationId };
+  if (scope.kbId !== undefined) where['kbId'] = scope.kbId;
+  if (scope.documentId !== undefined) where['documentId'] = scope.documentId;
+  return where;
+}
+
 /** A change the index may have missed: the generation it bumped the counter to, and its scope. */
 export interface PendingSearchChange {
   _id: string;
@@ -138,10 +146,7 @@ export class SearchSync {
   async #repair(note: PendingSearchChange): Promise<void> {
     const scope: DeleteFilter = { organisationId: note.organisationId, kbId: note.kbId, documentId: note.documentId };
     await this.#d.index.delete(scope);
-    const where: Record<string, string> = { organisationId: note.organisationId };
-    if (note.kbId !== undefined) where['kbId'] = note.kbId;
-    if (note.documentId !== undefined) where['documentId'] = note.documentId;
-    await this.#copy(where);
+    await this.#copy(chunksIn(scope));
   }
 
   /** Replaces a document's chunks: store first, then the index. */
@@ -161,10 +166,7 @@ export class SearchSync {
   remove(filter: DeleteFilter): Promise<void> {
     return this.#serial(() =>
       this.#change(filter, async () => {
-        const where: Record<string, string> = { organisationId: filter.organisationId };
-        if (filter.kbId) where['kbId'] = filter.kbId;
-        if (filter.documentId) where['documentId'] = filter.documentId;
-        await this.#d.chunks.deleteMany(where);
+        await this.#d.chunks.deleteMany(chunksIn(filter));
         await this.#d.index.delete(filter);
       }),
     );

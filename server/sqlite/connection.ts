@@ -4,7 +4,7 @@
 
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import { DatabaseSync, type SQLInputValue, type StatementSync } from 'node:sqlite';
 
 const BUSY_TIMEOUT_MS = 5000;
 /** Quiet time after a deletion before the write-ahead log is truncated. */
@@ -19,6 +19,47 @@ export function openSqlite(file: string | null): DatabaseSync {
   // secure_delete zeroes the pages a deletion frees, so deleted text does not linger in the file's free pages.
   db.exec(`PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = ${BUSY_TIMEOUT_MS}; PRAGMA secure_delete = ON;`);
   return db;
+}
+
+/** `?, ?, …` for `n` values of an `IN (…)` list. */
+export const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
+
+/**
+ * Prepared statements by SQL text. Bounded: queries are built from a few shapes, but `IN` lists
+ * of varying length make new texts, and an old one is cheap to prepare again.
+ */
+export class Statements {
+  readonly #db: () => DatabaseSync;
+  readonly #capacity: number;
+  readonly #cache = new Map<string, StatementSync>();
+
+  /** `db` returns the open connection (or throws once it is closed). */
+  constructor(db: () => DatabaseSync, capacity = 256) {
+    this.#db = db;
+    this.#capacity = capacity;
+  }
+
+  get(sql: string): StatementSync {
+    let statement = this.#cache.get(sql);
+    if (statement === undefined) {
+      statement = this.#db().prepare(sql);
+      if (this.#cache.size >= this.#capacity) this.#cache.delete(this.#cache.keys().next().value as string);
+      this.#cache.set(sql, statement);
+    }
+    return statement;
+  }
+
+  all<R>(sql: string, ...params: SQLInputValue[]): R[] {
+    return this.get(sql).all(...params) as R[];
+  }
+
+  run(sql: string, ...params: SQLInputValue[]): number {
+    return Number(this.get(sql).run(...params).changes);
+  }
+
+  clear(): void {
+    this.#cache.clear();
+  }
 }
 
 /** Runs `work` in an immediate transaction, so concurrent writers (other connections too) cannot interleave. */

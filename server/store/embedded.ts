@@ -18,8 +18,8 @@
 
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
-import { openSqlite, transaction, WalEraser } from '../sqlite/connection.ts';
+import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
+import { openSqlite, Statements, transaction, WalEraser } from '../sqlite/connection.ts';
 import {
   DuplicateKeyError,
   UnsupportedQueryError,
@@ -47,7 +47,6 @@ type Row = { _id: string; doc: string };
 const COLLECTION_NAME = /^[a-zA-Z][a-zA-Z0-9_]{0,62}$/;
 const SEGMENT = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const MAX_DEPTH = 100;
-const STATEMENT_CACHE_SIZE = 256;
 const SQLITE_CONSTRAINT_PRIMARYKEY = 1555;
 const SQLITE_CONSTRAINT_UNIQUE = 2067;
 
@@ -322,7 +321,7 @@ function equalities(filter: unknown, doc: Doc = {}): Doc {
 
 /** The SQLite connection shared by a store's collections. */
 class Database {
-  readonly #statements = new Map<string, StatementSync>();
+  readonly #statements = new Statements(() => this.open);
   readonly #tables = new Set<string>();
   #db: DatabaseSync | null;
   readonly eraser = new WalEraser(() => this.#db);
@@ -349,23 +348,12 @@ class Database {
     this.#tables.add(table);
   }
 
-  statement(sql: string): StatementSync {
-    let statement = this.#statements.get(sql);
-    if (statement === undefined) {
-      statement = this.open.prepare(sql);
-      // Filters are built from the application's query shapes, so a small cache holds nearly all of them.
-      if (this.#statements.size >= STATEMENT_CACHE_SIZE) this.#statements.delete(this.#statements.keys().next().value as string);
-      this.#statements.set(sql, statement);
-    }
-    return statement;
-  }
-
   all<R>(sql: string, params: readonly SQLInputValue[] = []): R[] {
-    return this.statement(sql).all(...params) as R[];
+    return this.#statements.all<R>(sql, ...params);
   }
 
   run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.statement(sql).run(...params).changes);
+    return this.#statements.run(sql, ...params);
   }
 
   /** Runs `write` in an immediate transaction, so concurrent writers (other processes too) cannot interleave. */

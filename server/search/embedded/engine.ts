@@ -4,7 +4,7 @@
 // to memory; a restart reads the rows back shard by shard while the server already answers.
 
 import type { DatabaseSync } from 'node:sqlite';
-import { openSqlite, transaction as inTransaction, WalEraser } from '../../sqlite/connection.ts';
+import { openSqlite, placeholders, Statements, transaction as inTransaction, WalEraser } from '../../sqlite/connection.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { Logger } from '../../logger.ts';
 import { ANALYZER_VERSION, createAnalyzer } from '../analyzer.ts';
@@ -14,7 +14,7 @@ import { fieldTerms, type FieldTermIds, type FieldTerms } from './postings.ts';
 import { hitKey, keywordHits, queryTerms, toHits, usableVector, vectorHits, type Hit } from './ranking.ts';
 import { Shard, ShardLoad } from './shard.ts';
 import { checkVector } from './vectors.ts';
-import { blobIds, blobVector, FORMAT_VERSION, idsBlob, SCHEMA, SEEKS, Statements, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
+import { blobIds, blobVector, FORMAT_VERSION, idsBlob, SCHEMA, SEEKS, vectorBlob, type ChunkRecordFields, type ChunkRow } from './tables.ts';
 
 export interface EmbeddedSearchOptions {
   /** SQLite file holding the index (the store's own file by default), or null for memory only. */
@@ -65,7 +65,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
   const { log } = deps;
   const analyzer = createAnalyzer();
   let db: DatabaseSync | null = openDatabase(options.file);
-  const sql = new Statements(db);
+  const sql = new Statements(() => database());
 
   const shards = new Map<number, Shard>();
   const shardIds = new Map<string, number>();
@@ -230,7 +230,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
     transaction(() => {
       for (let i = 0; i < ids.length; i += 500) {
         const part = ids.slice(i, i + 500);
-        sql.run(`DELETE FROM search_terms WHERE shard = ? AND id IN (${Statements.placeholders(part.length)})`, shard, ...part);
+        sql.run(`DELETE FROM search_terms WHERE shard = ? AND id IN (${placeholders(part.length)})`, shard, ...part);
       }
     });
   }
@@ -393,7 +393,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
       requireOrganisation(filter);
       const ids = named(filter).map(([, id]) => id);
       if (ids.length === 0) return 0;
-      const where = `shard IN (${Statements.placeholders(ids.length)})${filter.documentId !== undefined ? ' AND document_id = ?' : ''}`;
+      const where = `shard IN (${placeholders(ids.length)})${filter.documentId !== undefined ? ' AND document_id = ?' : ''}`;
       const params = filter.documentId !== undefined ? [...ids, filter.documentId] : ids;
       return sql.all<{ n: number }>(`SELECT count(*) AS n FROM search_chunks WHERE ${where}`, ...params)[0]?.n ?? 0;
     },

@@ -3,7 +3,7 @@
 // what a hit returns (`record`) and the terms it was indexed with, so a shard is loaded into
 // memory by reading its rows, and a chunk is removed from memory without analysing it again.
 
-import type { DatabaseSync, SQLInputValue, StatementSync } from 'node:sqlite';
+import { placeholders } from '../../sqlite/connection.ts';
 import type { ChunkRecord } from '../search.ts';
 
 /** Bumped when the tables or the stored terms change shape; an index of another format is rebuilt from the store. */
@@ -40,8 +40,6 @@ CREATE TABLE IF NOT EXISTS search_chunks (
 CREATE INDEX IF NOT EXISTS search_chunks_shard ON search_chunks (shard);
 CREATE INDEX IF NOT EXISTS search_chunks_document ON search_chunks (shard, document_id);
 `;
-
-const placeholders = (n: number): string => Array.from({ length: n }, () => '?').join(', ');
 
 /**
  * The statements on the paths that must stay index seeks as the index grows (a test checks their
@@ -92,36 +90,4 @@ export function vectorBlob(vector: Float32Array | undefined): Uint8Array | null 
 export function blobVector(blob: Uint8Array | null): Float32Array | undefined {
   if (!blob || blob.byteLength === 0 || blob.byteLength % 4 !== 0) return undefined;
   return new Float32Array(new Uint8Array(blob).buffer);
-}
-
-/** Prepared statements, cached per SQL text. */
-export class Statements {
-  readonly #db: DatabaseSync;
-  readonly #cache = new Map<string, StatementSync>();
-
-  constructor(db: DatabaseSync) {
-    this.#db = db;
-  }
-
-  get(sql: string): StatementSync {
-    let statement = this.#cache.get(sql);
-    if (!statement) {
-      statement = this.#db.prepare(sql);
-      this.#cache.set(sql, statement);
-    }
-    return statement;
-  }
-
-  all<R>(sql: string, ...params: SQLInputValue[]): R[] {
-    return this.get(sql).all(...params) as R[];
-  }
-
-  run(sql: string, ...params: SQLInputValue[]): number {
-    return Number(this.get(sql).run(...params).changes);
-  }
-
-  /** `IN (?, ?, …)` for `n` values. */
-  static placeholders(n: number): string {
-    return placeholders(n);
-  }
 }
