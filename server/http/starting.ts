@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type http from 'node:http';
+import { errors, toErrorBody } from '../errors.ts';
 
 /**
  * Answers while the appliance is still opening its parts (models, store, search): the process is
@@ -15,6 +16,7 @@ export function startingListener(): http.RequestListener {
     };
     if (path === '/healthz') return json(200, { status: 'ok' });
     if (path === '/readyz') return json(503, { status: 'loading', components: [] });
-    json(503, { error: { code: 'starting', message: 'Lectern is starting; try again in a moment.', traceId: randomUUID() } }, { 'retry-after': '2' });
+    const { status, body, headers } = toErrorBody(errors.unavailable('Lectern is starting; try again in a moment.'), randomUUID());
+    json(status, body, { ...headers, 'retry-after': '2' });
   };
 }
