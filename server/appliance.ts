@@ -175,7 +175,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   purge.unref();
   lifecycle.onShutdown('session purge', () => clearInterval(purge));
 
-  const streams = new EventStreams(bus);
+  const streams = new EventStreams({ bus, revocations: services.revocations, credentialHolds: (principal) => services.auth.holds(principal) });
   const { app, openapi } = createApp({
     config,
     log,
@@ -190,6 +190,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   });
   const realtime: RealtimeDeps = {
     auth: services.auth,
+    revocations: services.revocations,
     clientSecrets: services.clientSecrets,
     kbs: services.kbs,
     conversations: services.conversations,

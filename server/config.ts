@@ -25,6 +25,7 @@ export const configSchema = z.object({
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb').describe('Largest JSON request body accepted.'),
   SESSION_TTL_HOURS: positiveInt.default(24 * 14).describe('Idle lifetime of a console session; each use within the second half of it extends it (sliding expiry).'),
+  SESSION_MAX_HOURS: positiveInt.default(24 * 30).describe('Absolute lifetime of a console session: however active, it ends this long after sign-in (and its sockets and event streams with it), so a stolen cookie kept busy does not live for ever.'),
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Failed logins for one email within the window before that account is throttled.'),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is throttled.'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),

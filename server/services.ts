@@ -1,6 +1,7 @@
 import { ApiKeyService } from './api-keys/api-keys.ts';
 import { AuditLog } from './audit/audit.ts';
 import { AuthService } from './auth/auth.ts';
+import { LocalRevocations, type Revocations } from './auth/revocation.ts';
 import { SessionService } from './auth/sessions.ts';
 import { LoginThrottle } from './auth/throttle.ts';
 import type { Clock, Random } from './clock.ts';
@@ -50,6 +51,8 @@ export interface ServiceDeps extends Infrastructure {
   random: Random;
   /** Defaults to the in-memory limiter; the Redis-backed one slots in here. */
   throttle?: LoginThrottle;
+  /** Defaults to in-process notices; a fan-out across instances slots in here. */
+  revocations?: Revocations;
 }
 
 export function parseLimits(config: Config): ParseLimits {
@@ -71,10 +74,18 @@ export function createServices(deps: ServiceDeps) {
   const { config, log, store, clock, random } = deps;
   const db = collections(store);
   const audit = new AuditLog({ audit: db.audit, clock, random, log: log.child({ component: 'audit' }) });
-  const sessions = new SessionService({ sessions: db.sessions, clock, random, ttlMs: config.SESSION_TTL_HOURS * 3_600_000 });
+  const revocations = deps.revocations ?? new LocalRevocations({ onListenerError: (err) => log.error({ err }, 'a revocation listener failed') });
+  const sessions = new SessionService({
+    sessions: db.sessions,
+    clock,
+    random,
+    revocations,
+    ttlMs: config.SESSION_TTL_HOURS * 3_600_000,
+    maxLifetimeMs: config.SESSION_MAX_HOURS * 3_600_000,
+  });
   const users = new UserService({ users: db.users, sessions, audit, clock, random });
   const organisations = new OrganisationService({ organisations: db.organisations, users, audit, clock, random });
-  const apiKeys = new ApiKeyService({ apiKeys: db.apiKeys, audit, clock, random });
+  const apiKeys = new ApiKeyService({ apiKeys: db.apiKeys, audit, clock, random, revocations });
   const auth = new AuthService({
     db,
     users,
@@ -126,8 +137,11 @@ export function createServices(deps: ServiceDeps) {
   });
   const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }), analyzer });
   const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });
-  const clientSecrets = new ClientSecrets({ secrets: db.realtimeSecrets, clock, random });
-  return { db, audit, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
+  const clientSecrets = new ClientSecrets({ secrets: db.realtimeSecrets, clock, random, minterHolds: (principal) => auth.holds(principal) });
+  revocations.subscribe((notice) => {
+    clientSecrets.forget(notice).catch((err: unknown) => log.warn({ err, scope: notice.scope }, 'could not delete the client secrets of a revoked credential'));
+  });
+  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
 }
 
 export type Services = ReturnType<typeof createServices>;

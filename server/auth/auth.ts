@@ -149,7 +149,7 @@ export class AuthService {
 
   async logout(acting: Acting): Promise<void> {
     const { principal } = acting;
-    if (principal.sessionId) await this.#sessions.revoke(principal.sessionId);
+    if (principal.sessionId) await this.#sessions.revoke(principal.sessionId, 'signed out');
     await this.#audit.recordFor(acting, { action: 'logout' });
   }
 
@@ -161,7 +161,7 @@ export class AuthService {
       throw errors.wrongPassword();
     }
     await this.#users.setPassword(user, next);
-    await this.#sessions.revokeAllForUser(user._id);
+    await this.#sessions.revokeAllForUser(user._id, 'password changed');
     const session = await this.#sessions.create(user, client);
     await this.#audit.record({ organisationId: user.organisationId, action: 'password.change', actor: acting.principal.actor, ip: acting.ip });
     return session;
@@ -185,8 +185,8 @@ export class AuthService {
     if (!valid) return null;
     const user = await this.#users.findById(valid.session.userId);
     // Disabled or moved users lose their sessions at the next request even if a revoke was missed.
-    if (!user || user.disabled || user.organisationId !== valid.session.organisationId) {
-      await this.#sessions.revoke(valid.session._id);
+    if (!userMayAct(user, valid.session.organisationId)) {
+      await this.#sessions.revoke(valid.session._id, 'user disabled or removed');
       return null;
     }
     return { principal: sessionPrincipal(user, valid.session._id), session: valid.session, refreshed: valid.refreshed };
@@ -206,4 +206,17 @@ export class AuthService {
       actor: { type: 'apiKey', id: key._id, name: key.name },
     };
   }
+
+  /** Whether the credential behind a principal still stands (see CredentialCheck). */
+  async holds(principal: Principal): Promise<boolean> {
+    if (principal.apiKeyId) return this.#apiKeys.isLive(principal.apiKeyId);
+    if (!principal.sessionId || !principal.userId) return false;
+    const session = await this.#sessions.live(principal.sessionId);
+    return session !== null && session.userId === principal.userId && userMayAct(await this.#users.findById(principal.userId), principal.organisationId);
+  }
+}
+
+/** A user may act in an organisation while the account exists there and is enabled. */
+function userMayAct(user: UserDoc | null, organisationId: string): user is UserDoc {
+  return user !== null && !user.disabled && user.organisationId === organisationId;
 }

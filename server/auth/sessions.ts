@@ -1,5 +1,6 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
+import type { Revocations } from './revocation.ts';
 import { issueSecret, parseToken, secretMatches } from './tokens.ts';
 
 export interface SessionDoc {
@@ -20,38 +21,59 @@ export interface IssuedSession {
 
 const SEPARATOR = '.';
 
+interface SessionServiceDeps {
+  sessions: Collection<SessionDoc>;
+  clock: Clock;
+  random: Random;
+  revocations: Pick<Revocations, 'publish'>;
+  /** Idle lifetime: a session unused this long lapses. */
+  ttlMs: number;
+  /** Absolute lifetime: a session ends this long after sign-in however much it is used. */
+  maxLifetimeMs: number;
+}
+
 /**
  * Sessions after Lucia's design (lucia-auth.com/sessions): the cookie holds `<id>.<secret>`,
  * the store holds only a hash of the secret. Expiry slides: a session used in the second half of
- * its lifetime is extended, so active users stay signed in and abandoned sessions lapse.
+ * its lifetime is extended, so active users stay signed in and abandoned sessions lapse; but never
+ * past its absolute lifetime, so a stolen cookie kept busy does not live for ever.
  */
 export class SessionService {
-  readonly #sessions: Collection<SessionDoc>;
-  readonly #clock: Clock;
-  readonly #random: Random;
-  readonly ttlMs: number;
+  readonly #deps: SessionServiceDeps;
 
-  constructor(deps: { sessions: Collection<SessionDoc>; clock: Clock; random: Random; ttlMs: number }) {
-    this.#sessions = deps.sessions;
-    this.#clock = deps.clock;
-    this.#random = deps.random;
-    this.ttlMs = deps.ttlMs;
+  constructor(deps: SessionServiceDeps) {
+    this.#deps = deps;
+  }
+
+  get ttlMs(): number {
+    return this.#deps.ttlMs;
+  }
+
+  /** When a session created at `createdAt` and used at `now` expires next. */
+  #expiry(createdAt: string, now: number): number {
+    return Math.min(now + this.#deps.ttlMs, Date.parse(createdAt) + this.#deps.maxLifetimeMs);
+  }
+
+  /** Whether a session is past its idle or its absolute lifetime. */
+  #over(session: SessionDoc, now: number): boolean {
+    return now >= Date.parse(session.expiresAt) || now >= Date.parse(session.createdAt) + this.#deps.maxLifetimeMs;
   }
 
   async create(user: { _id: string; organisationId: string }, meta: { ip: string | null; userAgent: string | null }): Promise<IssuedSession> {
-    const { id, secret, secretHash } = issueSecret(this.#random);
-    const now = this.#clock.now();
+    const { id, secret, secretHash } = issueSecret(this.#deps.random);
+    const now = this.#deps.clock.now();
+    const createdAt = now.toISOString();
     const session: SessionDoc = {
       _id: id,
       secretHash,
       userId: user._id,
       organisationId: user.organisationId,
-      createdAt: now.toISOString(),
-      expiresAt: new Date(now.getTime() + this.ttlMs).toISOString(),
+      createdAt,
+      expiresAt: new Date(this.#expiry(createdAt, now.getTime())).toISOString(),
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 300) ?? null,
     };
-    await this.#sessions.insertOne(session);
+    await this.#deps.sessions.insertOne(session);
     return { token: `${id}${SEPARATOR}${secret}`, session };
   }
 
@@ -59,31 +81,46 @@ export class SessionService {
   async validate(token: string): Promise<{ session: SessionDoc; refreshed: boolean } | null> {
     const parts = parseToken(token, '', SEPARATOR);
     if (!parts) return null;
-    const session = await this.#sessions.findOne({ _id: parts.id });
+    const session = await this.#deps.sessions.findOne({ _id: parts.id });
     if (!session || !secretMatches(parts.secret, session.secretHash)) return null;
-    const now = this.#clock.now().getTime();
-    const expiresAt = Date.parse(session.expiresAt);
-    if (now >= expiresAt) {
-      await this.#sessions.deleteOne({ _id: session._id });
+    const now = this.#deps.clock.now().getTime();
+    if (this.#over(session, now)) {
+      await this.#deps.sessions.deleteOne({ _id: session._id });
       return null;
     }
-    if (expiresAt - now < this.ttlMs / 2) {
-      const renewed = new Date(now + this.ttlMs).toISOString();
-      await this.#sessions.updateOne({ _id: session._id }, { $set: { expiresAt: renewed } });
-      return { session: { ...session, expiresAt: renewed }, refreshed: true };
+    const expiresAt = Date.parse(session.expiresAt);
+    const renewed = this.#expiry(session.createdAt, now);
+    // Near its absolute end a session cannot be extended, and re-sending the same cookie is pointless.
+    if (expiresAt - now < this.#deps.ttlMs / 2 && renewed > expiresAt) {
+      const iso = new Date(renewed).toISOString();
+      await this.#deps.sessions.updateOne({ _id: session._id }, { $set: { expiresAt: iso } });
+      return { session: { ...session, expiresAt: iso }, refreshed: true };
     }
     return { session, refreshed: false };
   }
 
-  async revoke(sessionId: string): Promise<void> {
-    await this.#sessions.deleteOne({ _id: sessionId });
+  /** The session by id if it has not ended; for connections that hold a principal, not a token. */
+  async live(sessionId: string): Promise<SessionDoc | null> {
+    const session = await this.#deps.sessions.findOne({ _id: sessionId });
+    return session && !this.#over(session, this.#deps.clock.now().getTime()) ? session : null;
   }
 
-  async revokeAllForUser(userId: string): Promise<number> {
-    return (await this.#sessions.deleteMany({ userId })).deletedCount;
+  /** Ends a session, and what it has open (sockets, event streams, client secrets). */
+  async revoke(sessionId: string, reason = 'session revoked'): Promise<void> {
+    await this.#deps.sessions.deleteOne({ _id: sessionId });
+    await this.#deps.revocations.publish({ scope: 'session', id: sessionId, reason });
+  }
+
+  /** Ends every session of a user and everything the user has open. */
+  async revokeAllForUser(userId: string, reason = 'sessions revoked'): Promise<number> {
+    const { deletedCount } = await this.#deps.sessions.deleteMany({ userId });
+    await this.#deps.revocations.publish({ scope: 'user', id: userId, reason });
+    return deletedCount;
   }
 
   async purgeExpired(): Promise<number> {
-    return (await this.#sessions.deleteMany({ expiresAt: { $lte: this.#clock.now().toISOString() } })).deletedCount;
+    const now = this.#deps.clock.now().getTime();
+    const filter = { $or: [{ expiresAt: { $lte: new Date(now).toISOString() } }, { createdAt: { $lte: new Date(now - this.#deps.maxLifetimeMs).toISOString() } }] };
+    return (await this.#deps.sessions.deleteMany(filter)).deletedCount;
   }
 }

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import type { AuthService } from '../auth/auth.ts';
 import { SESSION_COOKIE } from '../auth/middleware.ts';
 import type { Acting, Principal } from '../auth/principal.ts';
+import { RECHECK_MS, revokes, type Revocations, type Revoked } from '../auth/revocation.ts';
 import { newId } from '../auth/tokens.ts';
 import type { Random } from '../clock.ts';
 import type { AnswerService } from '../conversations/answer.ts';
@@ -24,7 +25,9 @@ import type { ClientSecrets } from './client-secrets.ts';
 export const REALTIME_PATH = '/v1/realtime';
 
 export interface RealtimeDeps {
-  auth: Pick<AuthService, 'fromApiKey' | 'fromSessionToken'>;
+  auth: Pick<AuthService, 'fromApiKey' | 'fromSessionToken' | 'holds'>;
+  /** A session closes (4001) when the credential it was opened with is revoked. */
+  revocations: Pick<Revocations, 'subscribe'>;
   /** Short-lived secrets minted by POST /api/v1/realtime/sessions. */
   clientSecrets: Pick<ClientSecrets, 'resolve'>;
   kbs: Pick<KnowledgeBaseService, 'get'>;
@@ -60,9 +63,14 @@ export interface RealtimeLimits {
   maxSessions: number;
   /** How far a spoken answer's audio may run ahead of real-time playback before sending is paced. */
   audioLeadMs: number;
+  /**
+   * How often each session's credential is checked again, for a revocation whose notice never
+   * came and for a session that reached its expiry; client events do not keep a socket alive past it.
+   */
+  recheckMs: number;
 }
 
-export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64, audioLeadMs: 800 };
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64, audioLeadMs: 800, recheckMs: RECHECK_MS };
 
 /**
  * Client events a session may have waiting before the socket stops being read (TCP backpressure on
@@ -73,6 +81,9 @@ const INPUT_LOW_WATER = 16;
 
 /** Dropped sessions waiting for their client, by session id; the oldest go first past this many. */
 const MAX_DETACHED = 1_000;
+
+/** The close code of a session whose credential was revoked or has lapsed: the client must not reconnect with it. */
+export const CLOSE_REVOKED = 4001;
 
 /** Refuses an upgrade with a plain HTTP response carrying the usual JSON error body. */
 function refuse(socket: Duplex, err: unknown, traceId: string): void {
@@ -162,7 +173,22 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
   const traceId = () => newId(deps.random);
   const open = new Set<Promise<void>>();
   const detached = new Map<string, Detached>();
+  /** Each open session's way to end itself, with the principal it acts for. */
+  const live = new Map<(reason: string) => void, Principal>();
   let closing = false;
+
+  const unsubscribe = deps.revocations.subscribe((notice) => {
+    for (const [end, principal] of live) if (revokes(notice, principal)) end(`credential revoked: ${notice.reason}`);
+  });
+  const recheck = setInterval(() => {
+    for (const [end, principal] of live) {
+      deps.auth.holds(principal).then(
+        (holds) => holds || end('credential expired or revoked'),
+        (err: unknown) => log.warn({ err }, 'realtime credential re-check failed'),
+      );
+    }
+  }, limits.recheckMs);
+  recheck.unref();
 
   const detach = (snapshot: SessionSnapshot, owner: string, kbId: string) => {
     if (limits.resumeMs <= 0 || closing) return;
@@ -192,6 +218,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname !== REALTIME_PATH) return; // another upgrade handler's, or none: Node closes it
     socket.on('error', () => socket.destroy());
+    // A notice published while this upgrade is under way would find no session to end yet.
+    const noticed: Revoked[] = [];
+    const stopNoticing = deps.revocations.subscribe((notice) => noticed.push(notice));
     void (async () => {
       if (closing) throw errors.unavailable('The server is shutting down.');
       if (open.size >= limits.maxSessions) throw errors.unavailable(`The server is at its limit of ${limits.maxSessions} realtime sessions; try again shortly.`);
@@ -212,8 +241,14 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       const speech: RealtimeSpeech = { ...deps.speech, ...(await deps.speechFor?.(acting)) };
       return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech, conversationId };
     })().then(
-      (ok) => wss.handleUpgrade(req, socket, head, (ws) => run(ws, ok)),
+      (ok) => {
+        stopNoticing();
+        if (noticed.some((notice) => revokes(notice, ok.acting.principal))) return refuse(socket, errors.unauthenticated(), traceId());
+        // `run` registers the session in this same turn: a later notice finds it.
+        wss.handleUpgrade(req, socket, head, (ws) => run(ws, ok));
+      },
       (err: unknown) => {
+        stopNoticing();
         const id = traceId();
         if (!(err instanceof AppError)) log.error({ err, traceId: id }, 'realtime upgrade failed');
         refuse(socket, err, id);
@@ -255,6 +290,20 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       resume: snapshot,
       conversationId: ctx.conversationId,
     });
+
+    let stopping: Promise<void> | null = null;
+    const stop = () => (stopping ??= session.close());
+    let revoked = false;
+    const end = (reason: string) => {
+      if (revoked) return;
+      revoked = true;
+      sessionLog.info({ reason }, 'realtime credential no longer valid: closing');
+      // Nothing is sent once the socket is closing; the answer in flight stops now, not when the
+      // client completes the closing handshake.
+      ws.close(CLOSE_REVOKED, reason.slice(0, 120));
+      stop().catch(() => {});
+    };
+    live.set(end, principal);
 
     let alive = true;
     let paused = false;
@@ -304,9 +353,11 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       ws.once('close', (code) => {
         clearInterval(heartbeat);
         clearTimeout(idle);
+        live.delete(end);
         sessionLog.info({ code }, 'realtime session closed');
-        const kept = () => detach(session.snapshot(), ownerOf(principal), ctx.kbId);
-        session.close().then(
+        // A session whose credential went is not kept for resuming.
+        const kept = () => revoked || detach(session.snapshot(), ownerOf(principal), ctx.kbId);
+        stop().then(
           () => (kept(), resolve()),
           (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()),
         );
@@ -326,6 +377,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     },
     async close() {
       closing = true;
+      unsubscribe();
+      clearInterval(recheck);
       for (const entry of detached.values()) clearTimeout(entry.timer);
       detached.clear();
       server.off('upgrade', onUpgrade);

@@ -122,7 +122,7 @@ export class UserService {
     const updated = await this.#scoped(principal.organisationId).findOneAndUpdate({ _id: id }, { $set }, { returnDocument: 'after' });
     if (!updated) throw errors.notFound('user');
     // A disabled account must lose access at once, not when its sessions lapse.
-    if (disabledChange === true) await this.#deps.sessions.revokeAllForUser(id);
+    if (disabledChange === true) await this.#deps.sessions.revokeAllForUser(id, 'user disabled');
 
     const target = { type: 'user' as const, id, name: user.email };
     if (changes.name !== undefined && changes.name.trim() !== user.name) await this.#deps.audit.recordFor(acting, { action: 'user.update', target, details: { field: 'name' } });
@@ -136,7 +136,7 @@ export class UserService {
     const user = await this.get(principal.organisationId, id);
     await this.#guardPowerChange(acting, user, undefined, true);
     await this.#scoped(principal.organisationId).deleteOne({ _id: id });
-    await this.#deps.sessions.revokeAllForUser(id);
+    await this.#deps.sessions.revokeAllForUser(id, 'user deleted');
     await this.#deps.audit.recordFor(acting, {
       action: 'user.delete',
       target: { type: 'user', id, name: user.email },
