@@ -19,6 +19,7 @@ import { openSearchIndex } from './search/open.ts';
 import { openLlms } from './llm/provider.ts';
 import type { LlmEngine } from './llm/llm.ts';
 import { createServices } from './services.ts';
+import { openScanner, scannerCheck } from './scan/open.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
 import { openStore, sqliteFileOf } from './store/open.ts';
@@ -54,6 +55,10 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
 
   const blobs = new DiskBlobStore(path.join(config.dataDir, 'files'));
   readiness.add({ name: 'files', kind: blobs.kind, check: async () => (await blobs.ping(), { state: 'ok' }) });
+  // Infected originals move here, out of the files any route serves.
+  const quarantine = new DiskBlobStore(path.join(config.dataDir, 'quarantine'));
+  const scanner = openScanner(config);
+  if (scanner) readiness.add(scannerCheck(scanner));
 
   const index = await openSearchIndex(config, log.child({ component: 'search' }), { storeFile: sqliteFileOf(store) });
   lifecycle.onShutdown('search index', () => index.close());
@@ -141,6 +146,8 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     store,
     index,
     blobs,
+    quarantine,
+    scanner,
     queue,
     bus,
     embeddings: () => embeddings.engine(),

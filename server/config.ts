@@ -40,6 +40,12 @@ export const configSchema = z.object({
   INGEST_TIMEOUT_SECONDS: positiveInt.default(600).describe('Wall-clock limit for parsing one document, OCR included.'),
   INGEST_MAX_MEMORY_MB: positiveInt.default(1024).describe('Heap limit of the isolated parser of one document.'),
   INGEST_MAX_ATTEMPTS: positiveInt.default(3).describe('Attempts for a document whose processing fails transiently (retried with exponential backoff).'),
+  CLAMAV_URL: z
+    .string()
+    .regex(/^(unix:\/\/\/\S+|tcp:\/\/(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):\d{1,5})$/, 'unix:///path/to/clamd.ctl or tcp://host:3310')
+    .optional()
+    .describe('ClamAV daemon that scans every uploaded file before it is parsed: `unix:///run/clamav/clamd.ctl` or `tcp://host:3310`. A file clamd reports fails with `infected` (the signature named) and its original is quarantined, never served; while clamd is unreachable, uploads wait in the queue. Unset: no scanning.'),
+  CLAMAV_TIMEOUT_SECONDS: positiveInt.default(180).describe('Time allowed for clamd to take one file and answer; longer than clamd\'s own MaxScanTime (120 s by default). Past it, the scanner counts as unreachable and the file waits.'),
   OCR_ENABLED: bool.prefault('true').describe('OCR image-only PDF pages and images (offline, tesseract.js).'),
   OCR_LANGUAGES: z
     .string()

@@ -41,6 +41,10 @@ export const errors = {
   notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
   methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),
   conflict: (message: string) => new AppError(409, 'conflict', message),
+  /** The original of a document the malware scanner flagged: moved out of the served files. */
+  quarantined: (signature: string) => new AppError(409, 'quarantined', `This file was quarantined: the malware scanner found ${signature}. It is not served.`),
+  /** With scanning on, an original is served only once the scanner has called it clean. */
+  notScanned: () => new AppError(409, 'not_scanned', 'This file has not been scanned for malware yet, so it is not served. Try again once it is processed.'),
   setupDone: () => new AppError(409, 'setup_done', 'This instance is already set up. Sign in instead.'),
   emailTaken: () => new AppError(409, 'email_taken', 'A user with this email already exists.'),
   payloadTooLarge: (limit: string) => new AppError(413, 'payload_too_large', `The request body is larger than ${limit}.`),

@@ -11,6 +11,7 @@ import { DocumentService } from './documents/documents.ts';
 import type { EmbeddingEngine } from './embeddings/embeddings.ts';
 import type { EventBus } from './events/bus.ts';
 import type { BlobStore } from './files/files.ts';
+import type { MalwareScanner } from './scan/scanner.ts';
 import { IngestPipeline, type ParseFn } from './ingest/pipeline.ts';
 import type { ParseLimits } from './ingest/types.ts';
 import { KnowledgeBaseService } from './kb/knowledge-bases.ts';
@@ -35,6 +36,10 @@ export interface Infrastructure {
   store: Store;
   index: SearchIndex;
   blobs: BlobStore;
+  /** Where infected originals are moved, out of reach of every route. */
+  quarantine: BlobStore;
+  /** Scans uploads before parsing (CLAMAV_URL); null: no scanning. */
+  scanner: MalwareScanner | null;
   queue: JobQueue;
   bus: EventBus;
   /** The embedding engine in use, or null with the reason in `embeddingsStatus`. */
@@ -106,6 +111,8 @@ export function createServices(deps: ServiceDeps) {
     documents: db.documents,
     texts: db.documentTexts,
     blobs: deps.blobs,
+    quarantine: deps.quarantine,
+    malwareScanning: deps.scanner !== null,
     queue: deps.queue,
     bus: deps.bus,
     sync,
@@ -122,6 +129,8 @@ export function createServices(deps: ServiceDeps) {
     parse: deps.parse,
     limits: parseLimits(config),
     embeddings: deps.embeddings,
+    scanner: deps.scanner,
+    audit,
     clock,
     log: log.child({ component: 'ingest' }),
   });

@@ -23,16 +23,19 @@ export type AuditAction =
   /** Passages and a question were sent to a cloud LLM: recorded for every such answer. */
   | 'llm.cloud'
   /** A spoken turn's audio (STT) or an answer's text (TTS) was sent to a cloud speech endpoint. */
-  | 'speech.cloud';
+  | 'speech.cloud'
+  /** The malware scanner found a signature in an uploaded file; its original was quarantined. */
+  | 'document.quarantine';
 
 export interface AuditActor {
-  type: 'user' | 'apiKey' | 'anonymous';
+  /** `system`: the appliance itself (e.g. the malware scanner), acting for no one. */
+  type: 'user' | 'apiKey' | 'anonymous' | 'system';
   id: string | null;
   name: string | null;
 }
 
 export interface AuditTarget {
-  type: 'user' | 'apiKey' | 'organisation' | 'session' | 'conversation';
+  type: 'user' | 'apiKey' | 'organisation' | 'session' | 'conversation' | 'document';
   id: string;
   name: string | null;
 }

@@ -9,7 +9,7 @@ const AuditEntry = z
     at: z.string(),
     action: z.string(),
     outcome: z.enum(['success', 'failure']),
-    actor: z.object({ type: z.enum(['user', 'apiKey', 'anonymous']), id: z.string().nullable(), name: z.string().nullable() }),
+    actor: z.object({ type: z.enum(['user', 'apiKey', 'anonymous', 'system']), id: z.string().nullable(), name: z.string().nullable() }),
     target: z.object({ type: z.string(), id: z.string(), name: z.string().nullable() }).nullable(),
     ip: z.string().nullable(),
     details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),

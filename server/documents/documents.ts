@@ -35,10 +35,23 @@ export interface DocumentDoc {
   encoding: string | null;
   ocr: boolean;
   warnings: string[];
+  /** The malware scanner's verdict on the original; absent on records from before scanning existed. */
+  scan?: DocumentScan | null;
+  /** Why a queued document is not moving yet (e.g. waiting for the malware scanner); null otherwise. */
+  statusMessage?: string | null;
   uploadedBy: string | null;
   createdAt: string;
   updatedAt: string;
 }
+
+// A type, not an interface: store updates take JSON values, and only type literals are known to be one.
+/** An infected original is quarantined: moved out of the served files, never parsed, never served. */
+export type DocumentScan = {
+  result: 'clean' | 'infected';
+  /** The signature the scanner named, for an infected file. */
+  signature: string | null;
+  at: string;
+};
 
 /** The extracted text of a document, block by block with offsets: what the document view shows. */
 export interface DocumentTextDoc {
@@ -77,6 +90,8 @@ export function presentDocument(d: DocumentDoc) {
     encoding: d.encoding,
     ocr: d.ocr,
     warnings: d.warnings,
+    scan: d.scan ?? null,
+    statusMessage: d.statusMessage ?? null,
     createdAt: d.createdAt,
     updatedAt: d.updatedAt,
   };
@@ -86,6 +101,10 @@ export interface DocumentServiceDeps {
   documents: Collection<DocumentDoc>;
   texts: Collection<DocumentTextDoc>;
   blobs: BlobStore;
+  /** Where infected originals are moved: a blob store no route serves from. */
+  quarantine: BlobStore;
+  /** Whether uploads are scanned for malware: then only originals the scanner called clean are served. */
+  malwareScanning: boolean;
   queue: JobQueue;
   bus: EventBus;
   sync: SearchSync;
@@ -132,6 +151,8 @@ export class DocumentService {
       if (i > 0) await nextTurn();
       const existing = await this.#scoped(organisationId).findOne({ kbId, sha256: file.blob.sha256 });
       if (existing) {
+        // The upload just stored these bytes again; a quarantined file must not stay among the served ones.
+        if (existing.scan?.result === 'infected') await this.#releaseBlob(existing.sha256);
         results.push({ doc: existing, duplicate: true });
         continue;
       }
@@ -154,6 +175,8 @@ export class DocumentService {
         encoding: null,
         ocr: false,
         warnings: [],
+        scan: null,
+        statusMessage: null,
         uploadedBy,
         createdAt: now,
         updatedAt: now,
@@ -220,7 +243,9 @@ export class DocumentService {
   }
 
   async reprocess(organisationId: string, kbId: string, id: string): Promise<DocumentDoc> {
-    await this.get(organisationId, kbId, id);
+    const existing = await this.get(organisationId, kbId, id);
+    // Its original is out of reach of the pipeline: delete the document and upload the file again to rescan it.
+    if (existing.scan?.result === 'infected') throw errors.quarantined(existing.scan.signature ?? 'malware');
     // A run in progress would finish with the old settings; stop it and start over.
     await this.#d.queue.cancel(ingestJobId(id));
     const doc = await this.update(organisationId, id, { status: 'queued', stage: 'queued', progress: 0, error: null });
@@ -230,7 +255,7 @@ export class DocumentService {
   }
 
   async reindexKb(organisationId: string, kbId: string): Promise<number> {
-    const docs = await this.list(organisationId, kbId);
+    const docs = (await this.list(organisationId, kbId)).filter((d) => d.scan?.result !== 'infected');
     for (const doc of docs) await this.reprocess(organisationId, kbId, doc._id);
     return docs.length;
   }
@@ -254,13 +279,50 @@ export class DocumentService {
     for (const sha256 of new Set(docs.map((d) => d.sha256))) await this.#releaseBlob(sha256);
   }
 
-  /** Originals are content-addressed and may be shared by documents in several knowledge bases. */
+  /**
+   * Originals are content-addressed and may be shared by documents in several knowledge bases: the
+   * served copy goes once no document but quarantined ones refers to it, the quarantined copy once
+   * no quarantined one does.
+   */
   async #releaseBlob(sha256: string): Promise<void> {
-    if ((await this.#d.documents.countDocuments({ sha256 })) === 0) await this.#d.blobs.delete(sha256);
+    const left = await this.#d.documents.find({ sha256 }, { projection: { scan: 1 } }).toArray();
+    const quarantined = left.filter((d) => d.scan?.result === 'infected').length;
+    if (quarantined === left.length) await this.#d.blobs.delete(sha256);
+    if (quarantined === 0) await this.#d.quarantine.delete(sha256);
+  }
+
+  /**
+   * The scanner found `signature`: the document fails, whatever an earlier run extracted from it
+   * goes, and its original moves to the quarantine (copied first, so a crash in between leaves it
+   * in both places, never in neither). Null when the document was deleted meanwhile.
+   */
+  async quarantine(organisationId: string, id: string, signature: string): Promise<DocumentDoc | null> {
+    const doc = await this.find(organisationId, id);
+    if (!doc) return null;
+    if (!(await this.#d.quarantine.has(doc.sha256))) {
+      const copied = await this.#d.quarantine.put(bytesOf(await this.#d.blobs.stream(doc.sha256)), { maxBytes: Number.MAX_SAFE_INTEGER });
+      if (copied.sha256 !== doc.sha256) throw new Error(`quarantine copy of ${doc.sha256} hashed to ${copied.sha256}`);
+    }
+    await this.#d.sync.remove({ organisationId, documentId: id });
+    await tenantCollection(this.#d.texts, organisationId).deleteOne({ _id: id });
+    const updated = await this.update(organisationId, id, {
+      status: 'failed',
+      stage: 'failed',
+      progress: 0,
+      error: { code: 'infected', message: `The malware scanner found ${signature}. The file was quarantined and not processed.` },
+      scan: { result: 'infected', signature, at: this.#now() },
+      statusMessage: null,
+      chunks: null,
+      pages: null,
+    });
+    await this.#releaseBlob(doc.sha256);
+    return updated;
   }
 
   async openFile(organisationId: string, kbId: string, id: string): Promise<{ doc: DocumentDoc; stream: NodeJS.ReadableStream }> {
     const doc = await this.get(organisationId, kbId, id);
+    if (doc.scan?.result === 'infected') throw errors.quarantined(doc.scan.signature ?? 'malware');
+    if (this.#d.malwareScanning && doc.scan?.result !== 'clean') throw errors.notScanned();
     return { doc, stream: await this.#d.blobs.stream(doc.sha256) };
   }
 
@@ -270,4 +332,9 @@ export class DocumentService {
     for (const doc of stuck) await this.#enqueue(doc);
     return stuck.length;
   }
+}
+
+/** A file stream as the bytes a blob store takes. */
+async function* bytesOf(stream: NodeJS.ReadableStream): AsyncIterable<Uint8Array> {
+  for await (const chunk of stream) yield typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
 }

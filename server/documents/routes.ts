@@ -29,6 +29,11 @@ const Document = z
     encoding: z.string().nullable(),
     ocr: z.boolean(),
     warnings: z.array(z.string()),
+    scan: z
+      .object({ result: z.enum(['clean', 'infected']), signature: z.string().nullable(), at: z.string() })
+      .nullable()
+      .describe('The malware scanner\'s verdict on the original (CLAMAV_URL); `infected` originals are quarantined and never served. Null when not scanned.'),
+    statusMessage: z.string().nullable().describe('Why a queued document is not moving yet, e.g. waiting for the malware scanner.'),
     createdAt: z.string(),
     updatedAt: z.string(),
   })
@@ -124,7 +129,10 @@ export function documentRoutes(d: DocumentRouteDeps) {
       tag,
       access: 'viewer',
       params: docParams,
-      responses: { 200: { description: 'The bytes, as an attachment' } },
+      responses: {
+        200: { description: 'The bytes, as an attachment' },
+        409: { description: 'Quarantined by the malware scanner (`quarantined`), or, with scanning on, not scanned clean yet (`not_scanned`)' },
+      },
       handler: async (ctx, { params }) => {
         const { doc, stream } = await d.documents.openFile(principalOf(ctx).organisationId, params.kbId, params.docId);
         ctx.set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.name)}`);

@@ -1,3 +1,4 @@
+import type { AuditLog } from '../audit/audit.ts';
 import type { Clock } from '../clock.ts';
 import type { DocumentDoc, DocumentService, DocumentStage } from '../documents/documents.ts';
 import { INGEST_JOB } from '../documents/documents.ts';
@@ -10,6 +11,7 @@ import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import type { ChunkDoc, SearchSync } from '../search/sync.ts';
 import { encodeVector } from '../embeddings/vectors.ts';
+import { ScanError, ScannerUnavailableError, type MalwareScanner, type ScanVerdict } from '../scan/scanner.ts';
 import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
 import { IngestError, type ParseLimits, type ParsedDocument, type ParseProgress, type ParseStage } from './types.ts';
 
@@ -18,6 +20,8 @@ export type ParseFn = (input: { bytes: Uint8Array; filename: string }, limits: P
 export interface IngestPayload {
   documentId: string;
   organisationId: string;
+  /** How many times this document went back to the queue because the malware scanner was unreachable. */
+  scannerWaits?: number;
 }
 
 export interface PipelineDeps {
@@ -29,6 +33,9 @@ export interface PipelineDeps {
   limits: ParseLimits;
   /** The embedding engine, or null when no model is installed (chunks are then keyword-only). */
   embeddings: () => EmbeddingEngine | null;
+  /** Scans every original before it is parsed; null when CLAMAV_URL is not set (no scanning). */
+  scanner: MalwareScanner | null;
+  audit: AuditLog;
   clock: Clock;
   log: Logger;
 }
@@ -43,6 +50,12 @@ const SPAN: Record<Exclude<DocumentStage, 'queued' | 'ready' | 'failed'>, [numbe
 };
 const PROGRESS_INTERVAL_MS = 250;
 const EMBED_BATCH = 32;
+// While the malware scanner is unreachable a document waits, however long that is: once the
+// queue's own retries have run out, the document is queued again, each time further out (the
+// delay doubling, up to 5 minutes), and the queue's retries start over from there.
+const SCANNER_RETRY_FIRST_MS = 2_000;
+const SCANNER_RETRY_MAX_MS = 5 * 60_000;
+const SCANNER_WAITING = 'Waiting for the malware scanner, which is not reachable; the file is processed once it answers.';
 
 interface ProgressReporter {
   stage(stage: keyof typeof SPAN, fraction: number): Promise<void>;
@@ -60,9 +73,16 @@ export class IngestPipeline {
   register(queue: JobQueue): void {
     queue.handle<IngestPayload>(INGEST_JOB, (job, ctx) => this.run(job, ctx), {
       onFailed: async (job, err) => {
+        if (err instanceof ScannerUnavailableError) {
+          // Never parsed unscanned, never failed for the scanner's absence: back to the queue.
+          const scannerWaits = (job.payload.scannerWaits ?? 0) + 1;
+          const delayMs = Math.min(SCANNER_RETRY_MAX_MS, SCANNER_RETRY_FIRST_MS * 2 ** Math.min(30, job.maxAttempts + scannerWaits - 2));
+          await queue.enqueue<IngestPayload>(INGEST_JOB, { ...job.payload, scannerWaits }, { jobId: job.id, maxAttempts: job.maxAttempts, delayMs });
+          return;
+        }
         const code = err instanceof IngestError ? err.code : 'internal';
         const message = err instanceof IngestError ? err.message : 'Processing failed repeatedly; the details are in the server log.';
-        await this.#d.documents.update(job.payload.organisationId, job.payload.documentId, { status: 'failed', stage: 'failed', error: { code, message } });
+        await this.#d.documents.update(job.payload.organisationId, job.payload.documentId, { status: 'failed', stage: 'failed', error: { code, message }, statusMessage: null });
       },
     });
   }
@@ -74,6 +94,7 @@ export class IngestPipeline {
     if (!doc) return; // deleted while queued
     const kb = await tenantCollection(this.#d.kbs, organisationId).findOne({ _id: doc.kbId });
     if (!kb) return;
+    if (this.#d.scanner && !(await this.#scan(doc, this.#d.scanner, signal, log))) return;
     const started = performance.now();
     const progress = this.#progressReporter(doc);
     try {
@@ -87,7 +108,7 @@ export class IngestPipeline {
       if (signal.aborted) throw err;
       if (err instanceof IngestError && !err.retryable) {
         log.info({ code: err.code, reason: err.message }, 'document failed');
-        await this.#d.documents.update(organisationId, documentId, { status: 'failed', stage: 'failed', error: { code: err.code, message: err.message } });
+        await this.#d.documents.update(organisationId, documentId, { status: 'failed', stage: 'failed', error: { code: err.code, message: err.message }, statusMessage: null });
         return;
       }
       // Transient or unexpected: the queue retries with backoff, then calls onFailed.
@@ -96,6 +117,49 @@ export class IngestPipeline {
     } finally {
       progress.stop();
     }
+  }
+
+  /**
+   * Streams the original to the malware scanner before anything parses it. True when it is clean;
+   * false when the document ended here (infected: quarantined; too large to scan: failed). An
+   * unreachable scanner leaves the document queued and throws, so the queue tries again later.
+   */
+  async #scan(doc: DocumentDoc, scanner: MalwareScanner, signal: AbortSignal, log: Logger): Promise<boolean> {
+    const { organisationId, _id: documentId } = doc;
+    let verdict: ScanVerdict;
+    try {
+      verdict = await scanner.scan(await this.#d.blobs.stream(doc.sha256), signal);
+    } catch (err) {
+      if (signal.aborted) throw err;
+      if (err instanceof ScannerUnavailableError) {
+        log.warn({ scanner: scanner.address, reason: err.message }, 'malware scanner unreachable; the document waits in the queue');
+        await this.#d.documents.update(organisationId, documentId, { status: 'queued', stage: 'queued', progress: 0, statusMessage: SCANNER_WAITING });
+        throw err;
+      }
+      if (err instanceof ScanError) throw new IngestError('scan_failed', `The malware scanner could not scan this file (${err.message}); it was not processed.`, { retryable: true, cause: err });
+      throw err;
+    }
+    const at = this.#d.clock.now().toISOString();
+    if (verdict.outcome === 'clean') {
+      await this.#d.documents.update(organisationId, documentId, { scan: { result: 'clean', signature: null, at }, statusMessage: null });
+      return true;
+    }
+    if (verdict.outcome === 'too_large') {
+      log.info({ size: doc.size }, 'document too large for the malware scanner');
+      const message = 'This file is larger than the malware scanner accepts (clamd\'s StreamMaxLength), so it was not processed.';
+      await this.#d.documents.update(organisationId, documentId, { status: 'failed', stage: 'failed', error: { code: 'too_large_to_scan', message }, statusMessage: null });
+      return false;
+    }
+    log.warn({ signature: verdict.signature, sha256: doc.sha256 }, 'malware found; the original is quarantined');
+    if (!(await this.#d.documents.quarantine(organisationId, documentId, verdict.signature))) return false;
+    await this.#d.audit.record({
+      organisationId,
+      action: 'document.quarantine',
+      actor: { type: 'system', id: null, name: `malware scanner (${scanner.kind})` },
+      target: { type: 'document', id: documentId, name: doc.name },
+      details: { kbId: doc.kbId, signature: verdict.signature, sha256: doc.sha256, uploadedBy: doc.uploadedBy },
+    });
+    return false;
   }
 
   async #index(doc: DocumentDoc, kb: KbDoc, parsed: ParsedDocument, progress: ProgressReporter, signal: AbortSignal, log: Logger): Promise<void> {
@@ -152,6 +216,7 @@ export class IngestPipeline {
       stage: 'ready',
       progress: 1,
       error: null,
+      statusMessage: null,
       mimeType: parsed.mimeType,
       format: parsed.format,
       encoding: parsed.encoding ?? null,

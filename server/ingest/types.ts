@@ -51,6 +51,12 @@ export const ingestErrorCodes = [
   'timeout',
   'out_of_memory',
   'unsafe',
+  /** The malware scanner found a signature; the original is quarantined, never parsed. */
+  'infected',
+  /** Beyond what the malware scanner accepts (clamd's StreamMaxLength): not parsed unscanned. */
+  'too_large_to_scan',
+  /** The malware scanner answered with an error, attempt after attempt. */
+  'scan_failed',
   'internal',
 ] as const;
 export type IngestErrorCode = (typeof ingestErrorCodes)[number];
