@@ -7,6 +7,7 @@ import type { Config } from './config.ts';
 import { openEmbeddings } from './embeddings/provider.ts';
 import { LocalEventBus } from './events/bus.ts';
 import { DiskBlobStore } from './files/disk.ts';
+import { confirmDataKey, rotateCommand } from './crypto/key-record.ts';
 import { EventStreams } from './http/sse.ts';
 import { openParser } from './ingest/isolate.ts';
 import { ocrAvailable } from './ingest/ocr.ts';
@@ -52,11 +53,15 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const store = await openStore(config, log.child({ component: 'store' }));
   lifecycle.onShutdown('store', () => store.close());
   readiness.add({ name: 'store', kind: store.kind, check: async () => (await store.ping(), { state: 'ok' }) });
+  // DATA_DIR must be encrypted under the configured data key (or not at all) before anything reads it.
+  if (await confirmDataKey(collections(store, config.dataKeys).meta, config.dataKeys, clock.now().toISOString())) {
+    log.info({ dataKey: config.dataKeys?.current.id }, `encryption at rest turned on; anything stored before stays readable, unencrypted, until \`${rotateCommand}\` seals it`);
+  }
 
-  const blobs = new DiskBlobStore(path.join(config.dataDir, 'files'));
+  const blobs = new DiskBlobStore(path.join(config.dataDir, 'files'), { keys: config.dataKeys });
   readiness.add({ name: 'files', kind: blobs.kind, check: async () => (await blobs.ping(), { state: 'ok' }) });
   // Infected originals move here, out of the files any route serves.
-  const quarantine = new DiskBlobStore(path.join(config.dataDir, 'quarantine'));
+  const quarantine = new DiskBlobStore(path.join(config.dataDir, 'quarantine'), { keys: config.dataKeys });
   const scanner = openScanner(config);
   if (scanner) readiness.add(scannerCheck(scanner));
 
@@ -126,7 +131,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const parser = openParser({ concurrency: config.INGEST_CONCURRENCY });
   lifecycle.onShutdown('parser', () => parser.close());
 
-  const db = collections(store);
+  const db = collections(store, config.dataKeys);
   const queue = new EmbeddedQueue({ jobs: db.jobs, clock, log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY });
   readiness.add({
     name: 'queue',

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { isInside, Keyring, readDataKey } from './crypto/data-key.ts';
 
 // Every setting is read once, here, and validated as a whole so that an operator sees every
 // problem at boot in one message instead of fixing them one restart at a time.
@@ -16,6 +17,11 @@ export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('TCP port the HTTP and WebSocket server listens on.'),
   HOST: z.string().min(1).default('0.0.0.0').describe('Interface to bind. `127.0.0.1` keeps it local (e.g. behind Caddy on the same host).'),
   DATA_DIR: z.string().min(1).default('./data').describe('Where the embedded store, search index and uploaded files live. Back this up.'),
+  DATA_KEY_FILE: z
+    .string()
+    .min(1)
+    .optional()
+    .describe('Encryption at rest: a file outside DATA_DIR holding a 256-bit key (64 hex digits, e.g. from `openssl rand -hex 32`). Originals, extracted text, chunks and conversations are then encrypted in DATA_DIR (see "Encryption at rest"). Unset: stored as they are.'),
   MODELS_DIR: z.string().min(1).default('./models').describe('Where downloaded models are looked for.'),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
@@ -102,6 +108,8 @@ export type Config = z.output<typeof configSchema> & {
   modelsDir: string;
   /** ESPEAK_NG_DATA_DIR resolved, else the system's espeak-ng data if found; null when there is none. */
   espeakDataDir: string | null;
+  /** The key in DATA_KEY_FILE, as a keyring of one; null when encryption at rest is off. */
+  dataKeys: Keyring | null;
 };
 
 export class ConfigError extends Error {
@@ -143,6 +151,7 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
   if (parsed.success && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_MODEL) problems.push('CLOUD_LLM_MODEL: required when CLOUD_LLM_URL is set');
   if (parsed.success && parsed.data.CLOUD_LLM_FLAVOUR === 'azure' && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_API_VERSION) problems.push('CLOUD_LLM_API_VERSION: required for CLOUD_LLM_FLAVOUR=azure');
   if (parsed.success) problems.push(...speechProblems(parsed.data));
+  const dataKeys = parsed.success ? loadDataKeys(parsed.data, problems) : null;
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const data = parsed.data;
   return {
@@ -150,6 +159,7 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
     dataDir: path.resolve(data.DATA_DIR),
     modelsDir: path.resolve(data.MODELS_DIR),
     espeakDataDir: data.ESPEAK_NG_DATA_DIR ? path.resolve(data.ESPEAK_NG_DATA_DIR) : findEspeakNgData(),
+    dataKeys,
   };
 }
 
@@ -181,4 +191,20 @@ function speechProblems(data: z.output<typeof configSchema>): string[] {
     problems.push('CLOUD_SPEECH_API_VERSION: required for Azure speech endpoints (or set CLOUD_LLM_API_VERSION)');
   }
   return problems;
+}
+
+/** The data key DATA_KEY_FILE names, or null when unset; what is wrong with it joins `problems`. */
+function loadDataKeys(data: z.output<typeof configSchema>, problems: string[]): Keyring | null {
+  if (!data.DATA_KEY_FILE) return null;
+  const file = path.resolve(data.DATA_KEY_FILE);
+  if (isInside(file, data.DATA_DIR)) {
+    problems.push(`DATA_KEY_FILE: ${file} is inside DATA_DIR; keep the key apart from the data it locks (a copy of DATA_DIR would carry its own key)`);
+    return null;
+  }
+  try {
+    return new Keyring(readDataKey(file));
+  } catch (err) {
+    problems.push(`DATA_KEY_FILE: ${(err as Error).message}`);
+    return null;
+  }
 }

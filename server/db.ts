@@ -1,4 +1,6 @@
-import type { Store } from './store/store.ts';
+import type { BaseDocument, Store } from './store/store.ts';
+import type { Keyring } from './crypto/data-key.ts';
+import { sealedCollection } from './crypto/sealed-collection.ts';
 import type { AuditDoc } from './audit/audit.ts';
 import type { ApiKeyDoc } from './api-keys/api-keys.ts';
 import type { SessionDoc } from './auth/sessions.ts';
@@ -12,8 +14,20 @@ import type { ConversationDoc, MessageDoc } from './conversations/conversations.
 import type { UsageDoc } from './usage/ledger.ts';
 import type { ClientSecretDoc } from './realtime/client-secrets.ts';
 
-/** The application's collections, typed once so no caller spells a collection name. */
-export function collections(store: Store) {
+/**
+ * The fields that carry documents' text and what people asked of them: sealed under the data key
+ * when encryption at rest is on (none of them can be queried, sorted or indexed on).
+ */
+export const SEALED_FIELDS = {
+  document_texts: ['blocks'] satisfies Array<keyof DocumentTextDoc>,
+  chunks: ['text', 'headings'] satisfies Array<keyof ChunkDoc>,
+  conversations: ['title'] satisfies Array<keyof ConversationDoc>,
+  messages: ['content', 'citations', 'transcript', 'generatedContent', 'searches', 'feedback'] satisfies Array<keyof MessageDoc>,
+};
+
+/** The application's collections, typed once so no caller spells a collection name. `keys`: the data key, when encryption at rest is on. */
+export function collections(store: Store, keys: Keyring | null) {
+  const sealed = <T extends BaseDocument>(name: keyof typeof SEALED_FIELDS) => sealedCollection(store.collection<T>(name), SEALED_FIELDS[name], keys);
   return {
     organisations: store.collection<OrganisationDoc>('organisations'),
     users: store.collection<UserDoc>('users'),
@@ -24,12 +38,12 @@ export function collections(store: Store) {
     counters: store.collection<{ _id: string; n: number }>('counters'),
     kbs: store.collection<KbDoc>('kbs'),
     documents: store.collection<DocumentDoc>('documents'),
-    documentTexts: store.collection<DocumentTextDoc>('document_texts'),
-    chunks: store.collection<ChunkDoc>('chunks'),
+    documentTexts: sealed<DocumentTextDoc>('document_texts'),
+    chunks: sealed<ChunkDoc>('chunks'),
     searchPending: store.collection<PendingSearchChange>('search_pending'),
     jobs: store.collection<JobDoc>('jobs'),
-    conversations: store.collection<ConversationDoc>('conversations'),
-    messages: store.collection<MessageDoc>('messages'),
+    conversations: sealed<ConversationDoc>('conversations'),
+    messages: sealed<MessageDoc>('messages'),
     usage: store.collection<UsageDoc>('usage'),
     realtimeSecrets: store.collection<ClientSecretDoc>('realtime_secrets'),
   };

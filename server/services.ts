@@ -77,7 +77,7 @@ export function parseLimits(config: Config): ParseLimits {
 /** Wires the domain services together; no service constructs another. */
 export function createServices(deps: ServiceDeps) {
   const { config, log, store, clock, random } = deps;
-  const db = collections(store);
+  const db = collections(store, config.dataKeys);
   const audit = new AuditLog({ audit: db.audit, clock, random, log: log.child({ component: 'audit' }) });
   const revocations = deps.revocations ?? new LocalRevocations({ onListenerError: (err) => log.error({ err }, 'a revocation listener failed') });
   const sessions = new SessionService({

@@ -1,9 +1,12 @@
 // A content-addressed cache in front of any embedding engine. Re-indexing a knowledge base, or a
 // document uploaded twice, or a question asked again, costs a store lookup instead of inference.
 // The key covers the model id and whether the text is a query or a passage, since both change
-// the vector; the text itself is hashed, never stored.
+// the vector; the text itself is hashed, never stored. With encryption at rest on, the hash is
+// keyed (HMAC under a key derived from the data key): a plain hash would let whoever holds a copy
+// of DATA_DIR confirm a guessed question or passage.
 
-import { createHash } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
+import type { Keyring } from '../crypto/data-key.ts';
 import { decodeVector, encodeVector } from './vectors.ts';
 import type { Collection, Store } from '../store/store.ts';
 import type { EmbeddingEngine, EmbeddingModelInfo } from './embeddings.ts';
@@ -23,8 +26,8 @@ type Kind = 'query' | 'passage';
 /** Bounds the size of one `$in` lookup. */
 const LOOKUP_CHUNK = 500;
 
-export function embeddingCacheKey(modelId: string, kind: Kind, text: string): string {
-  return createHash('sha256').update(`${modelId}\0${kind}\0${text}`).digest('hex');
+export function embeddingCacheKey(modelId: string, kind: Kind, text: string, secret: Buffer | null = null): string {
+  return (secret ? createHmac('sha256', secret) : createHash('sha256')).update(`${modelId}\0${kind}\0${text}`).digest('hex');
 }
 
 export class CachedEmbeddingEngine implements EmbeddingEngine {
@@ -33,13 +36,15 @@ export class CachedEmbeddingEngine implements EmbeddingEngine {
   readonly #inner: EmbeddingEngine;
   readonly #cache: Collection<EmbeddingCacheDocument>;
   readonly #now: () => Date;
+  readonly #secret: Buffer | null;
 
-  constructor(inner: EmbeddingEngine, store: Store, options: { now?: () => Date } = {}) {
+  constructor(inner: EmbeddingEngine, store: Store, options: { now?: () => Date; keys?: Keyring | null } = {}) {
     this.#inner = inner;
     this.kind = `${inner.kind}+cache`;
     this.model = inner.model;
     this.#cache = store.collection<EmbeddingCacheDocument>(EMBEDDING_CACHE_COLLECTION);
     this.#now = options.now ?? (() => new Date());
+    this.#secret = options.keys ? options.keys.current.derive('lectern embedding cache v1') : null;
   }
 
   embedDocuments(texts: readonly string[], signal?: AbortSignal): Promise<Float32Array[]> {
@@ -62,7 +67,7 @@ export class CachedEmbeddingEngine implements EmbeddingEngine {
   }
 
   async #embed(kind: Kind, texts: readonly string[], signal: AbortSignal | undefined): Promise<Float32Array[]> {
-    const keys = texts.map((text) => embeddingCacheKey(this.model.id, kind, text));
+    const keys = texts.map((text) => embeddingCacheKey(this.model.id, kind, text, this.#secret));
     const found = await this.#lookup([...new Set(keys)]);
 
     // Each distinct missing text is embedded once, however often it repeats in the input.

@@ -30,7 +30,7 @@ export async function openEmbeddings(config: Config, store: Store, log: Logger):
     const status: EmbeddingsStatus = { available: false, model: null, reason: shown };
     return { engine: () => null, status: () => status, close: async () => undefined };
   }
-  const engine = new CachedEmbeddingEngine(raw, store);
+  const engine = new CachedEmbeddingEngine(raw, store, { keys: config.dataKeys });
   const status: EmbeddingsStatus = { available: true, model: raw.model.id, reason: null };
   return { engine: () => engine, status: () => status, close: () => engine.close() };
 }

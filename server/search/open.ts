@@ -2,7 +2,9 @@ import { readdir, rm } from 'node:fs/promises';
 import path from 'node:path';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
+import { textSeal } from '../crypto/envelope.ts';
 import { createEmbeddedSearch } from './embedded/engine.ts';
+import { SEARCH_RECORD_CONTEXT } from './embedded/reseal.ts';
 import type { SearchIndex } from './search.ts';
 
 // Files of the search index before it moved into SQLite: a snapshot and journal holding chunk text.
@@ -17,7 +19,7 @@ export async function openSearchIndex(config: Config, log: Logger, options: { st
   const dir = path.join(config.dataDir, 'search');
   await removeLegacySnapshot(dir, log);
   const file = options.storeFile ?? path.join(dir, 'index.sqlite');
-  const index = await createEmbeddedSearch({ file }, { log });
+  const index = await createEmbeddedSearch({ file, records: textSeal(config.dataKeys, SEARCH_RECORD_CONTEXT) }, { log });
   log.info({ kind: index.kind, file }, 'search index opened');
   return index;
 }

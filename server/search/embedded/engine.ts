@@ -19,6 +19,8 @@ import { blobIds, blobVector, FORMAT_VERSION, idsBlob, SCHEMA, SEEKS, vectorBlob
 export interface EmbeddedSearchOptions {
   /** SQLite file holding the index (the store's own file by default), or null for memory only. */
   file: string | null;
+  /** How a chunk's stored record (its text) is sealed at rest; stored as it is by default. */
+  records?: { seal(json: string): string; open(stored: string): string };
 }
 
 export interface EmbeddedSearchDeps {
@@ -64,6 +66,7 @@ function openDatabase(file: string | null): DatabaseSync {
 export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps: EmbeddedSearchDeps = {}): Promise<EmbeddedSearch> {
   const { log } = deps;
   const analyzer = createAnalyzer();
+  const sealed = options.records ?? { seal: (json: string) => json, open: (stored: string) => stored };
   let db: DatabaseSync | null = openDatabase(options.file);
   const sql = new Statements(() => database());
 
@@ -277,7 +280,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
       shard,
       chunk.id,
       chunk.documentId,
-      JSON.stringify(record),
+      sealed.seal(JSON.stringify(record)),
       idsBlob(body.ids),
       body.tfs,
       body.length,
@@ -333,7 +336,7 @@ export async function createEmbeddedSearch(options: EmbeddedSearchOptions, deps:
   function records(ids: readonly string[]): Map<string, { documentId: string; fields: ChunkRecordFields }> {
     if (ids.length === 0) return new Map();
     const rows = sql.all<{ id: string; document_id: string; record: string }>(SEEKS.records(ids.length), ...ids);
-    return new Map(rows.map((r) => [r.id, { documentId: r.document_id, fields: JSON.parse(r.record) as ChunkRecordFields }]));
+    return new Map(rows.map((r) => [r.id, { documentId: r.document_id, fields: JSON.parse(sealed.open(r.record)) as ChunkRecordFields }]));
   }
 
   const index: EmbeddedSearch = {

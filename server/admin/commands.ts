@@ -1,0 +1,5 @@
+import type { AdminCommand } from './command.ts';
+import { rotateDataKey } from './rotate-data-key.ts';
+
+/** Every command of `npm run admin`, in the order `help` lists them. A new command is a file beside this one and a line here. */
+export const adminCommands: readonly AdminCommand[] = [rotateDataKey];
