@@ -56,7 +56,9 @@ const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.star
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
 export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
-  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY });
+  // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
+  // the rightmost ones were appended by our own proxies, anything further left by the client.
+  const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
   // Koa would print errors itself; the error handler has already logged them with the request id.
   app.silent = true;
   const cookies: CookiePolicy = { forceSecure: config.PUBLIC_URL?.startsWith('https:') ?? false };
@@ -94,7 +96,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       },
     })),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
-    ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services) }),
+    ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services), readiness }),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);
@@ -131,7 +133,10 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     const report = await readiness.report();
     ctx.set('cache-control', 'no-store');
     ctx.status = report.status === 'ready' ? 200 : 503;
-    ctx.body = report;
+    // The component inventory (engines, model names, queue counts) is for the operator: a probe on
+    // the host itself, or the instance owner through /api/v1/system/health. Anyone else learns
+    // only whether to send traffic.
+    ctx.body = fromThisHost(ctx) ? report : { status: report.status };
   });
   ops.get('/api/docs', (ctx) => {
     ctx.type = 'html';
@@ -157,6 +162,13 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
   app.use(compat.allowedMethods({ throw: true }));
   app.use(serveConsole(webRoot, isApiPath));
   return { app, openapi };
+}
+
+/** A request from this machine that no proxy forwarded (a proxy on the host would connect from loopback too). */
+function fromThisHost(ctx: { req: { socket: { remoteAddress?: string | undefined }; headers: Record<string, unknown> } }): boolean {
+  const address = ctx.req.socket.remoteAddress ?? '';
+  const loopback = address === '::1' || address.startsWith('127.') || address.startsWith('::ffff:127.');
+  return loopback && ctx.req.headers['x-forwarded-for'] === undefined && ctx.req.headers['forwarded'] === undefined;
 }
 
 function modelsInUse(llm: LlmProvider, services: Services): RoleInUse {

@@ -10,14 +10,14 @@ describe('loadConfig', () => {
     assert.equal(c.HOST, '0.0.0.0');
     assert.equal(c.dataDir, path.resolve('./data'));
     assert.equal(c.LOG_LEVEL, 'info');
-    assert.equal(c.TRUST_PROXY, false);
+    assert.equal(c.TRUST_PROXY, 0);
     assert.equal(c.PUBLIC_URL, undefined);
   });
 
   it('coerces and validates', () => {
     const c = loadConfig({ PORT: '9000', TRUST_PROXY: 'true', PUBLIC_URL: 'https://kb.example.org', SESSION_TTL_HOURS: '2' });
     assert.equal(c.PORT, 9000);
-    assert.equal(c.TRUST_PROXY, true);
+    assert.equal(c.TRUST_PROXY, 1);
     assert.equal(c.SESSION_TTL_HOURS, 2);
   });
 

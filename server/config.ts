@@ -27,13 +27,18 @@ export const configSchema = z.object({
     .url({ protocol: /^https?$/ })
     .optional()
     .describe('External URL of the console, e.g. `https://lectern.example.org`. Used for the CSRF origin check and to decide whether cookies are `Secure`. When unset, the request\'s own host is trusted.'),
-  TRUST_PROXY: bool.prefault('false').describe('Trust `X-Forwarded-For`/`-Proto` from a reverse proxy (set to `true` behind Caddy).'),
+  TRUST_PROXY: z
+    .union([z.enum(['true', 'yes']).transform(() => 1), z.enum(['false', 'no']).transform(() => 0), z.coerce.number().int().min(0).max(10)])
+    .prefault('false')
+    .describe(
+      'How many reverse proxies in front of Lectern to trust for `X-Forwarded-For`/`-Proto`: `false` (0, direct), `true` (1, e.g. Caddy), or a number. The client address is the one the outermost trusted proxy saw; entries further left are the client\'s own claims and are ignored.',
+    ),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level.'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb').describe('Largest JSON request body accepted.'),
   SESSION_TTL_HOURS: positiveInt.default(24 * 14).describe('Idle lifetime of a console session; each use within the second half of it extends it (sliding expiry).'),
   SESSION_MAX_HOURS: positiveInt.default(24 * 30).describe('Absolute lifetime of a console session: however active, it ends this long after sign-in (and its sockets and event streams with it), so a stolen cookie kept busy does not live for ever.'),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Failed logins for one email within the window before that account is throttled.'),
-  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is throttled.'),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Login attempts for one email within the window (counted before the password is checked; a success resets it) before that account is locked for the window.'),
+  LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is slowed down: past it, its attempts are evaluated one at a time after a growing delay (never refused outright, since a whole clinic may share one address).'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
   SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box.'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000).describe('How long graceful shutdown waits for in-flight requests before closing them.'),

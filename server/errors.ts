@@ -37,6 +37,7 @@ export const errors = {
     }),
   wrongPassword: () =>
     new AppError(400, 'wrong_password', 'The current password is not correct.', { details: [{ path: 'currentPassword', message: 'is not your current password' }] }),
+  weakPassword: (path: string, reason: string) => new AppError(400, 'weak_password', `${path}: ${reason}`, { details: [{ path, message: reason }] }),
   csrf: () => new AppError(403, 'csrf', 'This request came from another site and was refused.'),
   notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
   methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),

@@ -6,7 +6,7 @@ import { LlmError, type ChatMessage, type GenerateRequest } from '../llm/llm.ts'
 import { LlmRouter } from '../llm/router.ts';
 import { createLogger } from '../logger.ts';
 import { Agent, type AgentOptions } from './agent.ts';
-import { answerV1 } from './prompts/answer-v1.ts';
+import { answerV2 } from './prompts/answer-v2.ts';
 import { testSearch, type TestSearch } from './testing.ts';
 import type { AgentEvent, AskInput, LlmPolicy } from './types.ts';
 
@@ -16,7 +16,7 @@ const search = (query: string, extra: Record<string, unknown> = {}): ScriptedSte
 /** The number a passage got in the prompt, found by a word of its source line. */
 function numberOf(messages: readonly ChatMessage[], source: string): number {
   for (const m of messages) {
-    const found = new RegExp(String.raw`\[(\d+)\] [^\n]*${source}`).exec(m.content);
+    const found = new RegExp(String.raw`<passage n="(\d+)" source="[^"\n]*${source}`).exec(m.content);
     if (found) return Number(found[1]);
   }
   throw new Error(`no passage from ${source} in the prompt`);
@@ -98,9 +98,9 @@ describe('Agent', () => {
       const firstResult = second!.messages.at(-1)!;
       assert.equal(firstResult.role, 'tool');
       assert.equal(firstResult.toolCallId, 'call-1-1');
-      assert.match(firstResult.content, /^\[1\] Intake policy › Admissions › Eligibility, page 4 \(document_id: doc-intake\)\nNew patients must register/);
+      assert.match(firstResult.content, /^<passage n="1" source="Intake policy › Admissions › Eligibility, page 4" document_id="doc-intake">\nNew patients must register/);
       const secondResult = third!.messages.at(-1)!.content;
-      assert.match(secondResult, /\[\d+\] Intake policy › Admissions › Waiting list, page 5/);
+      assert.match(secondResult, /<passage n="\d+" source="Intake policy › Admissions › Waiting list, page 5"/);
       assert.match(secondResult, /Also matched, shown above: \[1\]\./);
       assert.ok(engine.requests.every((r) => r.tools?.[0]?.name === TOOL && r.sessionKey === 'conv-1' && r.maxTokens === 512));
 
@@ -111,7 +111,7 @@ describe('Agent', () => {
       assert.equal(new Set(answer.shownChunkIds).size, answer.shownChunkIds.length);
       assert.deepEqual(answer.usage, { promptTokens: 1900, completionTokens: 30, cachedPromptTokens: 1000, searches: 2, llmCalls: 3, firstTokenMs: 300, totalMs: 300 });
       assert.equal(answer.mode, 'generative');
-      assert.equal(answer.promptVersion, 'answer-v1');
+      assert.equal(answer.promptVersion, 'answer-v2');
       assert.deepEqual(answer.engine, { name: 'local', kind: 'local', model: 'local-model', reason: 'policy local-only' });
       assert.equal(answer.sentToCloud, false);
       assert.equal(answer.incomplete, undefined);
@@ -134,7 +134,7 @@ describe('Agent', () => {
       );
       const toolReplies = engine.requests[4]!.messages.filter((m) => m.role === 'tool').map((m) => m.content);
       assert.equal(toolReplies.length, 8);
-      assert.equal(toolReplies.filter((c) => c === answerV1.budgetSpent).length, 5);
+      assert.equal(toolReplies.filter((c) => c === answerV2.budgetSpent).length, 5);
       assert.equal(answer.answer, 'The filters are replaced every three months [1].');
       assert.equal(answer.citations[0]?.chunkId, 'infection-2');
     });
@@ -152,7 +152,7 @@ describe('Agent', () => {
       assert.equal(answer.answer, 'Hello! Ask me about your documents.');
       assert.deepEqual(answer.citations, []);
       assert.deepEqual(answer.shownChunkIds, []);
-      assert.equal(engine.requests[1]!.messages.at(-1)!.content, answerV1.unknownTool('browse_web'));
+      assert.equal(engine.requests[1]!.messages.at(-1)!.content, answerV2.unknownTool('browse_web'));
     });
 
     it("keeps searches inside the user's document restriction", async () => {
@@ -185,10 +185,10 @@ describe('Agent', () => {
       const [request] = engine.requests;
       assert.equal(request!.tools, undefined);
       assert.equal(request!.messages.length, 2);
-      assert.equal(request!.messages[0]!.content, answerV1.system({ tools: false }));
+      assert.equal(request!.messages[0]!.content, answerV2.system({ tools: false }));
       const last = request!.messages[1]!.content;
-      assert.match(last, /^Passages from the documents:\n\n\[1\] Intake policy › Admissions › Eligibility, page 4\nNew patients must register/);
-      assert.match(last, /\n\nQuestion: What do new patients need to register\?$/);
+      assert.match(last, /^<passages>\n<passage n="1" source="Intake policy › Admissions › Eligibility, page 4">\nNew patients must register/);
+      assert.match(last, /\n\n<question>What do new patients need to register\?<\/question>$/);
       assert.ok(!last.includes('(copy)'), 'the same page uploaded twice is shown once');
       assert.equal(answer.answer, 'Registration needs a photo ID and a referral letter [1].');
       assert.deepEqual(
@@ -215,7 +215,7 @@ describe('Agent', () => {
     it('lets the model say so instead, when configured to', async () => {
       const { engine, agent } = setup([{ text: 'Your documents do not mention parking fees.' }], { toolCalling: false, answerUnmatchedWithoutModel: false });
       const { answer } = await ask(agent, 'What is the parking fee?');
-      assert.match(engine.requests[0]!.messages.at(-1)!.content, /\(no passages found\)\n\nQuestion: What is the parking fee\?$/);
+      assert.match(engine.requests[0]!.messages.at(-1)!.content, /\(no passages found\)\n<\/passages>\n\n<question>What is the parking fee\?<\/question>$/);
       assert.equal(answer.answer, 'Your documents do not mention parking fees.');
       assert.equal(answer.mode, 'generative');
     });
@@ -239,7 +239,7 @@ describe('Agent', () => {
       await ask(agent, 'How do new patients register and what do they need?');
       const prompt = engine.requests[0]!.messages.reduce((n, m) => n + engine.countTokens(m.content) + 6, 0);
       assert.ok(prompt + 512 <= 1024, `prompt of ${prompt} tokens leaves no room for the answer`);
-      assert.match(engine.requests[0]!.messages.at(-1)!.content, /\[1\] Intake policy/);
+      assert.match(engine.requests[0]!.messages.at(-1)!.content, /<passage n="1" source="Intake policy/);
     });
   });
 
@@ -284,7 +284,7 @@ describe('Agent', () => {
     /** Turn 1's final request and its answer, as the prefix turn 2's requests must start with. */
     const prefixOf = (transcript: ChatMessage[] | undefined) => JSON.stringify(transcript);
     const startsWith = (messages: ChatMessage[], transcript: ChatMessage[] | undefined) => JSON.stringify(messages.slice(0, transcript?.length ?? 0)) === prefixOf(transcript);
-    const highest = (messages: readonly ChatMessage[]) => Math.max(...messages.flatMap((m) => (m.role === 'assistant' ? [] : answerV1.passageNumbers(m.content))));
+    const highest = (messages: readonly ChatMessage[]) => Math.max(...messages.flatMap((m) => (m.role === 'assistant' ? [] : answerV2.passageNumbers(m.content))));
 
     it('starts turn 2 with turn 1 as sent and generated, numbering new passages after it (tool path)', async () => {
       const { engine, agent } = setup((request, call) => {
@@ -338,7 +338,7 @@ describe('Agent', () => {
       const turn2 = engine.requests[1]!.messages;
       assert.ok(startsWith(turn2, transcript));
       assert.equal(turn2.length, transcript.length + 1);
-      assert.match(turn2.at(-1)!.content, new RegExp(String.raw`^Passages from the documents:\n\n\[${highest(transcript) + 1}\] Intake policy › Admissions › Eligibility`));
+      assert.match(turn2.at(-1)!.content, new RegExp(String.raw`^<passages>\n<passage n="${highest(transcript) + 1}" source="Intake policy › Admissions › Eligibility`));
       assert.equal(second.answer.answer, 'New patients need a photo ID [1].');
       assert.deepEqual(
         second.answer.citations.map((c) => [c.n, c.chunkId]),
@@ -356,8 +356,8 @@ describe('Agent', () => {
         { role: 'user', content: 'How often are the air filters replaced?' },
         { role: 'assistant', content: 'Every three months.' },
       ];
-      const system = { role: 'system' as const, content: answerV1.system({ tools: false }) };
-      const long = (tokens: number): ChatMessage[] => [system, { role: 'user', content: `${'Passage text. '.repeat(tokens / 3.5)}\n\nQuestion: ${history[0]!.content}` }, { role: 'assistant', content: 'Every three months [1].' }];
+      const system = { role: 'system' as const, content: answerV2.system({ tools: false }) };
+      const long = (tokens: number): ChatMessage[] => [system, { role: 'user', content: `${'Passage text. '.repeat(tokens / 3.5)}\n\n<question>${history[0]!.content}</question>` }, { role: 'assistant', content: 'Every three months [1].' }];
 
       const fits = setup([{ text: 'A photo ID [1].' }], { toolCalling: false, contextSize: 2048 });
       await ask(fits.agent, question, { history, priorTranscript: long(200) });
@@ -367,7 +367,7 @@ describe('Agent', () => {
       const { answer } = await ask(over.agent, question, { history, priorTranscript: long(600) });
       const messages = over.engine.requests[0]!.messages;
       assert.deepEqual(messages.slice(0, 3), [system, ...condensed]);
-      assert.match(messages[3]!.content, /^Passages from the documents:\n\n\[1\] Intake policy/);
+      assert.match(messages[3]!.content, /^<passages>\n<passage n="1" source="Intake policy/);
       assert.equal(answer.citations[0]?.chunkId, 'intake-1');
       // The next turn repeats this one, condensed history and all.
       assert.deepEqual(answer.transcript, [...messages, { role: 'assistant', content: 'A photo ID [1].' }]);

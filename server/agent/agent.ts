@@ -7,7 +7,8 @@ import { condenseHistory, MESSAGE_OVERHEAD, searchQuery } from './condense.ts';
 import { PassageNumbers, packPassages, relevant, type Packed } from './context.ts';
 import { addFocus } from './excerpt.ts';
 import { EXTRACTIVE_VERSION, extractiveAnswer, quoteFor } from './extractive.ts';
-import { answerV1, type AnswerPrompt } from './prompts/answer-v1.ts';
+import type { AnswerPrompt } from './prompts/answer-v1.ts';
+import { answerV2 } from './prompts/answer-v2.ts';
 import type { AgentAnswer, AgentEvent, AskInput, EngineChoice, EngineGateway, LlmPolicy, Passage, PassageSearch } from './types.ts';
 
 // The answering agent: retrieval, prompting, tool use and citations on top of the engine gateway.
@@ -149,7 +150,7 @@ export class Agent {
     this.clock = options.clock ?? systemClock;
     this.log = options.log;
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
-    this.prompt = options.prompt ?? answerV1;
+    this.prompt = options.prompt ?? answerV2;
     this.answerUnmatchedWithoutModel = options.answerUnmatchedWithoutModel ?? true;
     this.analyzer = options.analyzer ?? createAnalyzer();
   }

@@ -3,6 +3,7 @@ import { apiKeyRoles } from '../auth/roles.ts';
 import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import { presentApiKey, type ApiKeyService } from './api-keys.ts';
+import { displayName } from '../http/names.ts';
 
 const tag = 'API keys';
 
@@ -18,7 +19,7 @@ const ApiKey = z
   })
   .meta({ id: 'ApiKey' });
 
-const CreateApiKeyBody = z.strictObject({ name: z.string().trim().min(1).max(100), role: z.enum(apiKeyRoles) });
+const CreateApiKeyBody = z.strictObject({ name: displayName(100), role: z.enum(apiKeyRoles) });
 
 export function apiKeyRoutes(apiKeys: ApiKeyService) {
   return [

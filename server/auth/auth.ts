@@ -124,11 +124,11 @@ export class AuthService {
   async login(email: string, password: string, client: ClientMeta): Promise<{ user: UserDoc; session: IssuedSession }> {
     const account = normaliseEmail(email);
     const ip = client.ip ?? 'unknown';
-    await this.#throttle.check(account, ip);
+    const attempt = await this.#throttle.admit(account, ip);
     const user = await this.#users.findByEmail(account);
     const ok = user ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
     if (!user || !ok || user.disabled) {
-      await this.#throttle.recordFailure(account, ip);
+      await attempt.failed();
       await this.#audit.record({
         organisationId: user?.organisationId ?? null,
         action: 'login',
@@ -140,7 +140,7 @@ export class AuthService {
       });
       throw errors.invalidCredentials();
     }
-    await this.#throttle.recordSuccess(account);
+    await attempt.succeeded();
     await this.#users.recordLogin(user);
     const session = await this.#sessions.create(user, client);
     await this.#audit.record({ organisationId: user.organisationId, action: 'login', actor: userActor(user), ip: client.ip });

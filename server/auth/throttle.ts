@@ -7,51 +7,96 @@ export interface ThrottleLimits {
   windowSeconds: number;
 }
 
+/** What the caller reports once the password has been checked. */
+export interface LoginAttempt {
+  succeeded(): Promise<void>;
+  failed(): Promise<void>;
+}
+
+export interface SlowdownPolicy {
+  /** Delay of the first attempt past the address's limit; each further failure doubles it. */
+  baseMs: number;
+  maxMs: number;
+  /** Attempts from one slowed address that may wait at once; more are refused with 429. */
+  maxWaiting: number;
+}
+
+const DEFAULT_SLOWDOWN: SlowdownPolicy = { baseMs: 250, maxMs: 8_000, maxWaiting: 20 };
+
 /**
- * Failed-login throttling per account and per client address (rate-limiter-flexible's
- * "login endpoint protection" pattern). Only failures count, so a user who signs in correctly
- * is never slowed; a success clears the account's count. The limiters are injected so the Redis
- * backend can replace the in-memory one without touching callers.
+ * Login throttling, after OWASP's guidance: a per-account lock and a per-address slowdown.
+ *
+ * Each attempt takes a point from its account *before* the password is verified (the limiter's
+ * consume is atomic), so under any concurrency at most `perAccount` passwords are evaluated per
+ * window; a success gives the account its points back. Failures from one address past `perIp`
+ * slow that address down — its attempts are evaluated one at a time, each after a growing delay —
+ * rather than lock it out, because a clinic's whole staff may share one address.
  */
 export class LoginThrottle {
   readonly #byAccount: RateLimiterAbstract;
   readonly #byIp: RateLimiterAbstract;
+  readonly #slowdown: SlowdownPolicy;
+  /** Per slowed address: the end of its queue of attempts and how many wait in it. */
+  readonly #queues = new Map<string, { tail: Promise<void>; waiting: number }>();
 
-  constructor(limiters: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract }) {
+  constructor(limiters: { byAccount: RateLimiterAbstract; byIp: RateLimiterAbstract }, slowdown: SlowdownPolicy = DEFAULT_SLOWDOWN) {
     this.#byAccount = limiters.byAccount;
     this.#byIp = limiters.byIp;
+    this.#slowdown = slowdown;
   }
 
-  static inMemory(limits: ThrottleLimits): LoginThrottle {
-    const opts = (points: number, keyPrefix: string) => ({ keyPrefix, points, duration: limits.windowSeconds, blockDuration: limits.windowSeconds });
-    return new LoginThrottle({
-      byAccount: new RateLimiterMemory(opts(limits.perAccount, 'login_account')),
-      byIp: new RateLimiterMemory(opts(limits.perIp, 'login_ip')),
-    });
+  static inMemory(limits: ThrottleLimits, slowdown?: SlowdownPolicy): LoginThrottle {
+    return new LoginThrottle(
+      {
+        byAccount: new RateLimiterMemory({ keyPrefix: 'login_account', points: limits.perAccount, duration: limits.windowSeconds, blockDuration: limits.windowSeconds }),
+        // Counts failures only; never blocks (see `#waitForTurn`).
+        byIp: new RateLimiterMemory({ keyPrefix: 'login_ip', points: limits.perIp, duration: limits.windowSeconds }),
+      },
+      slowdown,
+    );
   }
 
-  /** Throws 429 when either key has used up its failures. */
-  async check(account: string, ip: string): Promise<void> {
-    const [acc, addr] = await Promise.all([this.#byAccount.get(account), this.#byIp.get(ip)]);
-    const blocked = [
-      { res: acc, limit: this.#byAccount.points },
-      { res: addr, limit: this.#byIp.points },
-    ].filter((x) => x.res !== null && x.res.consumedPoints >= x.limit);
-    if (blocked.length > 0) throw errors.rateLimited(retryAfter(blocked.map((x) => x.res)));
+  /**
+   * Admits one attempt: throws 429 when the account has no attempts left in its window (or the
+   * address's queue is full), waits out the address's slowdown, then hands back the attempt.
+   */
+  async admit(account: string, ip: string): Promise<LoginAttempt> {
+    try {
+      await this.#byAccount.consume(account);
+    } catch (err) {
+      if (err instanceof RateLimiterRes) throw errors.rateLimited(seconds(err.msBeforeNext));
+      throw err;
+    }
+    try {
+      await this.#waitForTurn(ip);
+    } catch (err) {
+      await this.#byAccount.reward(account).catch(() => undefined);
+      throw err;
+    }
+    return {
+      succeeded: async () => void (await this.#byAccount.delete(account)),
+      // Over the limit the consume rejects; the failure still counts, and that is all we need.
+      failed: async () => void (await this.#byIp.consume(ip).catch(() => undefined)),
+    };
   }
 
-  async recordFailure(account: string, ip: string): Promise<void> {
-    // A rejection means the limit was just reached; the caller still answers this attempt with
-    // 401 and the next one meets `check`.
-    await Promise.allSettled([this.#byAccount.consume(account), this.#byIp.consume(ip)]);
-  }
-
-  async recordSuccess(account: string): Promise<void> {
-    await this.#byAccount.delete(account);
+  async #waitForTurn(ip: string): Promise<void> {
+    const failures = (await this.#byIp.get(ip))?.consumedPoints ?? 0;
+    const excess = failures - this.#byIp.points;
+    if (excess < 0) return;
+    const delayMs = Math.min(this.#slowdown.maxMs, this.#slowdown.baseMs * 2 ** Math.min(excess, 16));
+    const queue = this.#queues.get(ip) ?? { tail: Promise.resolve(), waiting: 0 };
+    if (queue.waiting >= this.#slowdown.maxWaiting) throw errors.rateLimited(seconds(delayMs * queue.waiting));
+    queue.waiting++;
+    this.#queues.set(ip, queue);
+    const turn = queue.tail.then(() => new Promise<void>((resolve) => setTimeout(resolve, delayMs)));
+    queue.tail = turn;
+    await turn;
+    queue.waiting--;
+    if (queue.waiting === 0 && queue.tail === turn) this.#queues.delete(ip);
   }
 }
 
-function retryAfter(results: Array<RateLimiterRes | null>): number {
-  const ms = Math.max(...results.map((r) => r?.msBeforeNext ?? 0));
+function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }

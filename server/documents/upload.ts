@@ -3,6 +3,7 @@ import busboy from 'busboy';
 import { AppError, errors } from '../errors.ts';
 import { BlobTooLargeError, type BlobStore } from '../files/files.ts';
 import type { AppContext } from '../http/context.ts';
+import { UNSHOWABLE } from '../http/names.ts';
 import type { UploadedFile } from './documents.ts';
 
 export interface UploadLimits {
@@ -11,11 +12,6 @@ export interface UploadLimits {
 }
 
 const tooLarge = (limit: number) => new AppError(413, 'too_large', `A file is larger than the ${Math.round(limit / 1024 / 1024)} MB upload limit.`);
-
-// Controls, and the marks that reorder text on screen: `invoice\u202Egpj.exe` reads as
-// "invoiceexe.jpg" wherever the name is shown or spoken.
-// oxlint-disable-next-line no-control-regex -- removing control characters is the purpose
-const UNSHOWABLE = /[\u0000-\u001f\u007f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]/g;
 
 /**
  * A display name from a client-supplied file name: no path, nothing that hides or reorders what

@@ -1,8 +1,9 @@
 import { z } from 'zod';
 import { retrievalModes } from './knowledge-bases.ts';
+import { displayName, displayText } from '../http/names.ts';
 
-export const kbName = z.string().trim().min(1).max(120);
-export const kbDescription = z.string().trim().max(2000);
+export const kbName = displayName(120);
+export const kbDescription = displayText(2000);
 
 export const KbSettingsInput = z.strictObject({
   chunkSize: z.number().int().min(64).max(2048).optional(),

@@ -3,7 +3,7 @@ import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
 import type { Acting } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
-import type { NewUser, UserDoc, UserService } from '../users/users.ts';
+import { requireStrongPassword, type NewUser, type UserDoc, type UserService } from '../users/users.ts';
 
 export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
 export const llmPolicies = ['local-only', 'local-then-cloud', 'cloud-first'] as const;
@@ -76,6 +76,8 @@ export class OrganisationService {
    * email is taken), the organisation is removed again so no empty tenant is left behind.
    */
   async createWithFirstUser(name: string, first: Omit<NewUser, 'role'>, options: { role: 'owner' | 'admin'; instanceOwner: boolean }): Promise<{ organisation: OrganisationDoc; user: UserDoc }> {
+    // Checked before the organisation exists, with its name among the easy guesses.
+    requireStrongPassword(first.password, { email: first.email, name: first.name, organisation: name }, 'password');
     const organisation: OrganisationDoc = { _id: newId(this.#deps.random), name: name.trim(), createdAt: this.#deps.clock.now().toISOString() };
     await this.#deps.organisations.insertOne(organisation);
     try {

@@ -4,9 +4,10 @@ import { route } from '../http/route.ts';
 import { email, password, personName, User } from '../users/schema.ts';
 import { presentUser, type UserService } from '../users/users.ts';
 import { presentOrganisation, type OrganisationService } from './organisations.ts';
+import { displayName } from '../http/names.ts';
 
 const tag = 'Organisations';
-export const organisationName = z.string().trim().min(1).max(120);
+export const organisationName = displayName(120);
 
 const Organisation = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).meta({ id: 'Organisation' });
 

@@ -1,12 +1,35 @@
 import { z } from 'zod';
 import { route } from '../http/route.ts';
+import type { Readiness } from '../ops/health.ts';
 import { modelRoles, scanModels, type ModelRole } from './catalog.ts';
 
 /** What each role runs on right now, as the live engines report it. */
 export type RoleInUse = Record<ModelRole, { using: string | null; note: string }>;
 
-export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse: () => RoleInUse }) {
+const ComponentReport = z.object({
+  name: z.string(),
+  kind: z.string(),
+  state: z.enum(['ok', 'degraded', 'loading', 'down']),
+  message: z.string().optional(),
+  ms: z.number(),
+});
+
+export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'> }) {
   return [
+    route({
+      method: 'get',
+      path: '/system/health',
+      summary: "Readiness of every component with its implementation and state: what /readyz tells a probe on the host itself",
+      tag: 'System',
+      access: 'instanceOwner',
+      responses: {
+        200: {
+          description: 'The readiness report',
+          schema: z.object({ status: z.enum(['ready', 'loading', 'not_ready']), components: z.array(ComponentReport) }),
+        },
+      },
+      handler: () => d.readiness.report(),
+    }),
     route({
       method: 'get',
       path: '/system/models',

@@ -1,9 +1,10 @@
 import { z } from 'zod';
 import { roles } from '../auth/roles.ts';
 import { PASSWORD_MAX, PASSWORD_MIN } from '../auth/passwords.ts';
+import { displayName } from '../http/names.ts';
 
 export const email = z.email().max(254);
-export const personName = z.string().trim().min(1).max(120);
+export const personName = displayName(120);
 export const password = z.string().min(PASSWORD_MIN, `must be at least ${PASSWORD_MIN} characters`).max(PASSWORD_MAX);
 export const role = z.enum(roles);
 

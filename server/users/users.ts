@@ -7,6 +7,7 @@ import { errors } from '../errors.ts';
 import type { Acting } from '../auth/principal.ts';
 import { roleAtLeast, type Role } from '../auth/roles.ts';
 import { hashPassword } from '../auth/passwords.ts';
+import { passwordWeakness, type PasswordOwner } from '../auth/password-strength.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import { newId } from '../auth/tokens.ts';
 
@@ -63,6 +64,7 @@ export class UserService {
 
   /** Inserts a user without authorisation checks: for setup and organisation creation, which authorise themselves. */
   async insert(organisationId: string, input: NewUser, flags: { instanceOwner: boolean }): Promise<UserDoc> {
+    requireStrongPassword(input.password, { email: input.email, name: input.name }, 'password');
     const now = this.#deps.clock.now().toISOString();
     const user: UserDoc = {
       _id: newId(this.#deps.random),
@@ -160,7 +162,8 @@ export class UserService {
     await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { lastLoginAt: this.#deps.clock.now().toISOString() } });
   }
 
-  async setPassword(user: UserDoc, password: string): Promise<void> {
+  async setPassword(user: UserDoc, password: string, field = 'newPassword'): Promise<void> {
+    requireStrongPassword(password, { email: user.email, name: user.name }, field);
     const now = this.#deps.clock.now().toISOString();
     await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { passwordHash: await hashPassword(password), updatedAt: now } });
   }
@@ -196,4 +199,10 @@ export function presentUser(user: UserDoc) {
     createdAt: user.createdAt,
     lastLoginAt: user.lastLoginAt,
   };
+}
+
+/** Refuses a password that is easy to guess, naming the request field it came in. */
+export function requireStrongPassword(password: string, owner: PasswordOwner, field: string): void {
+  const weakness = passwordWeakness(password, owner);
+  if (weakness) throw errors.weakPassword(field, weakness);
 }

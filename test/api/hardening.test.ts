@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
-import { Client, setUp } from '../helpers/client.ts';
+import { Client, OWNER, setUp, signedIn } from '../helpers/client.ts';
 
 // Findings of the security review, each reproduced first: a body the JSON parser refuses is the
 // client's mistake (400 invalid_json, nothing of it logged), uploaded names keep their UTF-8, and
@@ -90,5 +90,145 @@ describe('the OpenAI-compatible API and other organisations', () => {
       assert.equal(reply.status, 404, `stream: ${stream}`);
       assert.match(reply.headers.get('content-type') ?? '', /application\/json/);
     }
+  });
+});
+
+describe('login throttling under concurrency', () => {
+  let server: TestServer;
+  const VICTIM = { email: 'victim@riverside.test', password: 'the victim passphrase is long' };
+  before(async () => {
+    server = await startTestServer({ env: { LOGIN_MAX_FAILURES_PER_ACCOUNT: '5', LOGIN_MAX_FAILURES_PER_IP: '20' } });
+    const { owner } = await setUp(server.url);
+    assert.equal((await owner.post('/api/v1/users', { ...VICTIM, name: 'Victim', role: 'viewer' })).status, 201);
+  });
+  after(() => server.close());
+
+  const login = (email: string, password: string, headers: Record<string, string> = {}) =>
+    fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json', origin: server.url, ...headers }, body: JSON.stringify({ email, password }) });
+
+  it('evaluates at most the limit of 200 parallel guesses against one account', async () => {
+    const email = 'guessed@riverside.test';
+    const statuses = await Promise.all(Array.from({ length: 200 }, (_, i) => login(email, `wrong guess number ${i}`).then((r) => r.status)));
+    const evaluated = statuses.filter((s) => s === 401).length;
+    assert.ok(evaluated <= 5, `${evaluated} of 200 guesses were evaluated`);
+    assert.equal(statuses.filter((s) => s === 429).length, 200 - evaluated);
+  });
+
+  it('refuses the right password sent as the 41st of a parallel burst', async () => {
+    const burst = Array.from({ length: 40 }, (_, i) => login(VICTIM.email, `wrong guess number ${i}`));
+    burst.push(login(VICTIM.email, VICTIM.password));
+    const statuses = await Promise.all(burst.map((p) => p.then((r) => r.status)));
+    assert.equal(statuses[40], 429, `the 41st attempt answered ${statuses[40]}`);
+    assert.ok(statuses.filter((s) => s === 401).length <= 5);
+  });
+
+  it('slows an address with many failures instead of locking everyone behind it out', async () => {
+    // 30 failures spread over accounts from this address: past the per-address limit of 20.
+    for (let i = 0; i < 30; i++) await login(`sprayed-${i}@riverside.test`, 'wrong guess for spraying');
+    const started = performance.now();
+    const reply = await login(OWNER.email, OWNER.password);
+    assert.equal(reply.status, 200, 'a colleague behind the same address can still sign in');
+    assert.ok(performance.now() - started >= 200, 'but the address is slowed down');
+  });
+});
+
+describe('client addresses behind a trusted proxy', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ env: { TRUST_PROXY: '1' } });
+    await setUp(server.url);
+  });
+  after(() => server.close());
+
+  it('takes the address the trusted proxy saw, not a spoofed leftmost X-Forwarded-For entry', async () => {
+    for (const spoofed of ['203.0.113.1', '203.0.113.2']) {
+      const reply = await fetch(`${server.url}/api/v1/auth/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin: server.url, 'x-forwarded-for': `${spoofed}, 198.51.100.7` },
+        body: JSON.stringify({ email: 'nobody@riverside.test', password: 'a wrong password here' }),
+      });
+      assert.equal(reply.status, 401);
+    }
+    const owner = await signedIn(server.url, OWNER.email, OWNER.password);
+    const entries = (await owner.get('/api/v1/audit')).json.entries as Array<{ action: string; outcome: string; ip: string | null }>;
+    const failures = entries.filter((e) => e.action === 'login' && e.outcome === 'failure');
+    assert.deepEqual(failures.map((e) => e.ip), ['198.51.100.7', '198.51.100.7']);
+  });
+});
+
+describe('passwords that are easy to guess', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer();
+  });
+  after(() => server.close());
+
+  it('refuses them at setup, for new members and on change, saying why', async () => {
+    const setup = await new Client(server.url).post('/api/v1/setup', { ...OWNER, password: OWNER.email });
+    assert.equal(setup.status, 400);
+    assert.equal(setup.json.error.code, 'weak_password');
+    assert.deepEqual(setup.json.error.details.map((d: { path: string }) => d.path), ['password']);
+    const { owner } = await setUp(server.url);
+    for (const password of ['password1234', ' '.repeat(12), 'new@riverside.test', 'New Member 2026']) {
+      const created = await owner.post('/api/v1/users', { email: 'new@riverside.test', name: 'New Member', role: 'viewer', password });
+      assert.equal(created.status, 400, JSON.stringify(password));
+      assert.equal(created.json.error.code, 'weak_password');
+      assert.match(created.json.error.message, /^password: is (too easy to guess|only spaces)/);
+    }
+    const changed = await owner.post('/api/v1/auth/password', { currentPassword: OWNER.password, newPassword: 'password1234' });
+    assert.equal(changed.status, 400);
+    assert.deepEqual(changed.json.error.details.map((d: { path: string }) => d.path), ['newPassword']);
+  });
+});
+
+describe('names that hide or reorder what is shown', () => {
+  let server: TestServer;
+  let owner: Client;
+  before(async () => {
+    server = await startTestServer();
+    owner = (await setUp(server.url)).owner;
+  });
+  after(() => server.close());
+
+  it('are refused for knowledge bases, people, organisations and API keys', async () => {
+    const attempts = [
+      ['/api/v1/kbs', { name: 'invoice\u202Egpj.exe' }],
+      ['/api/v1/kbs', { name: 'Policies', description: 'read\u2066me' }],
+      ['/api/v1/users', { email: 'nul@riverside.test', name: 'Null\u0000Byte', role: 'viewer', password: 'a sufficiently long password' }],
+      ['/api/v1/organisations', { name: 'Lone \uD800 surrogate', admin: { name: 'Bea', email: 'bea@hilltop.test', password: 'a sufficiently long password' } }],
+      ['/api/v1/api-keys', { name: 'key\u202Eyek', role: 'viewer' }],
+    ] as const;
+    for (const [path, body] of attempts) {
+      const reply = await owner.post(path, body);
+      assert.equal(reply.status, 400, `${path} ${JSON.stringify(body)}`);
+      assert.equal(reply.json.error.code, 'validation_failed');
+      assert.match(reply.json.error.message, /control characters, bidirectional-override marks or broken Unicode/);
+    }
+  });
+});
+
+describe('readiness to the outside', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startTestServer({ env: { TRUST_PROXY: '1' } });
+  });
+  after(() => server.close());
+
+  it('tells a forwarded caller only whether the instance is ready', async () => {
+    const reply = await fetch(`${server.url}/readyz`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
+    assert.equal(reply.status, 200);
+    assert.deepEqual(await reply.json(), { status: 'ready' });
+  });
+
+  it('gives the component inventory to a probe on the host and to the instance owner', async () => {
+    const local = (await (await fetch(`${server.url}/readyz`)).json()) as { components: Array<{ name: string }> };
+    assert.ok(local.components.some((c) => c.name === 'queue'));
+    const { owner } = await setUp(server.url);
+    const health = await owner.request('GET', '/api/v1/system/health', undefined, { 'x-forwarded-for': '198.51.100.7' });
+    assert.equal(health.status, 200);
+    assert.ok((health.json.components as Array<{ name: string }>).some((c) => c.name === 'queue'));
+    const key = (await owner.post('/api/v1/api-keys', { name: 'probe', role: 'admin' })).json.key as string;
+    const byKey = await fetch(`${server.url}/api/v1/system/health`, { headers: { authorization: `Bearer ${key}` } });
+    assert.equal(byKey.status, 403);
   });
 });
