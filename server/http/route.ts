@@ -1,4 +1,5 @@
 import type Router from '@koa/router';
+import { Stream } from 'node:stream';
 import { z } from 'zod';
 import { errors, type ErrorDetail } from '../errors.ts';
 import { roleAtLeast, type Role } from '../auth/roles.ts';
@@ -102,13 +103,43 @@ function readInput(ctx: AppContext, def: AnyRoute): RouteInput<unknown, unknown,
   return { params, query, body };
 }
 
+/** A handler's result that its declared response schema refuses: a bug of ours, never sent. */
+export class ResponseSchemaError extends Error {
+  readonly issues: ErrorDetail[];
+  constructor(route: string, issues: ErrorDetail[]) {
+    super(`the response of ${route} does not match its schema`);
+    this.name = 'ResponseSchemaError';
+    this.issues = issues;
+  }
+}
+
+/**
+ * What goes on the wire is what the declared schema says: the result is parsed by it, so a field a
+ * presenter lets through by accident is dropped (zod objects strip unknown keys), and a result
+ * that does not match — a missing field, a wrong type — is an internal error (500, logged with the
+ * issues) and fails the test that reached it, rather than reaching a client. Streams and
+ * non-JSON bodies a handler writes itself (it returns undefined) are its own business.
+ */
+export function presentResponse(def: AnyRoute, status: number, result: unknown): unknown {
+  const schema = def.responses[status]?.schema;
+  if (result === undefined || !schema || !isJsonResult(result)) return result;
+  const parsed = schema.safeParse(result);
+  if (!parsed.success) throw new ResponseSchemaError(`${def.method.toUpperCase()} ${def.path}`, zodDetails(parsed.error));
+  return parsed.data;
+}
+
+/** Streams (event streams, downloads) and raw bytes are written as they are; only JSON is checked. */
+function isJsonResult(result: unknown): boolean {
+  return !(result instanceof Stream || result instanceof Uint8Array || typeof result === 'string');
+}
+
 export function mount(router: Router<AppState>, defs: readonly AnyRoute[]): void {
   for (const def of defs) {
     router[def.method](def.path, async (ctx: AppContext) => {
       authorise(ctx, def);
       const result = await def.handler(ctx, readInput(ctx, def));
       ctx.status = def.status ?? 200;
-      if (result !== undefined && ctx.status !== 204) ctx.body = result;
+      if (result !== undefined && ctx.status !== 204) ctx.body = presentResponse(def, ctx.status, result);
     });
   }
 }

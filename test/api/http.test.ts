@@ -121,6 +121,16 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
       'POST /api/v1/users',
     ];
     for (const op of expected) assert.ok(ops.includes(op), `${op} is documented`);
+    // What leaves the server is declared: every JSON success answer has a schema (enforced by
+    // presentResponse), so only streams, files and empty answers go undeclared.
+    const undeclared = Object.entries(doc.paths as Record<string, Record<string, { responses: Record<string, { description: string; content?: unknown }> }>>).flatMap(([p, methods]) =>
+      Object.entries(methods).flatMap(([m, op]) =>
+        Object.entries(op.responses)
+          .filter(([status, r]) => status.startsWith('2') && status !== '204' && !r.content && !/event-stream|original file|bytes|archive|csv|jsonl/i.test(`${r.description} ${p}`))
+          .map(([status]) => `${m.toUpperCase()} ${p} ${status}`),
+      ),
+    );
+    assert.deepEqual(undeclared, []);
     assert.ok(doc.paths['/api/v1/kbs/{kbId}/documents'].post.requestBody.content['multipart/form-data'], 'uploads are documented as multipart');
     const setupBody = doc.paths['/api/v1/setup'].post.requestBody.content['application/json'].schema;
     assert.deepEqual(setupBody.required.sort(), ['email', 'name', 'organisation', 'password']);
