@@ -7,6 +7,7 @@ import { apiKeyRoutes } from './api-keys/routes.ts';
 import { auditRoutes } from './audit/routes.ts';
 import { authenticate, csrfGuard, type CookiePolicy } from './auth/middleware.ts';
 import { authRoutes } from './auth/routes.ts';
+import { totpRoutes } from './auth/totp-routes.ts';
 import type { Config } from './config.ts';
 import { errors } from './errors.ts';
 import type { AppState } from './http/context.ts';
@@ -65,6 +66,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
 
   const routes = [
     ...authRoutes(services.auth, cookies),
+    ...totpRoutes(services.auth, services.twoFactor),
     ...userRoutes(services.users),
     ...apiKeyRoutes(services.apiKeys),
     ...organisationRoutes(services.organisations, services.users),

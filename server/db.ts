@@ -4,6 +4,7 @@ import { sealedCollection } from './crypto/sealed-collection.ts';
 import type { AuditDoc } from './audit/audit.ts';
 import type { ApiKeyDoc } from './api-keys/api-keys.ts';
 import type { SessionDoc } from './auth/sessions.ts';
+import type { LoginChallengeDoc } from './auth/login-challenges.ts';
 import type { OrganisationDoc } from './organisations/organisations.ts';
 import type { UserDoc } from './users/users.ts';
 import type { KbDoc } from './kb/knowledge-bases.ts';
@@ -23,6 +24,8 @@ export const SEALED_FIELDS = {
   chunks: ['text', 'headings'] satisfies Array<keyof ChunkDoc>,
   conversations: ['title'] satisfies Array<keyof ConversationDoc>,
   messages: ['content', 'citations', 'transcript', 'generatedContent', 'searches', 'feedback'] satisfies Array<keyof MessageDoc>,
+  /** Two-step sign-in keys: whoever holds one makes the codes. */
+  users: ['totpSecret', 'totpPendingSecret'] satisfies Array<keyof UserDoc>,
 };
 
 /** The application's collections, typed once so no caller spells a collection name. `keys`: the data key, when encryption at rest is on. */
@@ -30,8 +33,9 @@ export function collections(store: Store, keys: Keyring | null) {
   const sealed = <T extends BaseDocument>(name: keyof typeof SEALED_FIELDS) => sealedCollection(store.collection<T>(name), SEALED_FIELDS[name], keys);
   return {
     organisations: store.collection<OrganisationDoc>('organisations'),
-    users: store.collection<UserDoc>('users'),
+    users: sealed<UserDoc>('users'),
     sessions: store.collection<SessionDoc>('sessions'),
+    loginChallenges: store.collection<LoginChallengeDoc>('login_challenges'),
     apiKeys: store.collection<ApiKeyDoc>('api_keys'),
     audit: store.collection<AuditDoc>('audit'),
     meta: store.collection<{ _id: string; at: string; value?: string }>('meta'),

@@ -35,10 +35,19 @@ export const errors = {
     new AppError(403, 'invalid_setup_token', given ? 'This setup token is not the one configured.' : 'This instance requires its setup token (SETUP_TOKEN).', {
       details: [{ path: 'setupToken', message: given ? 'is not the configured token' : 'is required on this instance' }],
     }),
-  wrongPassword: () =>
-    new AppError(400, 'wrong_password', 'The current password is not correct.', { details: [{ path: 'currentPassword', message: 'is not your current password' }] }),
+  wrongPassword: (path = 'currentPassword') =>
+    new AppError(400, 'wrong_password', 'The current password is not correct.', { details: [{ path, message: 'is not your current password' }] }),
   weakPassword: (path: string, reason: string) => new AppError(400, 'weak_password', `${path}: ${reason}`, { details: [{ path, message: reason }] }),
   csrf: () => new AppError(403, 'csrf', 'This request came from another site and was refused.'),
+  /** A session after a password reset: it may only choose a new password (POST /auth/password). */
+  passwordChangeRequired: () => new AppError(403, 'password_change_required', 'Your password was reset. Choose a new one before doing anything else.'),
+  /** A session in an organisation that requires two-step sign-in, of a user without it: it may only set it up. */
+  totpEnrolmentRequired: () => new AppError(403, 'totp_enrolment_required', 'Your organisation requires two-step sign-in. Set up an authenticator app before doing anything else.'),
+  /** A TOTP or recovery code that is wrong, already used, or not of the right shape. */
+  invalidCode: (path = 'code') =>
+    new AppError(400, 'invalid_code', 'The code is not correct, or was already used.', { details: [{ path, message: 'is not correct or was already used' }] }),
+  /** The password step of a two-step sign-in is over (expired, used, or never was): start again. */
+  signInExpired: () => new AppError(401, 'sign_in_expired', 'This sign-in has expired. Enter your email and password again.'),
   notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
   methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),
   conflict: (message: string) => new AppError(409, 'conflict', message),

@@ -4,6 +4,8 @@ import { AuthService } from './auth/auth.ts';
 import { LocalRevocations, type Revocations } from './auth/revocation.ts';
 import { SessionService } from './auth/sessions.ts';
 import { LoginThrottle } from './auth/throttle.ts';
+import { LoginChallenges } from './auth/login-challenges.ts';
+import { TwoFactorService } from './auth/two-factor.ts';
 import type { Clock, Random } from './clock.ts';
 import type { Config } from './config.ts';
 import { collections } from './db.ts';
@@ -56,6 +58,8 @@ export interface ServiceDeps extends Infrastructure {
   random: Random;
   /** Defaults to the in-memory limiter; the Redis-backed one slots in here. */
   throttle?: LoginThrottle;
+  /** Counts two-step sign-in codes per user as `throttle` counts passwords per account (same limits). */
+  codeThrottle?: LoginThrottle;
   /** Defaults to in-process notices; a fan-out across instances slots in here. */
   revocations?: Revocations;
 }
@@ -91,6 +95,17 @@ export function createServices(deps: ServiceDeps) {
   const users = new UserService({ users: db.users, sessions, audit, clock, random });
   const organisations = new OrganisationService({ organisations: db.organisations, users, audit, clock, random });
   const apiKeys = new ApiKeyService({ apiKeys: db.apiKeys, audit, clock, random, revocations });
+  const loginLimits = { perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
+  const twoFactor = new TwoFactorService({
+    users: db.users,
+    sessions,
+    throttle: deps.codeThrottle ?? LoginThrottle.inMemory(loginLimits),
+    audit,
+    clock,
+    random,
+    issuer: 'Lectern',
+    required: async (organisationId) => (await organisations.settings(organisationId)).security?.requireTotp === true,
+  });
   const auth = new AuthService({
     db,
     users,
@@ -99,6 +114,8 @@ export function createServices(deps: ServiceDeps) {
     apiKeys,
     audit,
     clock,
+    twoFactor,
+    challenges: new LoginChallenges({ challenges: db.loginChallenges, clock, random }),
     setupToken: config.SETUP_TOKEN,
     throttle:
       deps.throttle ??
@@ -150,7 +167,7 @@ export function createServices(deps: ServiceDeps) {
   revocations.subscribe((notice) => {
     clientSecrets.forget(notice).catch((err: unknown) => log.warn({ err, scope: notice.scope }, 'could not delete the client secrets of a revoked credential'));
   });
-  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
+  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, twoFactor, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -2,16 +2,19 @@ import type { AuditActor, AuditLog } from '../audit/audit.ts';
 import { anonymous } from '../audit/audit.ts';
 import type { Clock } from '../clock.ts';
 import type { Collections } from '../db.ts';
-import { errors } from '../errors.ts';
+import { AppError, errors } from '../errors.ts';
 import { isDuplicateKeyError } from '../store/store.ts';
 import type { ApiKeyService } from '../api-keys/api-keys.ts';
 import type { OrganisationDoc, OrganisationService } from '../organisations/organisations.ts';
-import { normaliseEmail, type UserDoc, type UserService } from '../users/users.ts';
+import { normaliseEmail, totpEnabled, type UserDoc, type UserService } from '../users/users.ts';
+import type { LoginChallenges } from './login-challenges.ts';
 import { verifyAgainstDummy, verifyPassword } from './passwords.ts';
 import type { Acting, Principal } from './principal.ts';
+import type { SessionRestriction } from './restriction.ts';
 import type { IssuedSession, SessionService } from './sessions.ts';
 import type { LoginThrottle } from './throttle.ts';
 import { secretMatches, hashSecret } from './tokens.ts';
+import type { SecondFactor, TwoFactorService } from './two-factor.ts';
 
 export interface ClientMeta {
   ip: string | null;
@@ -32,8 +35,14 @@ export function userActor(user: UserDoc): AuditActor {
   return { type: 'user', id: user._id, name: user.email };
 }
 
-function sessionPrincipal(user: UserDoc, sessionId: string): Principal {
+/** What a sign-in comes to: a session (perhaps restricted), or the challenge of its second step. */
+export type SignIn =
+  | { user: UserDoc; session: IssuedSession; restriction: SessionRestriction | null }
+  | { user: UserDoc; secondFactor: { token: string; expiresAt: string } };
+
+function sessionPrincipal(user: UserDoc, sessionId: string, restriction: SessionRestriction | null): Principal {
   return {
+    restriction,
     via: 'session',
     organisationId: user.organisationId,
     role: user.role,
@@ -53,6 +62,8 @@ export class AuthService {
   readonly #sessions: SessionService;
   readonly #apiKeys: ApiKeyService;
   readonly #throttle: LoginThrottle;
+  readonly #twoFactor: TwoFactorService;
+  readonly #challenges: LoginChallenges;
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   readonly #setupTokenHash: string | null;
@@ -64,6 +75,8 @@ export class AuthService {
     sessions: SessionService;
     apiKeys: ApiKeyService;
     throttle: LoginThrottle;
+    twoFactor: TwoFactorService;
+    challenges: LoginChallenges;
     audit: AuditLog;
     clock: Clock;
     setupToken?: string | undefined;
@@ -74,6 +87,8 @@ export class AuthService {
     this.#sessions = deps.sessions;
     this.#apiKeys = deps.apiKeys;
     this.#throttle = deps.throttle;
+    this.#twoFactor = deps.twoFactor;
+    this.#challenges = deps.challenges;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
     this.#setupTokenHash = deps.setupToken ? hashSecret(deps.setupToken) : null;
@@ -121,7 +136,12 @@ export class AuthService {
     }
   }
 
-  async login(email: string, password: string, client: ClientMeta): Promise<{ user: UserDoc; session: IssuedSession }> {
+  /**
+   * The password step. With two-step sign-in on, it ends in a challenge for the second step
+   * (`completeSignIn`) rather than a session; a session after a password reset, or of someone
+   * who must set up two-step sign-in, is restricted to doing that.
+   */
+  async login(email: string, password: string, client: ClientMeta): Promise<SignIn> {
     const account = normaliseEmail(email);
     const ip = client.ip ?? 'unknown';
     const attempt = await this.#throttle.admit(account, ip);
@@ -141,10 +161,56 @@ export class AuthService {
       throw errors.invalidCredentials();
     }
     await attempt.succeeded();
+    if (totpEnabled(user)) return { user, secondFactor: await this.#challenges.issue(user, client.ip) };
+    return this.#startSession(user, client, null);
+  }
+
+  /** The second step: the challenge from `login` and a code from the authenticator (or a recovery code). */
+  async completeSignIn(token: string, factor: SecondFactor, client: ClientMeta): Promise<SignIn> {
+    const challenge = await this.#challenges.find(token);
+    if (!challenge) throw errors.signInExpired();
+    const user = await this.#users.findById(challenge.userId);
+    // Disabled, moved, or its password reset since: the password step no longer stands.
+    if (!userMayAct(user, challenge.organisationId) || !this.#challenges.stillHolds(challenge, user)) {
+      await this.#challenges.spend(challenge);
+      throw errors.signInExpired();
+    }
+    let used: 'totp' | 'recovery_code';
+    try {
+      used = await this.#twoFactor.verifySignIn(user, factor, client.ip);
+    } catch (err) {
+      if (err instanceof AppError && err.code === 'invalid_code') {
+        await this.#audit.record({
+          organisationId: user.organisationId,
+          action: 'login',
+          outcome: 'failure',
+          actor: anonymous,
+          target: { type: 'user', id: user._id, name: user.email },
+          ip: client.ip,
+          details: { email: user.email, reason: 'code' in factor ? 'wrong_code' : 'wrong_recovery_code' },
+        });
+      }
+      throw err;
+    }
+    // Two completions racing: the one that spends the challenge gets the session.
+    if (!(await this.#challenges.spend(challenge))) throw errors.signInExpired();
+    return this.#startSession(user, client, used);
+  }
+
+  async #startSession(user: UserDoc, client: ClientMeta, secondFactor: 'totp' | 'recovery_code' | null): Promise<SignIn> {
     await this.#users.recordLogin(user);
-    const session = await this.#sessions.create(user, client);
-    await this.#audit.record({ organisationId: user.organisationId, action: 'login', actor: userActor(user), ip: client.ip });
-    return { user, session };
+    const restriction = await this.#restrictionFor(user);
+    const session = await this.#sessions.create(user, client, restriction);
+    const details = secondFactor || restriction ? { ...(secondFactor ? { secondFactor } : {}), ...(restriction ? { restriction } : {}) } : null;
+    await this.#audit.record({ organisationId: user.organisationId, action: 'login', actor: userActor(user), ip: client.ip, details });
+    return { user, session, restriction };
+  }
+
+  /** What a new session of this user is limited to: choosing a password after a reset, or setting up two-step sign-in where it is required. */
+  async #restrictionFor(user: UserDoc): Promise<SessionRestriction | null> {
+    if (user.mustChangePassword) return 'password_change';
+    if (!totpEnabled(user) && (await this.#organisations.settings(user.organisationId)).security?.requireTotp === true) return 'totp_enrolment';
+    return null;
   }
 
   async logout(acting: Acting): Promise<void> {
@@ -153,16 +219,21 @@ export class AuthService {
     await this.#audit.recordFor(acting, { action: 'logout' });
   }
 
-  /** Verifies the current password, revokes every session of the user and issues a fresh one. */
+  /**
+   * Verifies the current password, revokes every session of the user and issues a fresh one —
+   * unrestricted after a reset, unless two-step sign-in is still to be set up.
+   */
   async changePassword(acting: Acting, current: string, next: string, client: ClientMeta): Promise<IssuedSession> {
     const user = await this.#currentUser(acting.principal);
     if (!(await verifyPassword(user.passwordHash, current))) {
       await this.#audit.record({ organisationId: user.organisationId, action: 'password.change', outcome: 'failure', actor: acting.principal.actor, ip: acting.ip });
       throw errors.wrongPassword();
     }
+    // A temporary password handed on by someone else must not stay the password.
+    if (next === current) throw errors.validation([{ path: 'newPassword', message: 'must differ from your current password' }]);
     await this.#users.setPassword(user, next);
     await this.#sessions.revokeAllForUser(user._id, 'password changed');
-    const session = await this.#sessions.create(user, client);
+    const session = await this.#sessions.create(user, client, await this.#restrictionFor({ ...user, mustChangePassword: false }));
     await this.#audit.record({ organisationId: user.organisationId, action: 'password.change', actor: acting.principal.actor, ip: acting.ip });
     return session;
   }
@@ -174,13 +245,26 @@ export class AuthService {
     return user;
   }
 
+  /** The signed-in user, to turn two-step sign-in on or off for themselves. */
+  currentUser(principal: Principal): Promise<UserDoc> {
+    return this.#currentUser(principal);
+  }
+
   async me(principal: Principal): Promise<{ user: UserDoc | null; organisation: OrganisationDoc }> {
     const organisation = await this.#organisations.get(principal.organisationId);
     if (!organisation) throw errors.unauthenticated();
     return { user: principal.userId ? await this.#currentUser(principal) : null, organisation };
   }
 
-  async fromSessionToken(token: string): Promise<{ principal: Principal; session: IssuedSession['session']; refreshed: boolean } | null> {
+  /**
+   * The principal of a session cookie. A restricted session (see restriction.ts) resolves only
+   * when the caller enforces the restriction itself (`allowRestricted`: the REST middleware);
+   * anything else — a realtime socket — sees no session at all.
+   */
+  async fromSessionToken(
+    token: string,
+    options: { allowRestricted?: boolean } = {},
+  ): Promise<{ principal: Principal; session: IssuedSession['session']; refreshed: boolean } | null> {
     const valid = await this.#sessions.validate(token);
     if (!valid) return null;
     const user = await this.#users.findById(valid.session.userId);
@@ -189,7 +273,10 @@ export class AuthService {
       await this.#sessions.revoke(valid.session._id, 'user disabled or removed');
       return null;
     }
-    return { principal: sessionPrincipal(user, valid.session._id), session: valid.session, refreshed: valid.refreshed };
+    // A reset password binds every session of the user, even one a missed revocation left behind.
+    const restriction = user.mustChangePassword ? 'password_change' : (valid.session.restriction ?? null);
+    if (restriction && !options.allowRestricted) return null;
+    return { principal: sessionPrincipal(user, valid.session._id, restriction), session: valid.session, refreshed: valid.refreshed };
   }
 
   async fromApiKey(token: string): Promise<Principal | null> {
@@ -212,7 +299,9 @@ export class AuthService {
     if (principal.apiKeyId) return this.#apiKeys.isLive(principal.apiKeyId);
     if (!principal.sessionId || !principal.userId) return false;
     const session = await this.#sessions.live(principal.sessionId);
-    return session !== null && session.userId === principal.userId && userMayAct(await this.#users.findById(principal.userId), principal.organisationId);
+    if (session === null || session.userId !== principal.userId) return false;
+    const user = await this.#users.findById(principal.userId);
+    return userMayAct(user, principal.organisationId) && !user.mustChangePassword && (session.restriction ?? null) === (principal.restriction ?? null);
   }
 }
 

@@ -3,6 +3,7 @@ import { errors } from '../errors.ts';
 import { ownOrigin } from '../http/middleware.ts';
 import type { AppContext, AppState } from '../http/context.ts';
 import type { AuthService } from './auth.ts';
+import { restrictionAllows, restrictionError } from './restriction.ts';
 
 export const SESSION_COOKIE = 'lectern_session';
 const SAFE_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
@@ -50,7 +51,8 @@ export function clearSessionCookie(ctx: AppContext, policy: CookiePolicy): void 
 /**
  * Resolves the caller's principal from a bearer API key or the session cookie. It never refuses
  * a request by itself (routes declare their access), except for a malformed or unknown bearer
- * token: a client that explicitly presents a bad credential gets 401, not anonymous treatment.
+ * token: a client that explicitly presents a bad credential gets 401, not anonymous treatment —
+ * and for a restricted session, whose requests beyond what it is limited to get 403 (restriction.ts).
  */
 export function authenticate(auth: AuthService, policy: CookiePolicy): Middleware<AppState> {
   return async (ctx, next) => {
@@ -64,8 +66,10 @@ export function authenticate(auth: AuthService, policy: CookiePolicy): Middlewar
     }
     const token = ctx.cookies.get(SESSION_COOKIE);
     if (token) {
-      const resolved = await auth.fromSessionToken(token);
+      const resolved = await auth.fromSessionToken(token, { allowRestricted: true });
       if (resolved) {
+        const { restriction } = resolved.principal;
+        if (restriction && !restrictionAllows(restriction, ctx.method, ctx.path)) throw restrictionError(restriction);
         ctx.state.principal = resolved.principal;
         if (resolved.refreshed) setSessionCookie(ctx as AppContext, policy, token, resolved.session.expiresAt);
       } else {

@@ -6,14 +6,33 @@ import { organisationName } from '../organisations/routes.ts';
 import { presentOrganisation } from '../organisations/organisations.ts';
 import { email, password, personName, User } from '../users/schema.ts';
 import { presentUser } from '../users/users.ts';
-import type { AuthService } from './auth.ts';
+import type { AuthService, SignIn } from './auth.ts';
 import { clearSessionCookie, setSessionCookie, type CookiePolicy } from './middleware.ts';
+import { sessionRestrictions } from './restriction.ts';
 import type { IssuedSession } from './sessions.ts';
 
 const Organisation = z.object({ id: z.string(), name: z.string() });
 
+const Restriction = z
+  .enum(sessionRestrictions)
+  .nullable()
+  .describe('What the session is limited to until it is done: `password_change` after a reset, `totp_enrolment` where the organisation requires two-step sign-in; null: nothing');
+
+const SignedIn = z.object({ user: User, restriction: Restriction });
+const SecondStep = z.object({
+  secondFactor: z
+    .object({ token: z.string(), expiresAt: z.string() })
+    .describe('Two-step sign-in is on: send this token with a code to POST /auth/login/second-factor within five minutes'),
+});
+const SignInResponse = z.union([SignedIn, SecondStep]);
+
 export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
   const startSession = (ctx: AppContext, issued: IssuedSession) => setSessionCookie(ctx, cookies, issued.token, issued.session.expiresAt);
+  const signedIn = (ctx: AppContext, signIn: SignIn) => {
+    if ('secondFactor' in signIn) return { secondFactor: signIn.secondFactor };
+    startSession(ctx, signIn.session);
+    return { user: presentUser(signIn.user), restriction: signIn.restriction };
+  };
 
   return [
     route({
@@ -57,14 +76,33 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       access: 'public',
       body: z.strictObject({ email: z.string().max(254), password: z.string().max(1024) }),
       responses: {
-        200: { description: 'Signed in; the session cookie is set', schema: z.object({ user: User }) },
+        200: {
+          description: 'Signed in (the session cookie is set; `restriction` says what it is limited to), or, with two-step sign-in on, the token for the second step',
+          schema: SignInResponse,
+        },
         401: { description: 'Wrong email or password (`invalid_credentials`), the same for both' },
         429: { description: 'Too many failures for this account or address (`rate_limited`, `Retry-After`)' },
       },
+      handler: async (ctx, { body }) => signedIn(ctx, await auth.login(body.email, body.password, clientOf(ctx))),
+    }),
+    route({
+      method: 'post',
+      path: '/auth/login/second-factor',
+      summary: 'The second step of a two-step sign-in: the token from the first and a code from the authenticator app, or a recovery code',
+      tag: 'Auth',
+      access: 'public',
+      body: z
+        .strictObject({ token: z.string().max(200), code: z.string().max(20).optional(), recoveryCode: z.string().max(40).optional() })
+        .refine((b) => (b.code === undefined) !== (b.recoveryCode === undefined), { message: 'give either code or recoveryCode' }),
+      responses: {
+        200: { description: 'Signed in; the session cookie is set', schema: SignedIn },
+        400: { description: 'The code is wrong or was already used (`invalid_code`); the token stays good until it expires' },
+        401: { description: 'The token expired, was used, or the password changed since (`sign_in_expired`): sign in again' },
+        429: { description: 'Too many wrong codes for this account (`rate_limited`, `Retry-After`)' },
+      },
       handler: async (ctx, { body }) => {
-        const { user, session } = await auth.login(body.email, body.password, clientOf(ctx));
-        startSession(ctx, session);
-        return { user: presentUser(user) };
+        const factor = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode ?? '' };
+        return signedIn(ctx, await auth.completeSignIn(body.token, factor, clientOf(ctx)));
       },
     }),
     route({
@@ -108,6 +146,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
             user: User.nullable(),
             apiKey: z.object({ id: z.string(), name: z.string().nullable(), role: z.string() }).optional(),
             organisation: Organisation,
+            restriction: Restriction.optional(),
           }),
         },
         401: { description: 'No credentials (`unauthenticated`)' },
@@ -116,7 +155,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
         const principal = principalOf(ctx);
         const { user, organisation } = await auth.me(principal);
         const org = presentOrganisation(organisation);
-        if (user) return { user: presentUser(user), organisation: { id: org.id, name: org.name } };
+        if (user) return { user: presentUser(user), organisation: { id: org.id, name: org.name }, restriction: principal.restriction ?? null };
         if (!principal.apiKeyId) throw errors.unauthenticated();
         return { user: null, apiKey: { id: principal.apiKeyId, name: principal.actor.name, role: principal.role }, organisation: { id: org.id, name: org.name } };
       },

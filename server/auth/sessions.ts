@@ -1,5 +1,6 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
+import type { SessionRestriction } from './restriction.ts';
 import type { Revocations } from './revocation.ts';
 import { issueSecret, parseToken, secretMatches } from './tokens.ts';
 
@@ -12,6 +13,8 @@ export interface SessionDoc {
   expiresAt: string;
   ip: string | null;
   userAgent: string | null;
+  /** What the session is limited to until its user acts (server/auth/restriction.ts); absent or null: nothing. */
+  restriction?: SessionRestriction | null;
 }
 
 export interface IssuedSession {
@@ -59,7 +62,11 @@ export class SessionService {
     return now >= Date.parse(session.expiresAt) || now >= Date.parse(session.createdAt) + this.#deps.maxLifetimeMs;
   }
 
-  async create(user: { _id: string; organisationId: string }, meta: { ip: string | null; userAgent: string | null }): Promise<IssuedSession> {
+  async create(
+    user: { _id: string; organisationId: string },
+    meta: { ip: string | null; userAgent: string | null },
+    restriction: SessionRestriction | null = null,
+  ): Promise<IssuedSession> {
     const { id, secret, secretHash } = issueSecret(this.#deps.random);
     const now = this.#deps.clock.now();
     const createdAt = now.toISOString();
@@ -72,6 +79,7 @@ export class SessionService {
       expiresAt: new Date(this.#expiry(createdAt, now.getTime())).toISOString(),
       ip: meta.ip,
       userAgent: meta.userAgent?.slice(0, 300) ?? null,
+      restriction,
     };
     await this.#deps.sessions.insertOne(session);
     return { token: `${id}${SEPARATOR}${secret}`, session };
@@ -116,6 +124,12 @@ export class SessionService {
     const { deletedCount } = await this.#deps.sessions.deleteMany({ userId });
     await this.#deps.revocations.publish({ scope: 'user', id: userId, reason });
     return deletedCount;
+  }
+
+  /** Puts every session of a user under `restriction`, or lifts it from those under it (`to: null`). */
+  async restrictAll(userId: string, change: { from: SessionRestriction | null; to: SessionRestriction | null }): Promise<void> {
+    const filter = change.from === null ? { userId, $or: [{ restriction: null }, { restriction: { $exists: false } }] } : { userId, restriction: change.from };
+    await this.#deps.sessions.updateMany(filter, { $set: { restriction: change.to } });
   }
 
   async purgeExpired(): Promise<number> {

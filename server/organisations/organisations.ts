@@ -12,9 +12,13 @@ export const llmPolicies = ['local-only', 'local-then-cloud', 'cloud-first'] as 
 export type OrganisationSettings = {
   /** Where answers may be generated. `local-only` (the default) never sends anything off the box. */
   llmPolicy: LlmPolicy;
+  /** Sign-in rules. `requireTotp`: members without two-step sign-in must set it up right after signing in. */
+  security?: SecuritySettings;
 };
 
-export const defaultOrganisationSettings: OrganisationSettings = { llmPolicy: 'local-only' };
+export type SecuritySettings = { requireTotp: boolean };
+
+export const defaultOrganisationSettings: OrganisationSettings = { llmPolicy: 'local-only', security: { requireTotp: false } };
 
 export interface OrganisationDoc {
   _id: string;

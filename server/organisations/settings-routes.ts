@@ -3,6 +3,10 @@ import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { llmPolicies, type OrganisationService } from './organisations.ts';
 
+const securitySettings = z
+  .strictObject({ requireTotp: z.boolean().describe('Members without two-step sign-in must set it up right after signing in (their sessions can do nothing else until they have)') })
+  .describe('Sign-in rules');
+
 /** What an admin choosing a policy needs to know about the engines this instance has. */
 export interface EngineOverview {
   local: { installed: boolean; model: string | null; reason: string | null };
@@ -16,6 +20,7 @@ const Settings = z
       local: z.object({ installed: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() }),
       cloud: z.object({ configured: z.boolean(), name: z.string().nullable(), model: z.string().nullable(), host: z.string().nullable() }),
     }),
+    security: securitySettings,
   })
   .meta({ id: 'OrganisationSettings' });
 
@@ -36,7 +41,7 @@ export function settingsRoutes(organisations: OrganisationService, engines: () =
       summary: 'Change the engine policy: `local-only` (nothing leaves the box), `local-then-cloud` or `cloud-first`',
       tag: 'Settings',
       access: 'admin',
-      body: z.strictObject({ llmPolicy: z.enum(llmPolicies).optional() }),
+      body: z.strictObject({ llmPolicy: z.enum(llmPolicies).optional(), security: securitySettings.optional() }),
       responses: { 200: { description: 'Updated settings', schema: Settings } },
       handler: async (ctx, { body }) => ({ ...(await organisations.updateSettings(actingOf(ctx), body)), engines: engines() }),
     }),

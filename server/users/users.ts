@@ -1,4 +1,4 @@
-import type { AuditLog } from '../audit/audit.ts';
+import type { AuditActor, AuditLog } from '../audit/audit.ts';
 import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
 import { isDuplicateKeyError } from '../store/store.ts';
@@ -10,6 +10,7 @@ import { hashPassword } from '../auth/passwords.ts';
 import { passwordWeakness, type PasswordOwner } from '../auth/password-strength.ts';
 import type { SessionService } from '../auth/sessions.ts';
 import { newId } from '../auth/tokens.ts';
+import { newTemporaryPassword } from '../auth/temporary-password.ts';
 
 export interface UserDoc {
   _id: string;
@@ -24,6 +25,39 @@ export interface UserDoc {
   createdAt: string;
   updatedAt: string;
   lastLoginAt: string | null;
+  /** Set by a password reset (an admin's or the operator's): the next session may only change the password. */
+  mustChangePassword?: boolean;
+  /** The confirmed TOTP key (base32): sealed at rest when encryption is on. Null or absent: no two-step sign-in. */
+  totpSecret?: string | null;
+  /** A key being set up, until a code from it confirms it (then it becomes `totpSecret`). Sealed as well. */
+  totpPendingSecret?: string | null;
+  totpEnabledAt?: string | null;
+  /** The last TOTP step accepted: its code, and every earlier one, is refused from then on (replay). */
+  totpLastStep?: number | null;
+  /** Hashes of the unused recovery codes, each removed as it is spent (a map, so one write removes one atomically). */
+  totpRecovery?: Record<string, true>;
+}
+
+/** Whether the user signs in in two steps (password, then a code). */
+export function totpEnabled(user: UserDoc): boolean {
+  return Boolean(user.totpEnabledAt);
+}
+
+/** The fields that turn two-step sign-in off, with everything it kept. */
+export const TOTP_OFF = { totpSecret: null, totpPendingSecret: null, totpEnabledAt: null, totpLastStep: null, totpRecovery: {} } satisfies Partial<UserDoc>;
+
+export interface PasswordReset {
+  /** The admin's choice; absent: one is generated and handed back once. */
+  password?: string | undefined;
+  /** Also turn two-step sign-in off (the authenticator and the recovery codes are lost). */
+  removeTotp?: boolean | undefined;
+}
+
+export interface PasswordResetDone {
+  user: UserDoc;
+  /** The generated password, to be shown once; null when the admin chose it. */
+  temporaryPassword: string | null;
+  sessionsEnded: number;
 }
 
 export interface NewUser {
@@ -158,14 +192,50 @@ export class UserService {
     }
   }
 
+  /**
+   * An admin resets another member's password: owners' only by an owner, and never the instance
+   * owner's (that is the operator's `npm run admin -- reset-password`, on the host).
+   */
+  async resetPassword(acting: Acting, id: string, reset: PasswordReset): Promise<PasswordResetDone> {
+    const { principal } = acting;
+    const user = await this.get(principal.organisationId, id);
+    if (principal.userId === user._id) throw errors.conflict('Change your own password under Account; a reset is for someone else.');
+    if (user.instanceOwner) throw errors.forbidden("Only the operator can reset the instance owner's password, on the host: npm run admin -- reset-password <email>.");
+    if (user.role === 'owner' && principal.role !== 'owner') throw errors.forbidden("Only an owner can reset an owner's password.");
+    return this.forcePasswordReset(user, reset, { actor: principal.actor, ip: acting.ip });
+  }
+
+  /**
+   * Sets a temporary password that must be changed at the next sign-in, ends every session of the
+   * user (their sockets and streams with them) and records who did it. Unguarded: callers decide
+   * who may (an admin through `resetPassword`, the operator on the host).
+   */
+  async forcePasswordReset(user: UserDoc, reset: PasswordReset, by: { actor: AuditActor; ip: string | null }): Promise<PasswordResetDone> {
+    const temporaryPassword = reset.password === undefined ? newTemporaryPassword(this.#deps.random) : null;
+    await this.setPassword(user, reset.password ?? temporaryPassword!, 'password', { mustChange: true });
+    const removeTotp = Boolean(reset.removeTotp) && (totpEnabled(user) || Boolean(user.totpPendingSecret));
+    if (removeTotp) await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { ...TOTP_OFF } });
+    const sessionsEnded = await this.#deps.sessions.revokeAllForUser(user._id, 'password reset');
+    const target = { type: 'user' as const, id: user._id, name: user.email };
+    const event = { organisationId: user.organisationId, actor: by.actor, ip: by.ip, target };
+    await this.#deps.audit.record({ ...event, action: 'password.reset', details: { generated: temporaryPassword !== null, totpRemoved: removeTotp, sessionsEnded } });
+    if (removeTotp) await this.#deps.audit.record({ ...event, action: 'totp.disable', details: { by: 'password reset' } });
+    const updated = await this.findById(user._id);
+    return { user: updated ?? user, temporaryPassword, sessionsEnded };
+  }
+
   async recordLogin(user: UserDoc): Promise<void> {
     await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { lastLoginAt: this.#deps.clock.now().toISOString() } });
   }
 
-  async setPassword(user: UserDoc, password: string, field = 'newPassword'): Promise<void> {
+  /** Replaces the password; `mustChange` marks it temporary (a reset), and any other change clears that mark. */
+  async setPassword(user: UserDoc, password: string, field = 'newPassword', options: { mustChange?: boolean } = {}): Promise<void> {
     requireStrongPassword(password, { email: user.email, name: user.name }, field);
     const now = this.#deps.clock.now().toISOString();
-    await this.#scoped(user.organisationId).updateOne({ _id: user._id }, { $set: { passwordHash: await hashPassword(password), updatedAt: now } });
+    await this.#scoped(user.organisationId).updateOne(
+      { _id: user._id },
+      { $set: { passwordHash: await hashPassword(password), mustChangePassword: options.mustChange ?? false, updatedAt: now } },
+    );
   }
 
   /** Cross-tenant by nature: login knows only an email. */
@@ -198,6 +268,8 @@ export function presentUser(user: UserDoc) {
     disabled: user.disabled,
     createdAt: user.createdAt,
     lastLoginAt: user.lastLoginAt,
+    mustChangePassword: user.mustChangePassword ?? false,
+    totpEnabled: totpEnabled(user),
   };
 }
 

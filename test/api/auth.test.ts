@@ -31,7 +31,8 @@ describe('setup, login, sessions', () => {
 
     const me = await owner.get('/api/v1/me');
     assert.equal(me.status, 200);
-    assert.deepEqual(Object.keys(me.json).sort(), ['organisation', 'user']);
+    assert.deepEqual(Object.keys(me.json).sort(), ['organisation', 'restriction', 'user']);
+    assert.equal(me.json.restriction, null, 'a session free to do everything');
     assert.equal(me.json.user.email, OWNER.email);
     assert.equal(me.json.organisation.id, setup.json.organisation.id);
 
