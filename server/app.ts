@@ -31,6 +31,8 @@ import type { EmbeddingEngine } from './embeddings/embeddings.ts';
 import type { LlmProvider } from './llm/provider.ts';
 import { openAiRouter } from './openai/routes.ts';
 import { settingsRoutes } from './organisations/settings-routes.ts';
+import { exportRoutes } from './export/routes.ts';
+import { retentionDefaults } from './retention/policy.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
@@ -69,7 +71,8 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ...totpRoutes(services.auth, services.twoFactor),
     ...userRoutes(services.users),
     ...apiKeyRoutes(services.apiKeys),
-    ...organisationRoutes(services.organisations, services.users),
+    ...organisationRoutes(services.organisations, services.users, services.organisationDeletions),
+    ...exportRoutes(services.exports),
     ...auditRoutes(services.audit),
     ...kbRoutes({
       conversations: services.conversations,
@@ -96,7 +99,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
         model: llm.cloud?.model.id ?? null,
         host: config.CLOUD_LLM_URL ? new URL(config.CLOUD_LLM_URL).host : null,
       },
-    })),
+    }), retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
     ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services), readiness }),
   ];
@@ -105,7 +108,8 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
 
   const api = new Router<AppState>({ prefix: API_BASE });
   api.use(csrfGuard(config.PUBLIC_URL));
-  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, jsonStrict: true, encoding: 'utf-8' });
+  // DELETE too: deleting an organisation is confirmed by its name in the body.
+  const parseJson = bodyParser({ enableTypes: ['json'], jsonLimit: config.BODY_LIMIT, jsonStrict: true, encoding: 'utf-8', parsedMethods: ['POST', 'PUT', 'PATCH', 'DELETE'] });
   const resolvePrincipal = authenticate(services.auth, cookies);
   api.use(parseJson);
   api.use(resolvePrincipal);

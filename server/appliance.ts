@@ -20,6 +20,7 @@ import { openSearchIndex } from './search/open.ts';
 import { openLlms } from './llm/provider.ts';
 import type { LlmEngine } from './llm/llm.ts';
 import { createServices } from './services.ts';
+import { scheduleRetention } from './retention/retention.ts';
 import { openScanner, scannerCheck } from './scan/open.ts';
 import { collections } from './db.ts';
 import { newId } from './auth/tokens.ts';
@@ -36,9 +37,14 @@ export interface ApplianceOptions {
   webRoot?: string;
   /** A local LLM engine to use instead of looking in MODELS_DIR (tests drive the agent through the whole stack with it). */
   localLlm?: LlmEngine | null;
+  /** Delay before the first retention purge (tests run it at once); then it runs daily. */
+  retentionFirstRunMs?: number;
 }
 
 const SESSION_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** The retention purge runs a minute after start (not in the rush of starting), then daily. */
+const RETENTION_FIRST_RUN_MS = 60_000;
+const RETENTION_INTERVAL_MS = 24 * 60 * 60 * 1000;
 
 /**
  * Everything between configuration and a listening socket: store → search → engines → services →
@@ -186,6 +192,15 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   }, SESSION_PURGE_INTERVAL_MS);
   purge.unref();
   lifecycle.onShutdown('session purge', () => clearInterval(purge));
+  // Registered after the store's step, so they stop (between batches) before the store closes.
+  const retention = scheduleRetention(services.retention, { firstRunMs: options.retentionFirstRunMs ?? RETENTION_FIRST_RUN_MS, intervalMs: RETENTION_INTERVAL_MS, log: log.child({ component: 'retention' }) });
+  lifecycle.onShutdown('retention purge', () => retention.stop());
+  lifecycle.onShutdown('organisation deletions', () => services.organisationDeletions.stop());
+  // A deletion cut short by a restart goes on once the index agrees with the store (it deletes from both).
+  void searchReady.then(async () => {
+    const resumed = await services.organisationDeletions.resume();
+    if (resumed > 0) log.info({ organisations: resumed }, 'unfinished organisation deletions resumed');
+  }).catch((err: unknown) => log.error({ err }, 'could not resume organisation deletions'));
 
   const streams = new EventStreams({ bus, revocations: services.revocations, credentialHolds: (principal) => services.auth.holds(principal) });
   const { app, openapi } = createApp({

@@ -12,6 +12,11 @@ const bool = z
 
 const positiveInt = z.coerce.number().int().positive();
 
+/** Days to keep something (see server/retention/); unset: for ever. */
+const retentionDays = z.coerce.number().int().min(1).max(36_500).optional();
+/** An admin cannot shorten the audit log below this: what they did stays on record for a while. */
+export const MIN_AUDIT_RETENTION_DAYS = 30;
+
 /** The table in README.md is generated from these descriptions (`node scripts/config-table.ts`). */
 export const configSchema = z.object({
   PORT: z.coerce.number().int().min(0).max(65535).default(8080).describe('TCP port the HTTP and WebSocket server listens on.'),
@@ -41,6 +46,9 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is slowed down: past it, its attempts are evaluated one at a time after a growing delay (never refused outright, since a whole clinic may share one address).'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
   SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box.'),
+  RETENTION_CONVERSATIONS_DAYS: retentionDays.describe('Retention default: conversations (with their messages) not continued for this many days are deleted by the daily purge. Each organisation may set its own in Settings. Unset: kept until deleted.'),
+  RETENTION_AUDIT_DAYS: retentionDays.refine((d) => d === undefined || d >= MIN_AUDIT_RETENTION_DAYS, `at least ${MIN_AUDIT_RETENTION_DAYS} days`).describe(`Retention default: audit entries older than this many days are deleted by the daily purge (at least ${MIN_AUDIT_RETENTION_DAYS}). Unset: kept for ever.`),
+  RETENTION_USAGE_DAYS: retentionDays.describe('Retention default: usage ledger records older than this many days are deleted by the daily purge. Unset: kept for ever.'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000).describe('How long graceful shutdown waits for in-flight requests before closing them.'),
   UPLOAD_MAX_FILE_MB: positiveInt.default(100).describe('Largest single uploaded file.'),
   UPLOAD_MAX_FILES: positiveInt.default(50).describe('Most files in one upload request.'),

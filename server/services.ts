@@ -32,6 +32,12 @@ import type { LlmProvider } from './llm/provider.ts';
 import { UsageLedger } from './usage/ledger.ts';
 import { ClientSecrets } from './realtime/client-secrets.ts';
 import { createAnalyzer } from './search/analyzer.ts';
+import { UserErasure } from './retention/user-erasure.ts';
+import { DocumentErasure } from './retention/document-erasure.ts';
+import { RetentionService } from './retention/retention.ts';
+import { retentionDefaults } from './retention/policy.ts';
+import { OrganisationDeletions } from './organisations/deletion.ts';
+import { Exports } from './export/export.ts';
 
 /** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
 export interface Infrastructure {
@@ -92,7 +98,8 @@ export function createServices(deps: ServiceDeps) {
     ttlMs: config.SESSION_TTL_HOURS * 3_600_000,
     maxLifetimeMs: config.SESSION_MAX_HOURS * 3_600_000,
   });
-  const users = new UserService({ users: db.users, sessions, audit, clock, random });
+  // Declared below with the services it erases from; called only once requests arrive.
+  const users = new UserService({ users: db.users, sessions, audit, clock, random, erasure: { eraseUser: (user) => userErasure.eraseUser(user) } });
   const organisations = new OrganisationService({ organisations: db.organisations, users, audit, clock, random });
   const apiKeys = new ApiKeyService({ apiKeys: db.apiKeys, audit, clock, random, revocations });
   const loginLimits = { perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
@@ -124,6 +131,7 @@ export function createServices(deps: ServiceDeps) {
 
   const sync = new SearchSync({ index: deps.index, chunks: db.chunks, counters: db.counters, pending: db.searchPending, log: log.child({ component: 'search' }) });
   const kbs = new KnowledgeBaseService({ kbs: db.kbs, clock, random });
+  const conversations = new ConversationService({ conversations: db.conversations, messages: db.messages, clock, random });
   const documents = new DocumentService({
     documents: db.documents,
     texts: db.documentTexts,
@@ -137,6 +145,8 @@ export function createServices(deps: ServiceDeps) {
     random,
     log: log.child({ component: 'documents' }),
     maxAttempts: config.INGEST_MAX_ATTEMPTS,
+    // Declared below; called only once documents are deleted.
+    erasure: { forgetDocument: (...args) => documentErasure.forgetDocument(...args), forgetDocuments: (...args) => documentErasure.forgetDocuments(...args) },
   });
   const pipeline = new IngestPipeline({
     documents,
@@ -154,7 +164,6 @@ export function createServices(deps: ServiceDeps) {
   // One analyzer (and so one word cache) for knowledge-base search and the agent.
   const analyzer = createAnalyzer();
   const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus, analyzer });
-  const conversations = new ConversationService({ conversations: db.conversations, messages: db.messages, clock, random });
   const ledger = new UsageLedger({
     usage: db.usage,
     clock,
@@ -167,7 +176,21 @@ export function createServices(deps: ServiceDeps) {
   revocations.subscribe((notice) => {
     clientSecrets.forget(notice).catch((err: unknown) => log.warn({ err, scope: notice.scope }, 'could not delete the client secrets of a revoked credential'));
   });
-  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, twoFactor, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets };
+  const documentErasure = new DocumentErasure({ conversations, audit: db.audit });
+  const userErasure = new UserErasure({ conversations, audit: db.audit, usage: db.usage, apiKeys: db.apiKeys, clientSecrets: db.realtimeSecrets });
+  const retention = new RetentionService({
+    organisations: db.organisations,
+    conversations,
+    audit: db.audit,
+    usage: db.usage,
+    auditLog: audit,
+    defaults: retentionDefaults(config),
+    clock,
+    log: log.child({ component: 'retention' }),
+  });
+  const organisationDeletions = new OrganisationDeletions({ organisations: db.organisations, db, kbs, documents, conversations, sync, revocations, audit, clock, log: log.child({ component: 'organisations' }) });
+  const exports = new Exports({ db, documents, conversations, audit, clock, log: log.child({ component: 'export' }) });
+  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, twoFactor, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets, retention, organisationDeletions, exports };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -35,7 +35,13 @@ export type AuditAction =
   /** A spoken turn's audio (STT) or an answer's text (TTS) was sent to a cloud speech endpoint. */
   | 'speech.cloud'
   /** The malware scanner found a signature in an uploaded file; its original was quarantined. */
-  | 'document.quarantine';
+  | 'document.quarantine'
+  /** Data of the organisation was exported. */
+  | 'export'
+  /** An organisation and everything of it was deleted (recorded in the organisation of who deleted it). */
+  | 'organisation.delete'
+  /** The daily retention purge ran for the organisation (details: what it removed, and the days in force). */
+  | 'retention.purge';
 
 export interface AuditActor {
   /** `system`: the appliance itself (e.g. the malware scanner), acting for no one. */

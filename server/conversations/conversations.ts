@@ -1,12 +1,14 @@
-import type { AgentAnswer, Citation, EngineChoice, AnswerUsage } from '../agent/types.ts';
+import type { AgentAnswer, EngineChoice, AnswerUsage } from '../agent/types.ts';
 import type { Clock, Random } from '../clock.ts';
 import type { ChatMessage } from '../llm/llm.ts';
-import type { Collection } from '../store/store.ts';
+import type { Collection, Filter } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import type { Principal } from '../auth/principal.ts';
 import { roleAtLeast } from '../auth/roles.ts';
 import { errors } from '../errors.ts';
 import { newId } from '../auth/tokens.ts';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { isRemoved, withoutDocument, type StoredCitation } from './redact.ts';
 
 export interface ConversationDoc {
   _id: string;
@@ -40,7 +42,8 @@ export interface MessageDoc {
    * or (`truncated`) the listener talking over a spoken answer, which keeps what they heard.
    */
   incomplete?: 'length' | 'interrupted' | 'truncated' | null;
-  citations?: Citation[];
+  /** A citation of a document deleted since says `removed` and keeps no quote (see redact.ts). */
+  citations?: StoredCitation[];
   engine?: EngineChoice;
   usage?: AnswerUsage;
   /** Every chunk shown to a model for this answer: the audit of what left the knowledge base. */
@@ -76,6 +79,9 @@ export interface VoiceMetrics {
   stt: string | null;
   voice: string | null;
 }
+
+/** Conversations per page when many are changed or read at once. */
+const PAGE = 100;
 
 /** Conversations and their messages. People see their own; admins see every conversation of the organisation. */
 export class ConversationService {
@@ -175,6 +181,61 @@ export class ConversationService {
     await this.#conversations(organisationId).deleteMany({ kbId });
   }
 
+  /**
+   * Takes what came from a deleted document out of the answers of its knowledge base's
+   * conversations (see redact.ts), a page of conversations at a time. Returns the answers changed.
+   */
+  async forgetDocument(organisationId: string, kbId: string, documentId: string): Promise<number> {
+    let changed = 0;
+    for await (const ids of this.#pages(organisationId, { kbId })) {
+      const answers = await this.#messages(organisationId).find({ conversationId: { $in: ids }, role: 'assistant' }).toArray();
+      for (const message of answers) {
+        const next = withoutDocument(message, documentId);
+        if (!next) continue;
+        await this.#messages(organisationId).replaceOne({ _id: message._id }, next);
+        changed++;
+      }
+    }
+    return changed;
+  }
+
+  /** Deletes the conversations matching `filter` with their messages, a page at a time. */
+  async removeWhere(organisationId: string, filter: Filter<ConversationDoc>): Promise<{ conversations: number; messages: number }> {
+    const removed = { conversations: 0, messages: 0 };
+    for await (const ids of this.#pages(organisationId, filter, { live: true })) {
+      removed.messages += (await this.#messages(organisationId).deleteMany({ conversationId: { $in: ids } })).deletedCount;
+      removed.conversations += (await this.#conversations(organisationId).deleteMany({ _id: { $in: ids } })).deletedCount;
+    }
+    return removed;
+  }
+
+  /**
+   * Ids of the conversations matching `filter`, a page at a time with a turn of the event loop
+   * between pages. `live`: the caller deletes each page, so every page starts from the first.
+   */
+  async *#pages(organisationId: string, filter: Filter<ConversationDoc>, options: { live?: boolean } = {}): AsyncGenerator<string[]> {
+    let after = '';
+    for (;;) {
+      const page = await this.#conversations(organisationId)
+        .find({ ...filter, ...(options.live ? {} : { _id: { $gt: after } }) }, { sort: { _id: 1 }, limit: PAGE, projection: { _id: 1 } })
+        .toArray();
+      if (page.length === 0) return;
+      yield page.map((c) => c._id);
+      after = page.at(-1)!._id;
+      await nextTurn();
+    }
+  }
+
+  /** Every conversation matching `filter` with its messages, one at a time (for exports). */
+  async *withMessages(organisationId: string, filter: Filter<ConversationDoc>): AsyncGenerator<{ conversation: ConversationDoc; messages: MessageDoc[] }> {
+    for await (const ids of this.#pages(organisationId, filter)) {
+      for (const id of ids) {
+        const conversation = await this.#conversations(organisationId).findOne({ _id: id });
+        if (conversation) yield { conversation, messages: await this.messages(organisationId, id) };
+      }
+    }
+  }
+
   async setFeedback(principal: Principal, conversationId: string, messageId: string, input: { rating: 'up' | 'down'; comment?: string | undefined }): Promise<MessageDoc> {
     await this.get(principal, conversationId);
     const feedback: Feedback = { rating: input.rating, comment: input.comment?.trim() || null, at: this.#now(), by: principal.userId ?? principal.apiKeyId };
@@ -197,7 +258,7 @@ export function presentMessage(m: MessageDoc) {
     status: m.status ?? 'complete',
     mode: m.mode ?? null,
     incomplete: m.incomplete ?? null,
-    citations: m.citations ?? [],
+    citations: (m.citations ?? []).map((c) => (isRemoved(c) ? c : { ...c, removed: false })),
     engine: m.engine ?? null,
     usage: m.usage ?? null,
     shownChunkIds: m.shownChunkIds ?? [],

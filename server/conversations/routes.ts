@@ -18,6 +18,22 @@ const Citation = z
     quote: z.string(),
   })
   .meta({ id: 'Citation' });
+/** A stored answer's citation: as above, or — once its document is deleted — only its number and ids, `removed`. */
+const StoredCitation = z
+  .union([
+    Citation.extend({ removed: z.literal(false) }),
+    z.object({
+      n: z.number(),
+      chunkId: z.string(),
+      documentId: z.string(),
+      documentName: z.null(),
+      page: z.null(),
+      pageLabel: z.null(),
+      quote: z.null(),
+      removed: z.literal(true).describe('The cited document was deleted: its quote, page and name are gone, and the answer text no longer holds what came from it'),
+    }),
+  ])
+  .meta({ id: 'StoredCitation' });
 const Engine = z.object({ name: z.string(), kind: z.enum(['local', 'cloud', 'extractive']), model: z.string().nullable(), reason: z.string() }).meta({ id: 'AnswerEngine' });
 const Usage = z
   .object({
@@ -52,7 +68,7 @@ const Message = z.object({
   mode: z.enum(['generative', 'extractive']).nullable(),
   /** `truncated`: a spoken answer the listener interrupted; the content is what they heard (the realtime socket's conversation.item.truncate). */
   incomplete: z.enum(['length', 'interrupted', 'truncated']).nullable(),
-  citations: z.array(Citation),
+  citations: z.array(StoredCitation),
   engine: Engine.nullable(),
   usage: Usage.nullable(),
   shownChunkIds: z.array(z.string()),

@@ -112,6 +112,12 @@ export interface DocumentServiceDeps {
   random: Random;
   log: Logger;
   maxAttempts: number;
+  /** What else holds a deleted document's words (answers that quoted it, entries that named it): told to forget it. */
+  erasure: {
+    forgetDocument(organisationId: string, kbId: string, documentId: string): Promise<void>;
+    /** A whole knowledge base's documents: its conversations go with it, so only what outlives it forgets them. */
+    forgetDocuments(organisationId: string, documentIds: readonly string[]): Promise<void>;
+  };
 }
 
 /** Documents of knowledge bases: their records, originals, extracted text and processing state. */
@@ -264,6 +270,8 @@ export class DocumentService {
     const doc = await this.get(organisationId, kbId, id);
     await this.#d.queue.cancel(ingestJobId(id));
     await this.#d.sync.remove({ organisationId, documentId: id });
+    // Out of the index first, so no new answer quotes it while earlier ones are rewritten.
+    await this.#d.erasure.forgetDocument(organisationId, kbId, id);
     await tenantCollection(this.#d.texts, organisationId).deleteOne({ _id: id });
     await this.#scoped(organisationId).deleteOne({ _id: id });
     await this.#releaseBlob(doc.sha256);
@@ -276,6 +284,7 @@ export class DocumentService {
     await this.#d.sync.remove({ organisationId, kbId });
     await tenantCollection(this.#d.texts, organisationId).deleteMany({ kbId });
     await this.#scoped(organisationId).deleteMany({ kbId });
+    await this.#d.erasure.forgetDocuments(organisationId, docs.map((d) => d._id));
     for (const sha256 of new Set(docs.map((d) => d.sha256))) await this.#releaseBlob(sha256);
   }
 

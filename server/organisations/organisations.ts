@@ -3,6 +3,8 @@ import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
 import type { Acting } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
+import type { RetentionOverrides } from '../retention/policy.ts';
+import type { OrganisationDeletion } from './deletion.ts';
 import { requireStrongPassword, type NewUser, type UserDoc, type UserService } from '../users/users.ts';
 
 export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
@@ -14,6 +16,8 @@ export type OrganisationSettings = {
   llmPolicy: LlmPolicy;
   /** Sign-in rules. `requireTotp`: members without two-step sign-in must set it up right after signing in. */
   security?: SecuritySettings;
+  /** How long conversations, audit entries and usage records are kept; kinds not set follow the instance's defaults (RETENTION_*). */
+  retention?: RetentionOverrides;
 };
 
 export type SecuritySettings = { requireTotp: boolean };
@@ -26,6 +30,8 @@ export interface OrganisationDoc {
   createdAt: string;
   /** Absent on organisations created before settings existed: the defaults apply. */
   settings?: OrganisationSettings;
+  /** Set while the organisation is being deleted (see deletion.ts); it is gone once that finishes. */
+  deletion?: OrganisationDeletion;
 }
 
 interface OrganisationServiceDeps {
@@ -113,5 +119,5 @@ export class OrganisationService {
 }
 
 export function presentOrganisation(doc: OrganisationDoc) {
-  return { id: doc._id, name: doc.name, createdAt: doc.createdAt };
+  return { id: doc._id, name: doc.name, createdAt: doc.createdAt, deleting: doc.deletion ? { since: doc.deletion.requestedAt, step: doc.deletion.step } : null };
 }

@@ -1,17 +1,28 @@
 import { z } from 'zod';
 import { actingOf } from '../http/context.ts';
-import { route } from '../http/route.ts';
+import { idParam, route } from '../http/route.ts';
 import { email, password, personName, User } from '../users/schema.ts';
 import { presentUser, type UserService } from '../users/users.ts';
 import { presentOrganisation, type OrganisationService } from './organisations.ts';
 import { displayName } from '../http/names.ts';
+import type { OrganisationDeletions } from './deletion.ts';
 
 const tag = 'Organisations';
 export const organisationName = displayName(120);
 
-const Organisation = z.object({ id: z.string(), name: z.string(), createdAt: z.string() }).meta({ id: 'Organisation' });
+const Organisation = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    createdAt: z.string(),
+    deleting: z
+      .object({ since: z.string(), step: z.enum(['starting', 'access', 'conversations', 'documents', 'records']) })
+      .nullable()
+      .describe('Set while the organisation is being deleted: since when, and the step it is at'),
+  })
+  .meta({ id: 'Organisation' });
 
-export function organisationRoutes(organisations: OrganisationService, users: UserService) {
+export function organisationRoutes(organisations: OrganisationService, users: UserService, deletions: OrganisationDeletions) {
   return [
     route({
       method: 'get',
@@ -42,6 +53,25 @@ export function organisationRoutes(organisations: OrganisationService, users: Us
         const { organisation, user } = await organisations.create(actingOf(ctx), body);
         return { organisation: presentOrganisation(organisation), admin: presentUser(user) };
       },
+    }),
+    route({
+      method: 'delete',
+      path: '/organisations/:id',
+      summary:
+        'Delete an organisation and everything of it: users, sessions, API keys, knowledge bases, documents and their files, conversations, usage and audit log (instance owner; not your own). Confirm with its name. It runs in the background: the organisation is listed with `deleting` until it is gone, and one entry in your audit log records it.',
+      tag,
+      access: 'instanceOwner',
+      sessionOnly: true,
+      params: z.object({ id: idParam }),
+      body: z.strictObject({ confirm: z.string().max(200).describe("The organisation's name, exactly") }),
+      status: 202,
+      responses: {
+        202: { description: 'Deletion started (or already under way)', schema: z.object({ organisation: Organisation }) },
+        400: { description: 'The confirmation is not the organisation\'s name (`validation_failed`)' },
+        404: { description: 'No such organisation' },
+        409: { description: 'It is your own organisation' },
+      },
+      handler: async (ctx, { params, body }) => ({ organisation: presentOrganisation(await deletions.request(actingOf(ctx), params.id, body.confirm)) }),
     }),
   ];
 }

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { llmPolicies, type OrganisationService } from './organisations.ts';
+import { applyRetentionPatch, retentionInForce, retentionPatch, retentionSchema, type Retention } from '../retention/policy.ts';
 
 const securitySettings = z
   .strictObject({ requireTotp: z.boolean().describe('Members without two-step sign-in must set it up right after signing in (their sessions can do nothing else until they have)') })
@@ -21,10 +22,15 @@ const Settings = z
       cloud: z.object({ configured: z.boolean(), name: z.string().nullable(), model: z.string().nullable(), host: z.string().nullable() }),
     }),
     security: securitySettings,
+    retention: retentionSchema.describe(
+      "Days kept in force (this organisation's own, the instance's defaults for the rest): conversations not continued for `conversationsDays` go with their messages, audit entries and usage records older than theirs; null: kept for ever. A daily purge applies them and records what it removed in the audit log.",
+    ),
+    retentionDefaults: retentionSchema.describe("The instance's defaults (RETENTION_* configuration), which `\"default\"` returns a kind to."),
   })
   .meta({ id: 'OrganisationSettings' });
 
-export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview) {
+export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview, retentionDefaults: Retention) {
+  const retentionOf = async (organisationId: string) => ({ retention: retentionInForce((await organisations.settings(organisationId)).retention, retentionDefaults), retentionDefaults });
   return [
     route({
       method: 'get',
@@ -33,7 +39,7 @@ export function settingsRoutes(organisations: OrganisationService, engines: () =
       tag: 'Settings',
       access: 'viewer',
       responses: { 200: { description: 'Settings', schema: Settings } },
-      handler: async (ctx) => ({ ...(await organisations.settings(principalOf(ctx).organisationId)), engines: engines() }),
+      handler: async (ctx) => ({ ...(await organisations.settings(principalOf(ctx).organisationId)), engines: engines(), ...(await retentionOf(principalOf(ctx).organisationId)) }),
     }),
     route({
       method: 'patch',
@@ -41,9 +47,18 @@ export function settingsRoutes(organisations: OrganisationService, engines: () =
       summary: 'Change the engine policy: `local-only` (nothing leaves the box), `local-then-cloud` or `cloud-first`',
       tag: 'Settings',
       access: 'admin',
-      body: z.strictObject({ llmPolicy: z.enum(llmPolicies).optional(), security: securitySettings.optional() }),
+      body: z.strictObject({
+        llmPolicy: z.enum(llmPolicies).optional(),
+        security: securitySettings.optional(),
+        retention: retentionPatch.optional().describe('Retention to change: days, null to keep for ever, or "default" to follow the instance\'s default again.'),
+      }),
       responses: { 200: { description: 'Updated settings', schema: Settings } },
-      handler: async (ctx, { body }) => ({ ...(await organisations.updateSettings(actingOf(ctx), body)), engines: engines() }),
+      handler: async (ctx, { body }) => {
+        const acting = actingOf(ctx);
+        const { retention: retentionChange, ...rest } = body;
+        const retention = retentionChange ? { retention: applyRetentionPatch((await organisations.settings(acting.principal.organisationId)).retention, retentionChange) } : {};
+        return { ...(await organisations.updateSettings(acting, { ...rest, ...retention })), engines: engines(), ...(await retentionOf(acting.principal.organisationId)) };
+      },
     }),
   ];
 }

@@ -83,6 +83,8 @@ interface UserServiceDeps {
   audit: AuditLog;
   clock: Clock;
   random: Random;
+  /** Erases what a deleted user leaves behind (server/retention/user-erasure.ts): what it did, and the name the audit log gives the user from then on. */
+  erasure: { eraseUser(user: UserDoc): Promise<{ label: string; details: Record<string, number> }> };
 }
 
 export class UserService {
@@ -171,12 +173,12 @@ export class UserService {
     const { principal } = acting;
     const user = await this.get(principal.organisationId, id);
     await this.#guardPowerChange(acting, user, undefined, true);
-    await this.#scoped(principal.organisationId).deleteOne({ _id: id });
+    // Signed out first, so nothing new is added while their data is erased; the account goes
+    // last, so a delete cut short by a crash can be repeated.
     await this.#deps.sessions.revokeAllForUser(id, 'user deleted');
-    await this.#deps.audit.recordFor(acting, {
-      action: 'user.delete',
-      target: { type: 'user', id, name: user.email },
-    });
+    const erased = await this.#deps.erasure.eraseUser(user);
+    await this.#scoped(principal.organisationId).deleteOne({ _id: id });
+    await this.#deps.audit.recordFor(acting, { action: 'user.delete', target: { type: 'user', id, name: erased.label }, details: erased.details });
   }
 
   /** Rules that keep an organisation manageable: no self-lockout, owners guarded by owners, never zero owners. */

@@ -6,6 +6,8 @@ import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
 import type { presentConversation, VoiceMetrics as ServerVoiceMetrics } from '../../server/conversations/conversations.ts';
+import type { RemovedCitation } from '../../server/conversations/redact.ts';
+import type { Retention } from '../../server/retention/policy.ts';
 import type { DocumentStage, DocumentStatus, presentDocument } from '../../server/documents/documents.ts';
 
 export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
@@ -68,6 +70,8 @@ export interface OrganisationSummary {
   name: string;
   createdAt: string;
   userCount: number;
+  /** Set while it is being deleted: since when, and the step it is at. */
+  deleting: { since: string; step: string } | null;
 }
 
 export interface ErrorDetail {
@@ -290,7 +294,8 @@ export interface KbPatch {
   settings?: Partial<Omit<KbSettings, 'embeddingModel'>>;
 }
 
-export type Citation = ServerCitation;
+/** A citation; once its document is deleted, only its number, `removed`, and no quote, page or name. */
+export type Citation = (ServerCitation & { removed?: false }) | RemovedCitation;
 
 export type AnswerMode = 'generative' | 'extractive';
 
@@ -371,7 +376,14 @@ export interface Settings {
     local: { installed: boolean; model: string | null; reason: string | null };
     cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
   };
+  /** Days kept in force (null: for ever), and the instance's defaults. */
+  retention: Retention;
+  retentionDefaults: Retention;
 }
+
+export type { Retention };
+/** Days, null (for ever) or "default" (the instance's default again). */
+export type RetentionPatch = { [K in keyof Retention]?: number | null | 'default' };
 
 export type UsageGroup = 'day' | 'user' | 'kb' | 'engine';
 
@@ -421,6 +433,7 @@ export const api = {
   listOrganisations: () => request<{ organisations: OrganisationSummary[] }>('GET', '/organisations'),
   createOrganisation: (input: NewOrganisationInput) =>
     request<{ organisation: OrganisationSummary; admin: User }>('POST', '/organisations', input),
+  deleteOrganisation: (orgId: string, confirm: string) => request<{ organisation: OrganisationSummary }>('DELETE', `/organisations/${id(orgId)}`, { confirm }),
 
   listKbs: () => request<{ kbs: Kb[] }>('GET', '/kbs'),
   createKb: (input: { name: string; description?: string }) => request<Kb>('POST', '/kbs', input),
@@ -449,7 +462,7 @@ export const api = {
     request<Message>('POST', `/conversations/${id(conversationId)}/messages/${id(messageId)}/feedback`, input),
 
   getSettings: () => request<Settings>('GET', '/settings'),
-  updateSettings: (patch: { llmPolicy: LlmPolicy }) => request<Settings>('PATCH', '/settings', patch),
+  updateSettings: (patch: { llmPolicy?: LlmPolicy; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),
@@ -460,6 +473,9 @@ export const canManageUsers = (user: User): boolean => user.role === 'owner' || 
 /** Editors and above may change knowledge bases; viewers only read and search. */
 export const canEditContent = (user: User): boolean => user.role !== 'viewer';
 
+/** Downloads (plain links: the browser streams them to disk with the session cookie). */
+export const organisationExportUrl = '/api/v1/organisation/export';
+export const myConversationsExportUrl = '/api/v1/me/conversations/export';
 export const documentFileUrl = (kbId: string, docId: string): string => `/api/v1/kbs/${id(kbId)}/documents/${id(docId)}/file`;
 export const kbEventsUrl = (kbId: string): string => `/api/v1/kbs/${id(kbId)}/events`;
 

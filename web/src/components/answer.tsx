@@ -17,8 +17,12 @@ function AnswerText({ kbId, text, citations }: { kbId: string; text: string; cit
           {splitCitations(p, citations).map((piece, j) =>
             'text' in piece ? (
               piece.text
+            ) : piece.citation.removed ? (
+              <span key={j} class="cite cite-removed" title={citationPlace(piece.citation)}>
+                [{piece.citation.n}]<span class="visually-hidden"> {citationPlace(piece.citation)}</span>
+              </span>
             ) : (
-              <a key={j} class="cite" href={citationHref(kbId, piece.citation)} title={citationPlace(piece.citation)}>
+              <a key={j} class="cite" href={citationHref(kbId, piece.citation) ?? undefined} title={citationPlace(piece.citation)}>
                 [{piece.citation.n}]<span class="visually-hidden"> {citationPlace(piece.citation)}</span>
               </a>
             ),

@@ -1,4 +1,4 @@
-import { api } from '../api.ts';
+import { api, myConversationsExportUrl } from '../api.ts';
 import { TextField } from '../components/field.tsx';
 import { Form } from '../components/form.tsx';
 import { roleLabels } from '../components/format.tsx';
@@ -48,6 +48,13 @@ export function AccountPage() {
           <dt>Organisation</dt>
           <dd>{organisation.name}</dd>
         </dl>
+      </section>
+      <section class="panel" aria-labelledby="my-data-heading">
+        <h2 id="my-data-heading">Your conversations</h2>
+        <p>Every conversation you have had, with the answers and their sources, as one file (JSON Lines). The download is recorded in the audit log.</p>
+        <a class="button button-secondary" href={myConversationsExportUrl} download>
+          Download my conversations
+        </a>
       </section>
       <section class="panel" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>

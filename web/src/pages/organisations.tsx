@@ -1,12 +1,13 @@
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { api, type OrganisationSummary } from '../api.ts';
 import { Button } from '../components/button.tsx';
 import { ResourceTable, type Column } from '../components/data-table.tsx';
 import { TextField } from '../components/field.tsx';
 import { FormDialog } from '../components/form-dialog.tsx';
-import { Time } from '../components/format.tsx';
+import { Badge, Time } from '../components/format.tsx';
 import { Page } from '../components/page.tsx';
 import { useForm } from '../hooks/use-form.ts';
+import { useMe } from '../hooks/use-session.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useToast } from '../hooks/use-toast.ts';
 import { email, password, passwordHint, required } from '../validation.ts';
@@ -45,15 +46,65 @@ function CreateOrganisationDialog({ onClose, onCreated }: { onClose(): void; onC
   );
 }
 
-const columns: Column<OrganisationSummary>[] = [
-  { header: 'Name', cell: (o) => o.name },
-  { header: 'Users', cell: (o) => String(o.userCount) },
-  { header: 'Created', cell: (o) => <Time value={o.createdAt} /> },
-];
+/** Deleting is confirmed by typing the organisation's name: a click alone must not erase a tenant. */
+function DeleteOrganisationDialog({ organisation, onClose, onStarted }: { organisation: OrganisationSummary; onClose(): void; onStarted(): void }) {
+  const toast = useToast();
+  const form = useForm({
+    initial: { confirm: '' },
+    validate: (v) => ({ confirm: v.confirm.trim() === organisation.name ? undefined : `Type ${organisation.name} exactly to confirm.` }),
+    submit: async (v) => {
+      await api.deleteOrganisation(organisation.id, v.confirm.trim());
+      toast.success(`${organisation.name} is being deleted. It disappears from the list once everything of it is gone.`);
+      onStarted();
+      onClose();
+    },
+  });
+  return (
+    <FormDialog title={`Delete ${organisation.name}?`} submitLabel="Delete organisation" danger form={form} onClose={onClose}>
+      <div class="confirm-message">
+        <p>
+          Everything of {organisation.name} is deleted for good: its {organisation.userCount} user{organisation.userCount === 1 ? '' : 's'} (signed out at once), API keys, knowledge
+          bases, documents and their files, conversations, usage and audit log. Only an entry in your audit log records the deletion. This cannot be undone; export its data first
+          if it may be needed.
+        </p>
+      </div>
+      <TextField label="Type the organisation’s name to confirm" autoComplete="off" {...form.field('confirm')} />
+    </FormDialog>
+  );
+}
+
+const DELETION_POLL_MS = 2_000;
 
 export function OrganisationsPage() {
+  const me = useMe();
   const organisations = useResource(() => api.listOrganisations().then((r) => r.organisations), []);
   const [creating, setCreating] = useState(false);
+  const [deleting, setDeleting] = useState<OrganisationSummary | null>(null);
+  const inProgress = organisations.data?.some((o) => o.deleting) ?? false;
+  // A deletion runs in the background: the list follows it until the organisation is gone.
+  useEffect(() => {
+    if (!inProgress) return;
+    const timer = setInterval(organisations.reload, DELETION_POLL_MS);
+    return () => clearInterval(timer);
+    // oxlint-disable-next-line react/exhaustive-deps -- reload is stable for the page's life
+  }, [inProgress]);
+  const columns: Column<OrganisationSummary>[] = [
+    { header: 'Name', cell: (o) => o.name },
+    { header: 'Users', cell: (o) => String(o.userCount) },
+    { header: 'Created', cell: (o) => <Time value={o.createdAt} /> },
+    {
+      header: 'Actions',
+      class: 'cell-actions',
+      cell: (o) =>
+        o.deleting ? (
+          <Badge tone="bad">Deleting…</Badge>
+        ) : o.id === me.organisation.id ? null : (
+          <Button size="small" variant="danger" onClick={() => setDeleting(o)}>
+            Delete<span class="visually-hidden"> {o.name}</span>
+          </Button>
+        ),
+    },
+  ];
   return (
     <Page
       title="Organisations"
@@ -66,6 +117,7 @@ export function OrganisationsPage() {
     >
       <ResourceTable resource={organisations} caption="Organisations" columns={columns} rowKey={(o) => o.id} empty="No organisations." />
       {creating && <CreateOrganisationDialog onClose={() => setCreating(false)} onCreated={organisations.reload} />}
+      {deleting && <DeleteOrganisationDialog organisation={deleting} onClose={() => setDeleting(null)} onStarted={organisations.reload} />}
     </Page>
   );
 }

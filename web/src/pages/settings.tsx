@@ -11,6 +11,7 @@ import { useForm } from '../hooks/use-form.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
+import { ExportPanel, RetentionSettings } from './settings-data.tsx';
 
 const POLICY_LABELS: Record<LlmPolicy, string> = {
   'local-only': 'Local only',
@@ -169,6 +170,16 @@ export function SettingsPage() {
           }}
         </ResourceView>
       </section>
+      <section class="panel" aria-labelledby="retention-heading">
+        <h2 id="retention-heading">Retention</h2>
+        <ResourceView resource={settings}>{(loaded) => <RetentionSettings settings={saved ?? loaded} canEdit={canEdit} onSaved={setSaved} />}</ResourceView>
+      </section>
+      {canEdit && (
+        <section class="panel" aria-labelledby="export-heading">
+          <h2 id="export-heading">Export</h2>
+          <ExportPanel />
+        </section>
+      )}
       <section class="panel" aria-labelledby="models-heading">
         <h2 id="models-heading">Models</h2>
         <ResourceView resource={models}>{(m) => <Models models={m} />}</ResourceView>
