@@ -120,6 +120,20 @@ describe('chunkDocument', () => {
     );
   });
 
+  it('cuts a sentence of a million characters counting each character a bounded number of times', () => {
+    const giant = Array.from({ length: 150_000 }, (_, i) => `word${i % 1000}`).join(' ');
+    let counted = 0;
+    const countTokens = (text: string) => {
+      counted += text.length;
+      return approximateTokens(text);
+    };
+    const chunks = chunkDocument({ blocks: [{ kind: 'paragraph', text: giant }] }, { chunkSize: 350, chunkOverlap: 50, countTokens });
+    // Counting the whole rest of the sentence for every cut counted it ~500 times over.
+    assert.ok(counted < 50 * giant.length, `counted ${counted} characters for ${giant.length}`);
+    assert.ok(chunks.every((c) => c.tokens <= 350));
+    assert.equal(chunks.map((c) => c.text).join(' '), giant);
+  });
+
   it('keeps the page of every piece of an oversized block split across chunks', () => {
     const long = Array.from({ length: 6 }, (_, i) => `Step ${i} takes four words.`).join(' ');
     const chunks = chunkDocument({ blocks: [{ kind: 'paragraph', text: long, page: 9 }] }, { ...opts, chunkSize: 12, chunkOverlap: 0 });

@@ -48,6 +48,24 @@ interface Piece {
 
 const SENTENCE_END = /(?<=[.!?。！？])\s+(?=\S)/gu;
 
+const SPACE = /\s/gu;
+
+/**
+ * The end of the first word at which `text` from `from` holds more than `budget` tokens, or
+ * undefined when all of it up to `next` fits. Only a window is counted, doubled until it is over
+ * budget, so cutting a sentence of a million characters takes time linear in its length, not
+ * quadratic (it once blocked the event loop for seconds per such paragraph).
+ */
+function overBudget(text: string, from: number, next: number, budget: number, count: (t: string) => number): number | undefined {
+  for (let width = Math.max(256, budget * 8); ; width *= 2) {
+    SPACE.lastIndex = Math.min(next, from + width);
+    const space = SPACE.exec(text)?.index ?? text.length;
+    const to = Math.min(next, space);
+    if (count(text.slice(from, to)) > budget) return to;
+    if (to >= next) return undefined;
+  }
+}
+
 /** Splits text that exceeds the budget at sentence ends, then at spaces, keeping offsets exact. */
 function splitOversized(text: string, start: number, budget: number, count: (t: string) => number): Array<{ text: string; start: number; end: number }> {
   const boundaries = [0];
@@ -68,9 +86,9 @@ function splitOversized(text: string, start: number, budget: number, count: (t: 
     if (prev > from) emit(prev);
     // A single sentence over budget: cut after the last word that still fits (binary search
     // over word ends, since token counts are not additive across a cut for every tokenizer).
-    while (count(text.slice(from, next)) > budget) {
+    for (let to = overBudget(text, from, next, budget, count); to !== undefined; to = overBudget(text, from, next, budget, count)) {
       const ends: number[] = [];
-      for (const m of text.slice(from, next).matchAll(/\S+/gu)) ends.push(from + m.index + m[0].length);
+      for (const m of text.slice(from, to).matchAll(/\S+/gu)) ends.push(from + m.index + m[0].length);
       let lo = 0;
       let hi = ends.length - 1;
       while (lo < hi) {

@@ -1,8 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { openParser, parseIsolated } from './isolate.ts';
-import { needsShared, sharedFile, testLimits } from './testing.ts';
-import { IngestError, type ParseLimits, type ParseStage } from './types.ts';
+import { docx, needsShared, para, sharedFile, testLimits } from './testing.ts';
+import { IngestError, type ParseInput, type ParseLimits, type ParseStage } from './types.ts';
 
 const text = (s: string) => new Uint8Array(Buffer.from(s, 'utf8'));
 
@@ -98,7 +99,7 @@ describe('parseIsolated', () => {
 });
 
 describe('openParser (the pool)', () => {
-  const parseWith = (parser: ReturnType<typeof openParser>, input: { bytes: Uint8Array; filename: string }, limits: Partial<ParseLimits> = {}, signal = never) =>
+  const parseWith = (parser: ReturnType<typeof openParser>, input: ParseInput, limits: Partial<ParseLimits> = {}, signal = never) =>
     parser.parse(input, testLimits(limits), noProgress, signal);
 
   it('reuses one worker for document after document', async () => {
@@ -239,6 +240,76 @@ describe('openParser (the pool)', () => {
     } finally {
       await parser.close();
     }
+  });
+
+  describe('a streamed file', () => {
+    /** `bytes` as a stream of `size`-byte pieces that records how much was read and whether it was closed. */
+    const streamOf = (bytes: Uint8Array, size = 4096, fail?: Error) => {
+      const seen = { read: 0, closed: false, opened: 0 };
+      const input: ParseInput = {
+        filename: 'streamed',
+        size: bytes.length,
+        stream: async () => {
+          seen.opened++;
+          return (async function* () {
+            try {
+              for (let at = 0; at < bytes.length; at += size) {
+                if (fail && at >= bytes.length / 2) throw fail;
+                seen.read += Math.min(size, bytes.length - at);
+                yield bytes.slice(at, at + size);
+              }
+            } finally {
+              seen.closed = true;
+            }
+          })();
+        },
+      };
+      return { input, seen };
+    };
+
+    it('is fed to the worker as it reads, for text a piece at a time and whole for a DOCX', async () => {
+      const parser = openParser({ concurrency: 1 });
+      try {
+        const plain = streamOf(text(`Grüße aus 東京.\n\n${'Another paragraph of the streamed text.\n\n'.repeat(20_000)}`), 1000);
+        const doc = await parseWith(parser, plain.input);
+        assert.equal(doc.blocks.length, 20_001);
+        assert.equal(doc.blocks[0]?.text, 'Grüße aus 東京.');
+        assert.deepEqual(plain.seen, { read: plain.input.size, closed: true, opened: 1 });
+        const word = streamOf(docx(para('Hello Word')), 100);
+        assert.deepEqual((await parseWith(parser, word.input)).blocks, [{ kind: 'paragraph', text: 'Hello Word' }]);
+        assert.equal(word.seen.closed, true);
+      } finally {
+        await parser.close();
+      }
+    });
+
+    it('stops being read, and is closed, when the text passes its limit', async () => {
+      const parser = openParser({ concurrency: 1 });
+      try {
+        const { input, seen } = streamOf(text('A line of text that never ends '.repeat(1_000_000)), 64 * 1024);
+        await assert.rejects(parseWith(parser, input, { maxTextChars: 2_000_000 }), { code: 'too_large' });
+        await sleep(50);
+        assert.ok(seen.read < 8 * 1024 * 1024, `read ${seen.read} of ${input.size} bytes`);
+        assert.equal(seen.closed, true);
+      } finally {
+        await parser.close();
+      }
+    });
+
+    it('fails with the error reading it threw, and is not opened when its size is over the limit', async () => {
+      const parser = openParser({ concurrency: 1 });
+      try {
+        const broken = new Error('EIO: i/o error, read');
+        const { input, seen } = streamOf(text('Some text. '.repeat(400_000)), 64 * 1024, broken);
+        await assert.rejects(parseWith(parser, input), (error) => error === broken);
+        assert.equal(seen.closed, true);
+        const huge = streamOf(text('x'.repeat(2000)));
+        await assert.rejects(parseWith(parser, huge.input, { maxBytes: 1000 }), { code: 'too_large', message: 'The file is 2,000 bytes; the limit is 1,000' });
+        assert.equal(huge.seen.opened, 0);
+      } finally {
+        await parser.close();
+      }
+    });
   });
 
   it('close() ends every worker and rejects running and waiting documents as retryable', async () => {

@@ -5,13 +5,13 @@
 // the parsers for every document was most of the CPU a small document cost.
 
 import { ParsePool, type PoolOptions } from './pool.ts';
-import type { ParsedDocument, ParseLimits, ParseProgress } from './types.ts';
+import type { ParsedDocument, ParseInput, ParseLimits, ParseProgress } from './types.ts';
 
 export { parseDocument } from './parse.ts';
 
 /** Parses documents for the ingestion pipeline; opened once by the appliance and closed at shutdown. */
 export interface Parser {
-  parse(input: { bytes: Uint8Array; filename: string }, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal): Promise<ParsedDocument>;
+  parse(input: ParseInput, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal): Promise<ParsedDocument>;
   close(): Promise<void>;
 }
 
@@ -30,7 +30,7 @@ export function openParser(options: { concurrency: number } & Omit<PoolOptions, 
  * other data; otherwise it is copied. Rejects with an IngestError, or with `signal.reason`.
  */
 export async function parseIsolated(
-  input: { bytes: Uint8Array; filename: string },
+  input: ParseInput,
   limits: ParseLimits,
   onProgress?: ParseProgress,
   signal?: AbortSignal,

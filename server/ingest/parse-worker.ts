@@ -7,7 +7,8 @@ import { getHeapStatistics } from 'node:v8';
 import { parentPort } from 'node:worker_threads';
 import type { OcrEngine } from './parse.ts';
 import type { WorkerReply, WorkerRequest } from './pool.ts';
-import { IngestError, type ParseLimits } from './types.ts';
+import { receiveBytes } from './source.ts';
+import { IngestError, type ParseInput, type ParseLimits } from './types.ts';
 
 // V8's on-disk code cache spares each new worker re-compiling the parsers (and stripping their
 // types): about 100 ms of its startup. It covers only what is imported after this call, hence
@@ -31,7 +32,9 @@ async function parse(port: NonNullable<typeof parentPort>, request: WorkerReques
   const reply = (message: WorkerReply) => port.postMessage(message);
   try {
     const ocrOptions = await loadOcr(request.limits);
-    const document = await parseDocument({ bytes: request.bytes, filename: request.filename }, request.limits, {
+    const { file, filename } = request;
+    const input: ParseInput = 'bytes' in file ? { filename, bytes: file.bytes } : { filename, size: file.size, stream: async () => receiveBytes(file.port) };
+    const document = await parseDocument(input, request.limits, {
       onProgress: (stage, fraction) => reply({ id, type: 'progress', stage, fraction }),
       ...ocrOptions,
     });

@@ -5,14 +5,11 @@
 
 import { ParseRun, type OcrEngine, type ParseOptions } from './run.ts';
 import { sniff } from './sniff.ts';
-import { IngestError, type ParsedDocument, type ParseLimits } from './types.ts';
+import { ByteSource, HEAD_BYTES } from './source.ts';
+import { IngestError, type ParsedDocument, type ParseInput, type ParseLimits } from './types.ts';
 
 export type { OcrEngine, ParseOptions } from './run.ts';
-
-export interface ParseInput {
-  bytes: Uint8Array;
-  filename: string;
-}
+export type { ParseInput } from './types.ts';
 
 type Extracted = Pick<ParsedDocument, 'title' | 'pages' | 'encoding'>;
 
@@ -30,20 +27,21 @@ async function ocrImage(bytes: Uint8Array, run: ParseRun, engine: OcrEngine | un
   return { pages: [{ number: 1, ocr: true }] };
 }
 
-async function extract(format: ParsedDocument['format'], bytes: Uint8Array, run: ParseRun): Promise<Extracted> {
+/** Text formats read the source a piece at a time; the others need the file whole. */
+async function extract(format: ParsedDocument['format'], source: ByteSource, run: ParseRun): Promise<Extracted> {
   switch (format) {
     case 'pdf':
-      return (await import('./formats/pdf.ts')).parsePdf(bytes, run);
+      return (await import('./formats/pdf.ts')).parsePdf(await source.all(), run);
     case 'docx':
-      return (await import('./formats/docx.ts')).parseDocx(bytes, run);
+      return (await import('./formats/docx.ts')).parseDocx(await source.all(), run);
     case 'html':
-      return (await import('./formats/html.ts')).parseHtml(bytes, run);
+      return (await import('./formats/html.ts')).parseHtml(source, run);
     case 'markdown':
-      return (await import('./formats/markdown.ts')).parseMarkdown(bytes, run);
+      return (await import('./formats/markdown.ts')).parseMarkdown(source, run);
     case 'text':
-      return (await import('./formats/text.ts')).parseText(bytes, run);
+      return (await import('./formats/text.ts')).parseText(source, run);
     case 'image':
-      return ocrImage(bytes, run, run.ocr);
+      return ocrImage(await source.all(), run, run.ocr);
   }
 }
 
@@ -61,20 +59,26 @@ export function toIngestError(error: unknown): unknown {
   return new IngestError('internal', `The parser failed unexpectedly: ${message}`, { cause: error });
 }
 
-/** The `too_large` error for input over `maxBytes`, checked before any parsing starts. */
-export function oversized(bytes: Uint8Array, limits: ParseLimits): IngestError | undefined {
-  if (bytes.length <= limits.maxBytes) return undefined;
-  return new IngestError('too_large', `The file is ${bytes.length.toLocaleString('en')} bytes; the limit is ${limits.maxBytes.toLocaleString('en')}`);
+/** The `too_large` error for a file of `size` bytes over `maxBytes`, checked before any parsing starts. */
+export function oversized(size: number, limits: ParseLimits): IngestError | undefined {
+  if (size <= limits.maxBytes) return undefined;
+  return new IngestError('too_large', `The file is ${size.toLocaleString('en')} bytes; the limit is ${limits.maxBytes.toLocaleString('en')}`);
 }
 
+// A ZIP container's directory is at its end: telling a DOCX from other ZIPs needs the whole file.
+const ZIP = [[0x50, 0x4b, 0x03, 0x04], [0x50, 0x4b, 0x05, 0x06]];
+const isZip = (head: Uint8Array) => ZIP.some((signature) => signature.every((byte, i) => head[i] === byte));
+
 export async function parseDocument(input: ParseInput, limits: ParseLimits, options: ParseOptions = {}): Promise<ParsedDocument> {
-  const tooLarge = oversized(input.bytes, limits);
+  const source = new ByteSource(input);
+  const tooLarge = oversized(source.size, limits);
   if (tooLarge) throw tooLarge;
   const run = new ParseRun(limits, options);
   try {
-    const { format, mimeType } = sniff(input.bytes, input.filename);
+    const head = await source.head(HEAD_BYTES);
+    const { format, mimeType } = sniff(isZip(head) ? await source.all() : head, input.filename);
     run.progress('parsing', 0);
-    const extracted = await extract(format, input.bytes, run);
+    const extracted = await extract(format, source, run);
     if (run.blocks.length === 0) throw new IngestError('no_text', 'No text was found in the document');
     if (run.stage === 'parsing') run.progress('parsing', 1);
     return { format, mimeType, ...extracted, blocks: run.blocks, warnings: run.warnings };

@@ -13,9 +13,9 @@ import type { ChunkDoc, SearchSync } from '../search/sync.ts';
 import { encodeVector } from '../embeddings/vectors.ts';
 import { ScanError, ScannerUnavailableError, type MalwareScanner, type ScanVerdict } from '../scan/scanner.ts';
 import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
-import { IngestError, type ParseLimits, type ParsedDocument, type ParseProgress, type ParseStage } from './types.ts';
+import { IngestError, type ParseInput, type ParseLimits, type ParsedDocument, type ParseProgress, type ParseStage } from './types.ts';
 
-export type ParseFn = (input: { bytes: Uint8Array; filename: string }, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal) => Promise<ParsedDocument>;
+export type ParseFn = (input: ParseInput, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal) => Promise<ParsedDocument>;
 
 export interface IngestPayload {
   documentId: string;
@@ -99,9 +99,10 @@ export class IngestPipeline {
     const progress = this.#progressReporter(doc);
     try {
       await progress.stage('parsing', 0);
-      const bytes = await this.#d.blobs.read(doc.sha256);
       const onParse: ParseProgress = (stage: ParseStage, fraction: number) => void progress.stage(stage, fraction);
-      const parsed = await this.#d.parse({ bytes, filename: doc.name }, this.#d.limits, onParse, signal);
+      // Streamed, not read whole: text is parsed as it is read, and stops at the text limit.
+      const stream = () => this.#d.blobs.stream(doc.sha256);
+      const parsed = await this.#d.parse({ filename: doc.name, size: doc.size, stream }, this.#d.limits, onParse, signal);
       await this.#index(doc, kb, parsed, progress, signal, log);
       log.info({ ms: Math.round(performance.now() - started), format: parsed.format }, 'document ready');
     } catch (err) {

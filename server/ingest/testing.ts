@@ -5,6 +5,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { crc32, deflateRawSync } from 'node:zlib';
 import { ParseRun } from './run.ts';
+import { ByteSource } from './source.ts';
 import type { Block, ParseLimits } from './types.ts';
 
 export function testLimits(overrides: Partial<ParseLimits> = {}): ParseLimits {
@@ -26,9 +27,10 @@ export function testRun(overrides: Partial<ParseLimits> = {}): ParseRun {
 }
 
 /** Runs a text-format parser on a string or bytes and returns what it extracted plus the blocks. */
-export function runParser<R>(parser: (bytes: Uint8Array, run: ParseRun) => R, input: string | Uint8Array): R & { blocks: Block[] } {
+export async function runParser<R>(parser: (source: ByteSource, run: ParseRun) => Promise<R>, input: string | Uint8Array): Promise<R & { blocks: Block[] }> {
   const run = testRun();
-  const result = parser(typeof input === 'string' ? new TextEncoder().encode(input) : input, run);
+  const bytes = typeof input === 'string' ? new TextEncoder().encode(input) : input;
+  const result = await parser(new ByteSource({ filename: 'test', bytes }), run);
   return { ...result, blocks: run.blocks };
 }
 

@@ -73,6 +73,15 @@ export class IngestError extends Error {
   }
 }
 
+/**
+ * What to parse: the file's bytes, or its size and a way to stream them (the blob store's), so
+ * that text can be read a piece at a time and a file is never held whole without need.
+ */
+export type ParseInput = { filename: string } & ({ bytes: Uint8Array } | { size: number; stream: () => Promise<ByteStream> });
+
+/** A file's bytes in order; strings only as Node's readable streams type them (never without an encoding set). */
+export type ByteStream = AsyncIterable<Uint8Array | string>;
+
 export interface ParseLimits {
   /** Largest file accepted at all. */
   maxBytes: number;

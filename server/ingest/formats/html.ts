@@ -4,9 +4,10 @@
 // read as ordinary content.
 
 import { parse, parseFragment, type DefaultTreeAdapterTypes as T } from 'parse5';
-import { decodeText } from '../decode.ts';
+import { StreamDecoder, textPieces } from '../decode.ts';
 import { traverse, type ParseRun } from '../run.ts';
-import type { BlockKind } from '../types.ts';
+import { HEAD_BYTES, type ByteSource } from '../source.ts';
+import { IngestError, type BlockKind } from '../types.ts';
 
 type Node = T.Node;
 type Element = T.Element;
@@ -182,10 +183,29 @@ export function declaredCharset(bytes: Uint8Array): string | undefined {
   return /<meta\b[^>]*?charset\s*=\s*["']?\s*([A-Za-z0-9._:-]+)/i.exec(head)?.[1];
 }
 
-export function parseHtml(bytes: Uint8Array, run: ParseRun): { title?: string; encoding: string } {
-  const { text, encoding } = decodeText(bytes, { declared: declaredCharset(bytes) });
-  run.checkpoint();
-  const title = htmlToBlocks(parse(text), run);
+/**
+ * HTML is parsed whole (the tree decides what is content), so the markup itself is held to the
+ * text limit: it is decoded a piece at a time and refused as soon as it passes the limit, before
+ * the rest is read or any of it parsed.
+ */
+export async function parseHtml(source: ByteSource, run: ParseRun): Promise<{ title?: string; encoding: string }> {
+  const head = await source.head(HEAD_BYTES);
+  const decoder = new StreamDecoder(head, { declared: declaredCharset(head) });
+  const limit = run.limits.maxTextChars;
+  const pieces: string[] = [];
+  let length = 0;
+  for await (const text of textPieces(source, decoder, run)) {
+    length += text.length;
+    if (length > limit) {
+      const n = limit.toLocaleString('en');
+      throw new IngestError('too_large', `The HTML is more than ${n} characters long; HTML is read whole, so its markup counts against the ${n}-character text limit`);
+    }
+    pieces.push(text);
+  }
+  const html = pieces.join('');
+  pieces.length = 0;
+  const title = htmlToBlocks(parse(html), run);
+  const encoding = decoder.encoding;
   return title === undefined ? { encoding } : { title, encoding };
 }
 

@@ -1,9 +1,12 @@
 // Plain text: paragraphs are separated by blank lines; hard-wrapped lines are re-joined. Two
 // conventions of plain-text documents are recognised: setext-style underlined headings and
 // short ALL-CAPS title lines, and bulleted/numbered lines as list items (indentation → level).
+// The file is read a piece at a time and never held whole: a text far over the text limit fails
+// once the limit's worth of it has been read.
 
-import { decodeText } from '../decode.ts';
+import { StreamDecoder, textPieces } from '../decode.ts';
 import type { ParseRun } from '../run.ts';
+import { HEAD_BYTES, type ByteSource } from '../source.ts';
 
 const BULLET = /^([ \t]*)([-*+•◦‣▪·]|\d{1,3}[.)]|[a-z][.)])[ \t]+(?=\S)/;
 const UNDERLINE = /^[ \t]*(=+|-+)[ \t]*$/;
@@ -59,23 +62,68 @@ function addChunk(lines: string[], run: ParseRun): void {
   flush();
 }
 
-/** Adds the blocks of plain text to the run. */
-export function addPlainText(text: string, run: ParseRun): void {
-  const lines = text.replace(/\r\n?/g, '\n').split('\n');
-  let chunk: string[] = [];
-  for (const line of lines) {
-    if (line.trim()) {
-      chunk.push(line);
-      continue;
-    }
-    addChunk(chunk, run);
-    chunk = [];
+/**
+ * Text with no blank line for this many characters is cut into blocks here anyway (at a space
+ * where there is one): no paragraph anyone wrote is this long, and holding a run of text whole
+ * until it ends is what a text bomb counts on.
+ */
+export const MAX_RUN_CHARS = 1 << 20;
+
+/** Reads plain text, written to it a piece at a time, into the run's blocks. */
+export class PlainTextReader {
+  readonly #run: ParseRun;
+  /** The line not ended yet. */
+  #partial = '';
+  /** The lines read since the last blank line, and their length. */
+  #lines: string[] = [];
+  #chars = 0;
+
+  constructor(run: ParseRun) {
+    this.#run = run;
   }
-  addChunk(chunk, run);
+
+  write(text: string): void {
+    const all = this.#partial + text;
+    // A CR at the very end may be the first half of a CRLF.
+    const upTo = all.endsWith('\r') ? all.length - 1 : all.length;
+    const lines = all.slice(0, upTo).split(/\r\n?|\n/);
+    this.#partial = (lines.pop() ?? '') + all.slice(upTo);
+    for (const line of lines) this.#line(line);
+    while (this.#partial.length > MAX_RUN_CHARS) {
+      const space = this.#partial.lastIndexOf(' ', MAX_RUN_CHARS);
+      const cut = space > MAX_RUN_CHARS / 2 ? space : MAX_RUN_CHARS;
+      this.#line(this.#partial.slice(0, cut));
+      this.#partial = this.#partial.slice(cut);
+    }
+  }
+
+  end(): void {
+    this.#line(this.#partial.replace(/\r$/, ''));
+    this.#partial = '';
+    this.#flush();
+  }
+
+  #line(line: string): void {
+    if (!/\S/.test(line)) {
+      this.#flush();
+      return;
+    }
+    this.#lines.push(line);
+    this.#chars += line.length;
+    if (this.#chars > MAX_RUN_CHARS) this.#flush();
+  }
+
+  #flush(): void {
+    addChunk(this.#lines, this.#run);
+    this.#lines = [];
+    this.#chars = 0;
+  }
 }
 
-export function parseText(bytes: Uint8Array, run: ParseRun): { encoding: string } {
-  const { text, encoding } = decodeText(bytes);
-  addPlainText(text, run);
-  return { encoding };
+export async function parseText(source: ByteSource, run: ParseRun): Promise<{ encoding: string }> {
+  const decoder = new StreamDecoder(await source.head(HEAD_BYTES));
+  const reader = new PlainTextReader(run);
+  for await (const text of textPieces(source, decoder, run)) reader.write(text);
+  reader.end();
+  return { encoding: decoder.encoding };
 }
