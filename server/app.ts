@@ -75,6 +75,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ...exportRoutes(services.exports),
     ...auditRoutes(services.audit),
     ...kbRoutes({
+      audit: services.audit,
       conversations: services.conversations,
       kbs: services.kbs,
       documents: services.documents,
@@ -83,13 +84,14 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       embeddingModel: config.EMBEDDING_MODEL,
     }),
     ...documentRoutes({
+      audit: services.audit,
       kbs: services.kbs,
       documents: services.documents,
       blobs,
       streams,
       upload: { maxFileBytes: config.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxFiles: config.UPLOAD_MAX_FILES },
     }),
-    ...conversationRoutes({ answers: services.answers, conversations: services.conversations }),
+    ...conversationRoutes({ answers: services.answers, conversations: services.conversations, audit: services.audit }),
     ...usageRoutes(services.ledger, clock),
     ...settingsRoutes(services.organisations, () => ({
       local: { installed: llm.local !== null, model: llm.local?.model.id ?? null, reason: llm.localReason },

@@ -47,6 +47,16 @@ export const migrations: Migration[] = [
       await db.usage.createIndex({ organisationId: 1, at: 1 });
     },
   },
+  {
+    // The audit listing's filters (actor, action) and the instance owner's view across organisations,
+    // which without `at` alone scans the whole log for every page.
+    id: '0004-audit-filter-indexes',
+    async up(db) {
+      await db.audit.createIndex({ organisationId: 1, action: 1, at: -1 });
+      await db.audit.createIndex({ organisationId: 1, 'actor.id': 1, at: -1 });
+      await db.audit.createIndex({ at: -1 });
+    },
+  },
 ];
 
 export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {

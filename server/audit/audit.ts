@@ -1,47 +1,14 @@
 import type { Clock, Random } from '../clock.ts';
 import type { Logger } from '../logger.ts';
-import type { Collection } from '../store/store.ts';
+import type { Collection, Filter } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import { newId } from '../auth/tokens.ts';
 import type { Acting } from '../auth/principal.ts';
+import type { AuditAction } from './actions.ts';
+import { auditFilter, type AuditCursor, type AuditQuery } from './query.ts';
+import { RecentKeys, type RecentKeysLimits } from './recent.ts';
 
-export type AuditAction =
-  | 'setup'
-  | 'login'
-  | 'logout'
-  | 'password.change'
-  /** A temporary password was set by an admin, or by the operator on the host (actor `system`); the user's sessions ended. */
-  | 'password.reset'
-  /** Two-step sign-in (TOTP) was turned on, with a code from the new authenticator. */
-  | 'totp.enable'
-  /** Two-step sign-in was turned off: by its user (with a code or the password), or by a password reset that removed it. */
-  | 'totp.disable'
-  /** A recovery code stood in for the authenticator at sign-in (details: how many are left). */
-  | 'totp.recovery_code'
-  /** A new set of recovery codes replaced the old one. */
-  | 'totp.recovery_codes'
-  | 'user.create'
-  | 'user.update'
-  | 'user.role'
-  | 'user.disable'
-  | 'user.enable'
-  | 'user.delete'
-  | 'apikey.create'
-  | 'apikey.revoke'
-  | 'organisation.create'
-  | 'settings.update'
-  /** Passages and a question were sent to a cloud LLM: recorded for every such answer. */
-  | 'llm.cloud'
-  /** A spoken turn's audio (STT) or an answer's text (TTS) was sent to a cloud speech endpoint. */
-  | 'speech.cloud'
-  /** The malware scanner found a signature in an uploaded file; its original was quarantined. */
-  | 'document.quarantine'
-  /** Data of the organisation was exported. */
-  | 'export'
-  /** An organisation and everything of it was deleted (recorded in the organisation of who deleted it). */
-  | 'organisation.delete'
-  /** The daily retention purge ran for the organisation (details: what it removed, and the days in force). */
-  | 'retention.purge';
+export type { AuditAction } from './actions.ts';
 
 export interface AuditActor {
   /** `system`: the appliance itself (e.g. the malware scanner), acting for no one. */
@@ -51,7 +18,7 @@ export interface AuditActor {
 }
 
 export interface AuditTarget {
-  type: 'user' | 'apiKey' | 'organisation' | 'session' | 'conversation' | 'document';
+  type: 'user' | 'apiKey' | 'organisation' | 'session' | 'conversation' | 'document' | 'kb';
   id: string;
   name: string | null;
 }
@@ -79,13 +46,25 @@ interface AuditLogDeps {
   clock: Clock;
   random: Random;
   log: Logger;
+  /** How reads are deduplicated (`recordViewFor`); five minutes and 10,000 keys unless a test says otherwise. */
+  views?: RecentKeysLimits;
 }
+
+/** Whose entries a listing may show: an organisation's, and for the instance owner also those of none. */
+export interface AuditScope {
+  organisationId: string;
+  includeUnscoped: boolean;
+}
+
+export const defaultViewWindow: RecentKeysLimits = { windowMs: 5 * 60_000, maxKeys: 10_000 };
 
 export class AuditLog {
   readonly #deps: AuditLogDeps;
+  readonly #views: RecentKeys;
 
   constructor(deps: AuditLogDeps) {
     this.#deps = deps;
+    this.#views = new RecentKeys(deps.clock, deps.views ?? defaultViewWindow);
   }
 
   async record(event: AuditEvent): Promise<void> {
@@ -100,14 +79,51 @@ export class AuditLog {
     return this.record({ ...event, organisationId: acting.principal.organisationId, actor: acting.principal.actor, ip: acting.ip });
   }
 
-  /** Newest first. The instance owner also sees events tied to no organisation. */
-  async list(organisationId: string, options: { limit: number; includeUnscoped: boolean }): Promise<AuditDoc[]> {
+  /**
+   * Records a read once per actor, action and target within the view window: a document page
+   * that fetches its text and passages, or is reopened, leaves one entry, not one per request.
+   * Held in memory, so a restart (or more distinct reads in the window than the bound) may record
+   * a read again; never less often than once per window.
+   */
+  async recordViewFor(acting: Acting, event: Omit<AuditEvent, 'organisationId' | 'actor' | 'ip' | 'target'> & { target: AuditTarget }): Promise<void> {
+    const { actor } = acting.principal;
+    const key = `${actor.type}:${actor.id ?? ''}|${event.action}|${event.target.type}:${event.target.id}`;
+    if (!this.#views.claim(key)) return;
+    try {
+      await this.recordFor(acting, event);
+    } catch (err) {
+      this.#views.release(key);
+      throw err;
+    }
+  }
+
+  #find(scope: AuditScope, filter: Filter<AuditDoc>, limit: number): Promise<AuditDoc[]> {
     const sort = { at: -1 as const, _id: -1 as const };
-    if (!options.includeUnscoped) {
-      return tenantCollection(this.#deps.audit as Collection<AuditDoc & { organisationId: string }>, organisationId)
-        .find({}, { sort, limit: options.limit })
+    if (!scope.includeUnscoped) {
+      return tenantCollection(this.#deps.audit as Collection<AuditDoc & { organisationId: string }>, scope.organisationId)
+        .find(filter as Filter<AuditDoc & { organisationId: string }>, { sort, limit })
         .toArray();
     }
-    return this.#deps.audit.find({ $or: [{ organisationId }, { organisationId: null }] }, { sort, limit: options.limit }).toArray();
+    return this.#deps.audit.find({ $and: [{ $or: [{ organisationId: scope.organisationId }, { organisationId: null }] }, filter] }, { sort, limit }).toArray();
+  }
+
+  /** One page, newest first, and where the next one starts (null after the last). */
+  async list(scope: AuditScope, query: AuditQuery, page: { limit: number; before?: AuditCursor | undefined }): Promise<{ entries: AuditDoc[]; next: AuditCursor | null }> {
+    // One more than asked tells whether another page exists without a count.
+    const found = await this.#find(scope, auditFilter(query, page.before), page.limit + 1);
+    const entries = found.slice(0, page.limit);
+    const last = entries.at(-1);
+    return { entries, next: found.length > page.limit && last ? { at: last.at, id: last._id } : null };
+  }
+
+  /** Every matching entry, newest first, read a batch at a time so a large log never sits in memory. */
+  async *entries(scope: AuditScope, query: AuditQuery, batch = 500): AsyncGenerator<AuditDoc> {
+    let before: AuditCursor | undefined;
+    for (;;) {
+      const { entries, next } = await this.list(scope, query, { limit: batch, before });
+      yield* entries;
+      if (!next) return;
+      before = next;
+    }
   }
 }

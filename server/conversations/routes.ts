@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { z } from 'zod';
 import { toErrorBody } from '../errors.ts';
+import type { AuditLog } from '../audit/audit.ts';
 import { actingOf, principalOf, type AppContext } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { AgentEvent } from '../agent/types.ts';
@@ -145,7 +146,7 @@ function streamAsk(
   return stream;
 }
 
-export function conversationRoutes(d: { answers: AnswerService; conversations: ConversationService }) {
+export function conversationRoutes(d: { answers: AnswerService; conversations: ConversationService; audit: AuditLog }) {
   const conversationParams = z.object({ id: idParam });
   return [
     route({
@@ -194,6 +195,12 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
         const principal = principalOf(ctx);
         const conversation = await d.conversations.get(principal, params.id);
         const messages = await d.conversations.messages(principal.organisationId, conversation._id);
+        // An admin reading someone else's conversation is recorded; its title stays out of the log (it is sealed at rest, the log is not).
+        const own = principal.userId ? conversation.userId === principal.userId : conversation.apiKeyId === principal.apiKeyId;
+        if (!own) {
+          const owner = conversation.userId ? { ownerType: 'user', ownerId: conversation.userId } : { ownerType: 'apiKey', ownerId: conversation.apiKeyId };
+          await d.audit.recordViewFor(actingOf(ctx), { action: 'conversation.read', target: { type: 'conversation', id: conversation._id, name: null }, details: { kbId: conversation.kbId, ...owner } });
+        }
         return { ...presentConversation(conversation), messages: messages.map(presentMessage) };
       },
     }),

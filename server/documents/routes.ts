@@ -1,15 +1,18 @@
+import type { Readable } from 'node:stream';
 import { z } from 'zod';
 import type { BlobStore } from '../files/files.ts';
-import { principalOf } from '../http/context.ts';
+import type { AuditLog } from '../audit/audit.ts';
+import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { EventStreams } from '../http/sse.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
-import { documentStages, kbTopic, presentDocument, type DocumentService } from './documents.ts';
+import { documentStages, kbTopic, presentDocument, type DocumentDoc, type DocumentService } from './documents.ts';
 import { readUpload, type UploadLimits } from './upload.ts';
 
 const tag = 'Documents';
 const kbParams = z.object({ kbId: idParam });
 const docParams = z.object({ kbId: idParam, docId: idParam });
+const audited = (doc: DocumentDoc) => ({ type: 'document' as const, id: doc._id, name: doc.name });
 
 const Document = z
   .object({
@@ -40,6 +43,7 @@ const Document = z
   .meta({ id: 'Document' });
 
 export interface DocumentRouteDeps {
+  audit: AuditLog;
   kbs: KnowledgeBaseService;
   documents: DocumentService;
   blobs: BlobStore;
@@ -71,6 +75,8 @@ export function documentRoutes(d: DocumentRouteDeps) {
         await d.kbs.get(principal.organisationId, params.kbId);
         const files = await readUpload(ctx, d.blobs, d.upload);
         const added = await d.documents.add(principal.organisationId, params.kbId, files, principal.userId ?? principal.apiKeyId);
+        // One entry per document created, so each can be found by its target; duplicates created nothing.
+        for (const { doc } of added.filter((a) => !a.duplicate)) await d.audit.recordFor(actingOf(ctx), { action: 'document.create', target: audited(doc), details: { kbId: doc.kbId, size: doc.size } });
         return { documents: added.map(({ doc, duplicate }) => ({ id: doc._id, name: doc.name, status: doc.status, duplicate })) };
       },
     }),
@@ -108,6 +114,9 @@ export function documentRoutes(d: DocumentRouteDeps) {
       status: 204,
       responses: { 204: { description: 'Deleted' }, 404: { description: 'No such document' } },
       handler: async (ctx, { params }) => {
+        const doc = await d.documents.get(principalOf(ctx).organisationId, params.kbId, params.docId);
+        // Recorded before the rows go: removing them forgets the document's name, in this entry too.
+        await d.audit.recordFor(actingOf(ctx), { action: 'document.delete', target: audited(doc), details: { kbId: doc.kbId } });
         await d.documents.remove(principalOf(ctx).organisationId, params.kbId, params.docId);
       },
     }),
@@ -120,7 +129,11 @@ export function documentRoutes(d: DocumentRouteDeps) {
       params: docParams,
       status: 202,
       responses: { 202: { description: 'Queued', schema: Document } },
-      handler: async (ctx, { params }) => presentDocument(await d.documents.reprocess(principalOf(ctx).organisationId, params.kbId, params.docId)),
+      handler: async (ctx, { params }) => {
+        const doc = await d.documents.reprocess(principalOf(ctx).organisationId, params.kbId, params.docId);
+        await d.audit.recordFor(actingOf(ctx), { action: 'document.reprocess', target: audited(doc), details: { kbId: doc.kbId } });
+        return presentDocument(doc);
+      },
     }),
     route({
       method: 'get',
@@ -135,6 +148,11 @@ export function documentRoutes(d: DocumentRouteDeps) {
       },
       handler: async (ctx, { params }) => {
         const { doc, stream } = await d.documents.openFile(principalOf(ctx).organisationId, params.kbId, params.docId);
+        // Every download is recorded (no window, unlike views): each is a copy leaving the appliance.
+        await d.audit.recordFor(actingOf(ctx), { action: 'document.download', target: audited(doc), details: { kbId: doc.kbId, size: doc.size } }).catch((err: unknown) => {
+          (stream as Readable).destroy();
+          throw err;
+        });
         ctx.set('content-disposition', `attachment; filename*=UTF-8''${encodeURIComponent(doc.name)}`);
         // Served as an opaque download: never rendered inline on our origin, whatever it contains.
         ctx.type = doc.status === 'ready' ? doc.mimeType : 'application/octet-stream';
@@ -167,6 +185,7 @@ export function documentRoutes(d: DocumentRouteDeps) {
         const organisationId = principalOf(ctx).organisationId;
         const doc = await d.documents.get(organisationId, params.kbId, params.docId);
         const text = await d.documents.content(organisationId, params.kbId, params.docId);
+        await d.audit.recordViewFor(actingOf(ctx), { action: 'document.view', target: audited(doc), details: { kbId: doc.kbId } });
         return {
           documentId: doc._id,
           format: doc.format,

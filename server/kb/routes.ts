@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import { principalOf } from '../http/context.ts';
+import type { AuditLog } from '../audit/audit.ts';
+import { changedFields } from '../audit/changes.ts';
+import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { DocumentService } from '../documents/documents.ts';
 import type { ConversationService } from '../conversations/conversations.ts';
@@ -10,8 +12,10 @@ import { ChunkPage, Hit, Kb, Embeddings, KbSettingsInput, SearchBody, kbDescript
 
 const tag = 'Knowledge bases';
 const kbParams = z.object({ kbId: idParam });
+const audited = (kb: KbDoc) => ({ type: 'kb' as const, id: kb._id, name: kb.name });
 
 export interface KbRouteDeps {
+  audit: AuditLog;
   kbs: KnowledgeBaseService;
   conversations: ConversationService;
   documents: DocumentService;
@@ -59,7 +63,9 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: { 201: { description: 'Created', schema: Kb } },
       handler: async (ctx, { body }) => {
         checkModel(body.settings?.embeddingModel);
-        return present(await d.kbs.create(principalOf(ctx).organisationId, body));
+        const kb = await d.kbs.create(principalOf(ctx).organisationId, body);
+        await d.audit.recordFor(actingOf(ctx), { action: 'kb.create', target: audited(kb) });
+        return present(kb);
       },
     }),
     route({
@@ -84,8 +90,12 @@ export function kbRoutes(d: KbRouteDeps) {
       handler: async (ctx, { params, body }) => {
         checkModel(body.settings?.embeddingModel);
         const organisationId = principalOf(ctx).organisationId;
+        const before = await d.kbs.get(organisationId, params.kbId);
         const { kb, chunkingChanged } = await d.kbs.update(organisationId, params.kbId, body);
         if (chunkingChanged) await d.documents.reindexKb(organisationId, kb._id);
+        // A description is free text: that it changed is recorded, not what it says.
+        const changes = { ...changedFields({ name: before.name, settings: before.settings }, { name: kb.name, settings: kb.settings }), ...(before.description === kb.description ? {} : { description: 'changed' }) };
+        if (Object.keys(changes).length > 0) await d.audit.recordFor(actingOf(ctx), { action: 'kb.update', target: audited(kb), details: { ...changes, reindexed: chunkingChanged } });
         return present(kb);
       },
     }),
@@ -100,10 +110,12 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: { 204: { description: 'Deleted' }, 404: { description: 'No such knowledge base' } },
       handler: async (ctx, { params }) => {
         const organisationId = principalOf(ctx).organisationId;
-        await d.kbs.get(organisationId, params.kbId);
+        const kb = await d.kbs.get(organisationId, params.kbId);
+        const { documents } = await d.documents.stats(organisationId, kb._id);
         await d.documents.removeKb(organisationId, params.kbId);
         await d.conversations.removeForKb(organisationId, params.kbId);
         await d.kbs.remove(organisationId, params.kbId);
+        await d.audit.recordFor(actingOf(ctx), { action: 'kb.delete', target: audited(kb), details: { documents } });
       },
     }),
     route({
@@ -117,8 +129,10 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: { 202: { description: 'Queued', schema: z.object({ documents: z.number() }) } },
       handler: async (ctx, { params }) => {
         const organisationId = principalOf(ctx).organisationId;
-        await d.kbs.get(organisationId, params.kbId);
-        return { documents: await d.documents.reindexKb(organisationId, params.kbId) };
+        const kb = await d.kbs.get(organisationId, params.kbId);
+        const documents = await d.documents.reindexKb(organisationId, params.kbId);
+        await d.audit.recordFor(actingOf(ctx), { action: 'kb.reindex', target: audited(kb), details: { documents } });
+        return { documents };
       },
     }),
     route({
@@ -165,6 +179,7 @@ export function kbRoutes(d: KbRouteDeps) {
       handler: async (ctx, { params }) => {
         const c = await d.search.chunk(principalOf(ctx).organisationId, params.kbId, params.chunkId);
         if (!c) throw errors.notFound('chunk');
+        await d.audit.recordViewFor(actingOf(ctx), { action: 'document.view', target: { type: 'document', id: c.documentId, name: c.documentName }, details: { kbId: params.kbId } });
         return {
           id: c._id,
           documentId: c.documentId,

@@ -138,7 +138,7 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assert.equal(setupBody.properties.password.minLength, 12);
     assert.equal(doc.paths['/api/v1/users'].get.responses['200'].content['application/json'].schema.properties.users.items.$ref, '#/components/schemas/User');
     assert.ok(doc.components.schemas.User && doc.components.schemas.Error);
-    assert.deepEqual(doc.paths['/api/v1/audit'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:limit']);
+    assert.deepEqual(doc.paths['/api/v1/audit'].get.parameters.map((p: { name: string; in: string }) => `${p.in}:${p.name}`), ['query:actor', 'query:action', 'query:from', 'query:to', 'query:outcome', 'query:limit', 'query:before']);
 
     const page = await new Client(server.url).get('/api/docs');
     assert.equal(page.status, 200);

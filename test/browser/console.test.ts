@@ -187,6 +187,23 @@ test('web console: setup, sign-in, API key lifecycle and phone layout', async (t
     await page.screenshot({ path: path.join(resultsDir, 'phone-audit.png'), fullPage: true });
   });
 
+  await t.test('the audit log filters by action and exports what it shows', async () => {
+    await page.setViewportSize({ width: 1280, height: 800 });
+    await page.getByLabel('Action', { exact: true }).selectOption('apikey.revoke');
+    await page.getByText('Showing 1 entry, all there are.').waitFor();
+    const table = page.getByRole('table', { name: 'Audit log entries' });
+    assert.equal(await table.getByRole('row').count(), 2, 'the header and the one revocation');
+    await table.getByRole('cell', { name: /Revoke API key/ }).waitFor();
+    await page.screenshot({ path: path.join(resultsDir, 'desktop-audit.png') });
+    const href = (await page.getByRole('link', { name: 'Export CSV' }).getAttribute('href')) ?? '';
+    assert.match(href, /format=csv/);
+    assert.match(href, /action=apikey\.revoke/);
+    // The link is what the browser downloads, with the session cookie.
+    const csv = await page.context().request.get(server.url + href);
+    assert.equal(csv.status(), 200);
+    assert.equal((await csv.text()).trimEnd().split('\r\n').length, 2, 'the header and the one revocation');
+  });
+
   await t.test('no script errors or CSP violations', () => {
     assert.deepEqual(problems, []);
   });

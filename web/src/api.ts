@@ -59,10 +59,23 @@ export interface AuditEntry {
   at: string;
   action: string;
   outcome: 'success' | 'failure';
-  actor: { type: 'user' | 'apiKey' | 'anonymous'; id: string | null; name: string | null };
+  actor: { type: 'user' | 'apiKey' | 'anonymous' | 'system'; id: string | null; name: string | null };
   target: { type: string; id: string; name: string | null } | null;
   ip: string | null;
   details: Record<string, unknown> | null;
+}
+
+/** Audit listing filters; empty ones are left out. `from` inclusive, `to` exclusive, ISO times. */
+export type AuditQuery = {
+  actor?: string;
+  action?: string;
+  from?: string;
+  to?: string;
+  outcome?: 'success' | 'failure';
+};
+
+function auditSearch(query: Record<string, string | number | undefined>): URLSearchParams {
+  return new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])));
 }
 
 export interface OrganisationSummary {
@@ -428,7 +441,11 @@ export const api = {
   createApiKey: (input: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api-keys', input),
   revokeApiKey: (keyId: string) => request<void>('DELETE', `/api-keys/${id(keyId)}`),
 
-  listAudit: (limit: number) => request<{ entries: AuditEntry[] }>('GET', `/audit?limit=${limit}`),
+  listAudit: (query: AuditQuery & { limit: number; before?: string | undefined }) =>
+    request<{ entries: AuditEntry[]; nextCursor: string | null }>('GET', `/audit?${auditSearch(query).toString()}`),
+  auditActions: () => request<{ actions: string[]; groups: string[] }>('GET', '/audit/actions'),
+  /** A download link for the audit log the filters select (the browser sends the session cookie). */
+  auditExportUrl: (query: AuditQuery, format: 'csv' | 'jsonl') => `/api/v1/audit/export?${auditSearch({ ...query, format }).toString()}`,
 
   listOrganisations: () => request<{ organisations: OrganisationSummary[] }>('GET', '/organisations'),
   createOrganisation: (input: NewOrganisationInput) =>
