@@ -42,7 +42,7 @@ export const configSchema = z.object({
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb').describe('Largest JSON request body accepted.'),
   SESSION_TTL_HOURS: positiveInt.default(24 * 14).describe('Idle lifetime of a console session; each use within the second half of it extends it (sliding expiry).'),
   SESSION_MAX_HOURS: positiveInt.default(24 * 30).describe('Absolute lifetime of a console session: however active, it ends this long after sign-in (and its sockets and event streams with it), so a stolen cookie kept busy does not live for ever.'),
-  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Login attempts for one email within the window (counted before the password is checked; a success resets it) before that account is locked for the window.'),
+  LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Login attempts for one email within the window (counted before the password is checked; a success resets it) before that account is locked for the window. Two-step sign-in codes are counted per user the same way.'),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is slowed down: past it, its attempts are evaluated one at a time after a growing delay (never refused outright, since a whole clinic may share one address).'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
   SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box.'),

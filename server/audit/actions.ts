@@ -16,16 +16,6 @@ export const auditActions = [
   'totp.recovery_code',
   /** A new set of recovery codes replaced the old one. */
   'totp.recovery_codes',
-  /** A temporary password was set by an admin, or by the operator on the host (actor `system`); the user's sessions ended. */
-  'password.reset',
-  /** Two-step sign-in (TOTP) was turned on, with a code from the new authenticator. */
-  'totp.enable',
-  /** Two-step sign-in was turned off: by its user (with a code or the password), or by a password reset that removed it. */
-  'totp.disable',
-  /** A recovery code stood in for the authenticator at sign-in (details: how many are left). */
-  'totp.recovery_code',
-  /** A new set of recovery codes replaced the old one. */
-  'totp.recovery_codes',
   'user.create',
   'user.update',
   'user.role',

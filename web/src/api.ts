@@ -23,6 +23,10 @@ export interface User {
   disabled: boolean;
   createdAt: string;
   lastLoginAt: string | null;
+  /** A reset password: they must choose a new one at their next sign-in. */
+  mustChangePassword: boolean;
+  /** Signs in in two steps, with a code from an authenticator app. */
+  totpEnabled: boolean;
 }
 
 export interface Organisation {
@@ -33,6 +37,31 @@ export interface Organisation {
 export interface Me {
   user: User;
   organisation: Organisation;
+  /** The session may do only this until it is done (the console shows that screen alone). */
+  restriction?: SessionRestriction | null;
+}
+
+/** `password_change` after a password reset; `totp_enrolment` where the organisation requires two-step sign-in. */
+export type SessionRestriction = 'password_change' | 'totp_enrolment';
+
+/** The password step's answer: a session, or (with two-step sign-in on) the token for the code step. */
+export type SignInResult = { user: User; restriction: SessionRestriction | null } | { secondFactor: { token: string; expiresAt: string } };
+
+export interface TotpStatus {
+  enabled: boolean;
+  enabledAt: string | null;
+  settingUp: boolean;
+  recoveryCodesLeft: number;
+}
+
+/** What re-confirms you before two-step sign-in is turned off or its recovery codes replaced. */
+export type Reauthentication = { code: string } | { password: string };
+
+export interface PasswordReset {
+  user: User;
+  /** Generated, shown this once; null when the admin chose it. */
+  temporaryPassword: string | null;
+  sessionsEnded: number;
 }
 
 export interface ApiKey {
@@ -132,6 +161,14 @@ export function toApiError(err: unknown): ApiError {
 }
 
 let unauthenticatedHandler: (() => void) | null = null;
+let restrictedHandler: (() => void) | null = null;
+
+/** The session hook registers here so a session restricted under it (e.g. two-step sign-in became required) shows what it must do. */
+export function onRestricted(handler: (() => void) | null): void {
+  restrictedHandler = handler;
+}
+
+const RESTRICTED_CODES = new Set(['password_change_required', 'totp_enrolment_required']);
 
 /** The session hook registers here so a 401 from any call (an expired cookie) sends the user to sign in. */
 export function onUnauthenticated(handler: (() => void) | null): void {
@@ -185,6 +222,7 @@ async function send(method: string, path: string, init: { body?: unknown; accept
   if (res.ok) return res;
   const error = errorFromResponse(res, await res.json().catch(() => null));
   if (error.code === 'unauthenticated') unauthenticatedHandler?.();
+  if (RESTRICTED_CODES.has(error.code)) restrictedHandler?.();
   throw error;
 }
 
@@ -389,6 +427,7 @@ export interface Settings {
     local: { installed: boolean; model: string | null; reason: string | null };
     cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
   };
+  security: SecuritySettings;
   /** Days kept in force (null: for ever), and the instance's defaults. */
   retention: Retention;
   retentionDefaults: Retention;
@@ -397,6 +436,12 @@ export interface Settings {
 export type { Retention };
 /** Days, null (for ever) or "default" (the instance's default again). */
 export type RetentionPatch = { [K in keyof Retention]?: number | null | 'default' };
+
+/** Sign-in rules of the organisation. */
+export interface SecuritySettings {
+  /** Members without two-step sign-in must set it up right after signing in. */
+  requireTotp: boolean;
+}
 
 export type UsageGroup = 'day' | 'user' | 'kb' | 'engine';
 
@@ -426,7 +471,14 @@ export interface ModelsStatus {
 export const api = {
   setupStatus: () => request<{ needed: boolean; tokenRequired: boolean }>('GET', '/setup'),
   setup: (input: SetupInput) => request<Me>('POST', '/setup', input),
-  login: (input: { email: string; password: string }) => request<{ user: User }>('POST', '/auth/login', input),
+  login: (input: { email: string; password: string }) => request<SignInResult>('POST', '/auth/login', input),
+  completeSignIn: (input: { token: string; code: string } | { token: string; recoveryCode: string }) =>
+    request<{ user: User; restriction: SessionRestriction | null }>('POST', '/auth/login/second-factor', input),
+  totpStatus: () => request<TotpStatus>('GET', '/auth/totp'),
+  totpSetup: () => request<{ secret: string; uri: string }>('POST', '/auth/totp/setup'),
+  totpConfirm: (code: string) => request<{ recoveryCodes: string[] }>('POST', '/auth/totp/confirm', { code }),
+  totpDisable: (proof: Reauthentication) => request<void>('POST', '/auth/totp/disable', proof),
+  totpRecoveryCodes: (proof: Reauthentication) => request<{ recoveryCodes: string[] }>('POST', '/auth/totp/recovery-codes', proof),
   logout: () => request<void>('POST', '/auth/logout'),
   changePassword: (input: { currentPassword: string; newPassword: string }) => request<void>('POST', '/auth/password', input),
   me: () => request<Me>('GET', '/me'),
@@ -436,6 +488,7 @@ export const api = {
   updateUser: (userId: string, patch: { name?: string; role?: Role; disabled?: boolean }) =>
     request<{ user: User }>('PATCH', `/users/${id(userId)}`, patch),
   deleteUser: (userId: string) => request<void>('DELETE', `/users/${id(userId)}`),
+  resetPassword: (userId: string, input: { password?: string; removeTotp?: boolean }) => request<PasswordReset>('POST', `/users/${id(userId)}/reset-password`, input),
 
   listApiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api-keys'),
   createApiKey: (input: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api-keys', input),
@@ -479,6 +532,7 @@ export const api = {
     request<Message>('POST', `/conversations/${id(conversationId)}/messages/${id(messageId)}/feedback`, input),
 
   getSettings: () => request<Settings>('GET', '/settings'),
+  updateSecurity: (security: SecuritySettings) => request<Settings>('PATCH', '/settings', { security }),
   updateSettings: (patch: { llmPolicy?: LlmPolicy; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),

@@ -19,6 +19,7 @@ import { KbsPage } from './pages/kbs.tsx';
 import { LoginPage } from './pages/login.tsx';
 import { ForbiddenPage, NotFoundPage } from './pages/not-found.tsx';
 import { OrganisationsPage } from './pages/organisations.tsx';
+import { RestrictedScreen } from './pages/restricted.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { SetupPage } from './pages/setup.tsx';
 import { UsagePage } from './pages/usage.tsx';
@@ -122,7 +123,8 @@ function Screens() {
     case 'anonymous':
       return <LoginPage expired={state.expired} />;
     case 'signed-in':
-      return <SignedIn me={state.me} />;
+      // A session limited to one thing (a new password, two-step sign-in) shows only that.
+      return state.me.restriction ? <RestrictedScreen me={state.me} /> : <SignedIn me={state.me} />;
   }
 }
 

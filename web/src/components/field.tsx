@@ -39,9 +39,11 @@ interface TextFieldProps extends FieldBinding {
   type?: 'text' | 'email' | 'password';
   autoComplete?: string;
   maxLength?: number;
+  /** The on-screen keyboard to offer: `numeric` for one-time codes. */
+  inputMode?: 'numeric' | 'text';
 }
 
-export function TextField({ label, hint, error, name, value, onValue, type = 'text', autoComplete, maxLength }: TextFieldProps) {
+export function TextField({ label, hint, error, name, value, onValue, type = 'text', autoComplete, maxLength, inputMode }: TextFieldProps) {
   return (
     <FieldShell label={label} hint={hint} error={error}>
       {(aria) => (
@@ -54,6 +56,7 @@ export function TextField({ label, hint, error, name, value, onValue, type = 'te
           required
           autoComplete={autoComplete}
           maxLength={maxLength}
+          inputMode={inputMode}
           spellcheck={type === 'text' ? undefined : false}
           onInput={(e) => onValue(e.currentTarget.value)}
         />

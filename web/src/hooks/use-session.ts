@@ -1,6 +1,6 @@
 import { createContext } from 'preact';
 import { useCallback, useContext, useEffect, useMemo, useState } from 'preact/hooks';
-import { api, onUnauthenticated, toApiError, type ApiError, type Me } from '../api.ts';
+import { api, onRestricted, onUnauthenticated, toApiError, type ApiError, type Me } from '../api.ts';
 
 export type SessionState =
   | { status: 'loading' }
@@ -56,8 +56,13 @@ export function useSessionState(): Session {
   useEffect(() => {
     // Only a signed-in user can have their session end under them; a 401 while signed out is expected.
     onUnauthenticated(() => setState((s) => (s.status === 'signed-in' ? { status: 'anonymous', expired: true } : s)));
+    // A call refused because the session became restricted: re-read it, so its one screen shows.
+    onRestricted(() => void refresh());
     void refresh();
-    return () => onUnauthenticated(null);
+    return () => {
+      onUnauthenticated(null);
+      onRestricted(null);
+    };
   }, [refresh]);
 
   const signedIn = useCallback((me: Me) => setState({ status: 'signed-in', me }), []);

@@ -3,6 +3,7 @@ import { TextField } from '../components/field.tsx';
 import { Form } from '../components/form.tsx';
 import { roleLabels } from '../components/format.tsx';
 import { Page } from '../components/page.tsx';
+import { TwoStepSettings } from '../components/two-step-settings.tsx';
 import { useForm } from '../hooks/use-form.ts';
 import { useMe } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
@@ -59,6 +60,10 @@ export function AccountPage() {
       <section class="panel" aria-labelledby="password-heading">
         <h2 id="password-heading">Change password</h2>
         <ChangePasswordForm />
+      </section>
+      <section class="panel" aria-labelledby="two-step-heading">
+        <h2 id="two-step-heading">Two-step sign-in</h2>
+        <TwoStepSettings />
       </section>
     </Page>
   );

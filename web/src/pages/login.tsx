@@ -1,6 +1,8 @@
+import { useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api } from '../api.ts';
+import { api, toApiError } from '../api.ts';
 import { AuthLayout } from '../components/auth-layout.tsx';
+import { Button } from '../components/button.tsx';
 import { TextField } from '../components/field.tsx';
 import { Form } from '../components/form.tsx';
 import { useForm } from '../hooks/use-form.ts';
@@ -12,24 +14,89 @@ function safeNext(next: string | undefined): string {
   return next && next.startsWith('/') && !next.startsWith('//') ? next : '/';
 }
 
+/** The second step of a two-step sign-in: a code from the authenticator app, or a recovery code. */
+function SecondStep({ token, onDone, onExpired }: { token: string; onDone(): Promise<void>; onExpired(): void }) {
+  const [recovery, setRecovery] = useState(false);
+  const form = useForm({
+    initial: { code: '' },
+    validate: (v) => ({ code: required(v.code, recovery ? 'a recovery code' : 'the 6-digit code from your app') }),
+    submit: async (v) => {
+      try {
+        await api.completeSignIn(recovery ? { token, recoveryCode: v.code.trim() } : { token, code: v.code.replace(/\s+/g, '') });
+      } catch (err) {
+        if (toApiError(err).code === 'sign_in_expired') onExpired();
+        throw err;
+      }
+      await onDone();
+    },
+  });
+  return (
+    <>
+      <Form form={form} submitLabel="Sign in">
+        {recovery ? (
+          <TextField label="Recovery code" hint="One of the codes you saved when you set up two-step sign-in. Each works once." autoComplete="off" maxLength={40} {...form.field('code')} />
+        ) : (
+          <TextField label="Authentication code" hint="The 6-digit code your authenticator app shows for Lectern." autoComplete="one-time-code" inputMode="numeric" maxLength={20} {...form.field('code')} />
+        )}
+      </Form>
+      <p class="auth-alternative">
+        <Button
+          variant="ghost"
+          size="small"
+          onClick={() => {
+            form.reset();
+            setRecovery(!recovery);
+          }}
+        >
+          {recovery ? 'Use a code from your app instead' : 'Lost your phone? Use a recovery code'}
+        </Button>
+      </p>
+    </>
+  );
+}
+
 export function LoginPage({ expired }: { expired: boolean }) {
   const session = useSession();
   const { route, query } = useLocation();
+  const [challenge, setChallenge] = useState<string | null>(null);
+  const [challengeExpired, setChallengeExpired] = useState(false);
+  const finish = async () => {
+    session.signedIn(await api.me());
+    route(safeNext(query.next), true);
+  };
   const form = useForm({
     initial: { email: '', password: '' },
     validate: (v) => ({ email: email(v.email), password: required(v.password, 'your password') }),
     submit: async (values) => {
-      await api.login({ email: values.email.trim(), password: values.password });
-      session.signedIn(await api.me());
-      route(safeNext(query.next), true);
+      const result = await api.login({ email: values.email.trim(), password: values.password });
+      if ('secondFactor' in result) {
+        setChallengeExpired(false);
+        setChallenge(result.secondFactor.token);
+        return;
+      }
+      await finish();
     },
   });
 
+  if (challenge) {
+    return (
+      <AuthLayout title="Two-step sign-in" intro="Your password was right. Now enter the code from your authenticator app.">
+        <SecondStep
+          token={challenge}
+          onDone={finish}
+          onExpired={() => {
+            setChallenge(null);
+            setChallengeExpired(true);
+          }}
+        />
+      </AuthLayout>
+    );
+  }
   return (
     <AuthLayout title="Sign in" intro="Sign in to manage your Lectern organisation.">
-      {expired && (
+      {(expired || challengeExpired) && (
         <p class="banner banner-info" role="status">
-          Your session has ended. Sign in again to continue.
+          {challengeExpired ? 'That sign-in took too long. Enter your email and password again.' : 'Your session has ended. Sign in again to continue.'}
         </p>
       )}
       <Form form={form} submitLabel="Sign in">

@@ -7,6 +7,7 @@ import { Form } from '../components/form.tsx';
 import { Page } from '../components/page.tsx';
 import { RadioGroup, type RadioOption } from '../components/radio-group.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
+import { SecuritySettingsForm } from '../components/security-settings.tsx';
 import { useForm } from '../hooks/use-form.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
@@ -180,6 +181,10 @@ export function SettingsPage() {
           <ExportPanel />
         </section>
       )}
+      <section class="panel" aria-labelledby="security-heading">
+        <h2 id="security-heading">Sign-in</h2>
+        <ResourceView resource={settings}>{(loaded) => <SecuritySettingsForm settings={loaded} canEdit={canEdit} />}</ResourceView>
+      </section>
       <section class="panel" aria-labelledby="models-heading">
         <h2 id="models-heading">Models</h2>
         <ResourceView resource={models}>{(m) => <Models models={m} />}</ResourceView>
