@@ -56,7 +56,7 @@ export const errors = {
   /** With scanning on, an original is served only once the scanner has called it clean. */
   notScanned: () => new AppError(409, 'not_scanned', 'This file has not been scanned for malware yet, so it is not served. Try again once it is processed.'),
   setupDone: () => new AppError(409, 'setup_done', 'This instance is already set up. Sign in instead.'),
-  emailTaken: () => new AppError(409, 'email_taken', 'A user with this email already exists.'),
+  emailTaken: () => new AppError(409, 'email_taken', 'Someone in your organisation already has this email.'),
   payloadTooLarge: (limit: string) => new AppError(413, 'payload_too_large', `The request body is larger than ${limit}.`),
   unsupportedMediaType: (message = 'Send the request body as application/json.') => new AppError(415, 'unsupported_media_type', message),
   rateLimited: (retryAfterSeconds: number) =>

@@ -1,7 +1,7 @@
 import type { Logger } from './logger.ts';
 import type { Clock } from './clock.ts';
 import type { Collections } from './db.ts';
-import type { Store } from './store/store.ts';
+import { isIndexNotFoundError, type Store } from './store/store.ts';
 
 export interface Migration {
   id: string;
@@ -55,6 +55,18 @@ export const migrations: Migration[] = [
       await db.audit.createIndex({ organisationId: 1, action: 1, at: -1 });
       await db.audit.createIndex({ organisationId: 1, 'actor.id': 1, at: -1 });
       await db.audit.createIndex({ at: -1 });
+    },
+  },
+  {
+    // An address is unique within an organisation, not across the instance: refusing a member's
+    // address because another organisation has it told that organisation's admin it exists.
+    id: '0005-email-unique-per-organisation',
+    async up(db) {
+      await db.users.createIndex({ organisationId: 1, email: 1 }, { unique: true });
+      await db.users.dropIndex('email_1').catch((err: unknown) => {
+        if (!isIndexNotFoundError(err)) throw err;
+      });
+      await db.users.createIndex({ email: 1 });
     },
   },
 ];

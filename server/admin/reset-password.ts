@@ -21,7 +21,7 @@ import { storeFileIn } from './store-in-use.ts';
 export const resetPassword: AdminCommand = {
   name: 'reset-password',
   summary: "Give a user (the instance owner too) a temporary password to change at next sign-in; ends their sessions.",
-  help: `Usage: npm run admin -- reset-password <email> [--disable-totp]
+  help: `Usage: npm run admin -- reset-password <email> [--organisation <id or name>] [--disable-totp]
 
 Sets a generated temporary password for the user with <email>, prints it once, and marks it
 temporary: at their next sign-in they can do nothing but choose a new one. Every session of the
@@ -31,6 +31,7 @@ operator. This is how the instance owner gets back in: nobody inside Lectern may
 instance owner's password.
 
   <email>          the user's sign-in email
+  --organisation   which organisation's account, when the email has accounts in several
   --disable-totp   also turn the user's two-step sign-in off (their authenticator and recovery
                    codes are lost); without it, signing in still needs a code
   DATA_DIR         as for the server (DATA_KEY_FILE is not needed)
@@ -38,10 +39,10 @@ instance owner's password.
 It may run while the server runs. The server checks every request's session against the store,
 so the user's sessions are refused from their next request on; their open realtime sockets and
 event streams re-check every 60 seconds and close then. Exits 1 with one line when no user has
-that email.`,
+that email, or when it has accounts in several organisations and none was named.`,
 
   async run(args, { config, out }) {
-    const { values, positionals } = parseArgs({ args, options: { 'disable-totp': { type: 'boolean' } }, strict: true, allowPositionals: true });
+    const { values, positionals } = parseArgs({ args, options: { 'disable-totp': { type: 'boolean' }, organisation: { type: 'string' } }, strict: true, allowPositionals: true });
     const [email, ...extra] = positionals;
     if (!email) throw new UsageError('the email of the user is required');
     if (extra.length > 0) throw new UsageError(`one email only (got ${positionals.length})`);
@@ -68,12 +69,20 @@ that email.`,
       const audit = new AuditLog({ audit: db.audit, clock: systemClock, random: cryptoRandom, log: createLogger({ level: 'silent' }) });
       const deps = { users: userDocs, sessions, audit, clock: systemClock, random: cryptoRandom, erasure: noErasure };
       const users = new UserService(deps);
-      const user = await users.findByEmail(email);
-      if (!user) {
-        out.warn(`no user has the email ${normaliseEmail(email)}`);
+      const organisations = store.collection<OrganisationDoc>('organisations');
+      const named = values.organisation;
+      const accounts = [];
+      for (const account of await users.findAllByEmail(email)) {
+        const organisation = await organisations.findOne({ _id: account.organisationId });
+        if (named === undefined || named === account.organisationId || named === organisation?.name) accounts.push({ account, organisation });
+      }
+      if (accounts.length !== 1 || !accounts[0]) {
+        const which = named === undefined ? '' : ` in the organisation ${named}`;
+        if (accounts.length === 0) out.warn(`no user has the email ${normaliseEmail(email)}${which}`);
+        else out.warn(`${normaliseEmail(email)} has accounts in ${accounts.map((a) => `${a.organisation?.name ?? '?'} (${a.account.organisationId})`).join(', ')}: name one with --organisation`);
         return EXIT.failed;
       }
-      const organisation = await store.collection<OrganisationDoc>('organisations').findOne({ _id: user.organisationId });
+      const { account: user, organisation } = accounts[0];
       const hadTotp = totpEnabled(user);
       const done = await users.forcePasswordReset(user, { removeTotp: values['disable-totp'] === true }, { actor: operator(), ip: null });
       const who = `${user.email} (${user.name}, ${user.instanceOwner ? 'instance owner' : user.role}${organisation ? ` of ${organisation.name}` : ''})`;

@@ -38,7 +38,8 @@ export function userActor(user: UserDoc): AuditActor {
 /** What a sign-in comes to: a session (perhaps restricted), or the challenge of its second step. */
 export type SignIn =
   | { user: UserDoc; session: IssuedSession; restriction: SessionRestriction | null }
-  | { user: UserDoc; secondFactor: { token: string; expiresAt: string } };
+  | { user: UserDoc; secondFactor: { token: string; expiresAt: string } }
+  | { chooseOrganisation: Array<{ id: string; name: string }> };
 
 function sessionPrincipal(user: UserDoc, sessionId: string, restriction: SessionRestriction | null): Principal {
   return {
@@ -141,26 +142,39 @@ export class AuthService {
    * (`completeSignIn`) rather than a session; a session after a password reset, or of someone
    * who must set up two-step sign-in, is restricted to doing that.
    */
-  async login(email: string, password: string, client: ClientMeta): Promise<SignIn> {
+  async login(email: string, password: string, client: ClientMeta, organisationId?: string): Promise<SignIn> {
     const account = normaliseEmail(email);
     const ip = client.ip ?? 'unknown';
     const attempt = await this.#throttle.admit(account, ip);
-    const user = await this.#users.findByEmail(account);
-    const ok = user ? await verifyPassword(user.passwordHash, password) : await verifyAgainstDummy(password);
-    if (!user || !ok || user.disabled) {
+    // An address is unique within an organisation only (so adding a member never reveals that the
+    // address is in use elsewhere): the password decides which of its accounts this is.
+    const accounts = await this.#users.findAllByEmail(account);
+    if (accounts.length === 0) await verifyAgainstDummy(password);
+    const matching: UserDoc[] = [];
+    for (const candidate of accounts) if (await verifyPassword(candidate.passwordHash, password)) matching.push(candidate);
+    const usable = matching.filter((u) => !u.disabled && (organisationId === undefined || u.organisationId === organisationId));
+    const user = usable.length === 1 ? usable[0] : undefined;
+    if (usable.length === 0) {
       await attempt.failed();
+      const known = accounts.length === 1 ? accounts[0] : undefined;
       await this.#audit.record({
-        organisationId: user?.organisationId ?? null,
+        organisationId: known?.organisationId ?? null,
         action: 'login',
         outcome: 'failure',
         actor: anonymous,
-        target: user ? { type: 'user', id: user._id, name: user.email } : null,
+        target: known ? { type: 'user', id: known._id, name: known.email } : null,
         ip: client.ip,
-        details: { email: account, reason: !user ? 'unknown_email' : !ok ? 'wrong_password' : 'disabled' },
+        details: { email: account, reason: accounts.length === 0 ? 'unknown_email' : matching.length === 0 ? 'wrong_password' : organisationId !== undefined ? 'other_organisation' : 'disabled' },
       });
       throw errors.invalidCredentials();
     }
     await attempt.succeeded();
+    if (!user) {
+      // The password opens accounts in several organisations: the person has proven it for each, so
+      // naming them discloses nothing; they sign in again naming one.
+      const organisations = await Promise.all(usable.map(async (u) => ({ id: u.organisationId, name: (await this.#organisations.get(u.organisationId))?.name ?? u.organisationId })));
+      return { chooseOrganisation: organisations };
+    }
     if (totpEnabled(user)) return { user, secondFactor: await this.#challenges.issue(user, client.ip) };
     return this.#startSession(user, client, null);
   }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { errors } from '../errors.ts';
 import { actingOf, clientOf, principalOf, type AppContext } from '../http/context.ts';
-import { route } from '../http/route.ts';
+import { idParam, route } from '../http/route.ts';
 import { organisationName } from '../organisations/routes.ts';
 import { presentOrganisation } from '../organisations/organisations.ts';
 import { email, password, personName, User } from '../users/schema.ts';
@@ -24,11 +24,17 @@ const SecondStep = z.object({
     .object({ token: z.string(), expiresAt: z.string() })
     .describe('Two-step sign-in is on: send this token with a code to POST /auth/login/second-factor within five minutes'),
 });
-const SignInResponse = z.union([SignedIn, SecondStep]);
+const ChooseOrganisation = z.object({
+  chooseOrganisation: z
+    .array(z.object({ id: z.string(), name: z.string() }))
+    .describe('The password opens accounts in several organisations: sign in again with `organisationId` set to one of these'),
+});
+const SignInResponse = z.union([SignedIn, SecondStep, ChooseOrganisation]);
 
 export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
   const startSession = (ctx: AppContext, issued: IssuedSession) => setSessionCookie(ctx, cookies, issued.token, issued.session.expiresAt);
   const signedIn = (ctx: AppContext, signIn: SignIn) => {
+    if ('chooseOrganisation' in signIn) return { chooseOrganisation: signIn.chooseOrganisation };
     if ('secondFactor' in signIn) return { secondFactor: signIn.secondFactor };
     startSession(ctx, signIn.session);
     return { user: presentUser(signIn.user), restriction: signIn.restriction };
@@ -74,16 +80,17 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       summary: 'Sign in with email and password',
       tag: 'Auth',
       access: 'public',
-      body: z.strictObject({ email: z.string().max(254), password: z.string().max(1024) }),
+      body: z.strictObject({ email: z.string().max(254), password: z.string().max(1024), organisationId: idParam.optional() }),
       responses: {
         200: {
-          description: 'Signed in (the session cookie is set; `restriction` says what it is limited to), or, with two-step sign-in on, the token for the second step',
+          description:
+            'Signed in (the session cookie is set; `restriction` says what it is limited to); with two-step sign-in on, the token for the second step; or, when the password opens accounts in several organisations, which ones',
           schema: SignInResponse,
         },
         401: { description: 'Wrong email or password (`invalid_credentials`), the same for both' },
         429: { description: 'Too many failures for this account or address (`rate_limited`, `Retry-After`)' },
       },
-      handler: async (ctx, { body }) => signedIn(ctx, await auth.login(body.email, body.password, clientOf(ctx))),
+      handler: async (ctx, { body }) => signedIn(ctx, await auth.login(body.email, body.password, clientOf(ctx), body.organisationId)),
     }),
     route({
       method: 'post',

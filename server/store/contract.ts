@@ -5,7 +5,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { isDuplicateKeyError, type Collection, type Filter, type FindOptions, type JsonValue, type Store } from './store.ts';
+import { isDuplicateKeyError, isIndexNotFoundError, type Collection, type Filter, type FindOptions, type JsonValue, type Store } from './store.ts';
 
 type Item = { _id: string; [field: string]: JsonValue };
 type Case = [title: string, filter: Filter<Item>, ids: string[]];
@@ -544,6 +544,15 @@ export function storeContract(name: string, open: () => Promise<Store> | Store, 
         assert.equal(await collection.createIndex({ email: 1 }, { unique: true }), 'email_1');
         await rejects(() => collection.createIndex({ email: 1 }, { name: 'email_1' }));
         assert.deepEqual(await ids(collection, { email: 'a@x' }), ['a']);
+      });
+
+      it('drops an index by name, and refuses a name no index has', async () => {
+        const collection = await seeded([{ _id: 'a', email: 'x' }]);
+        await collection.createIndex({ email: 1 }, { unique: true });
+        await collection.dropIndex('email_1');
+        await collection.insertOne({ _id: 'b', email: 'x' });
+        await rejects(() => collection.dropIndex('email_1'), isIndexNotFoundError);
+        assert.deepEqual(await ids(collection, { email: 'x' }), ['a', 'b']);
       });
 
       it('refuses a unique index over existing duplicates', async () => {

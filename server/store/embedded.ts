@@ -22,6 +22,7 @@ import type { DatabaseSync, SQLInputValue } from 'node:sqlite';
 import { openSqlite, Statements, transaction, WalEraser } from '../sqlite/connection.ts';
 import {
   DuplicateKeyError,
+  IndexNotFoundError,
   UnsupportedQueryError,
   type BaseDocument,
   type Collection,
@@ -529,6 +530,15 @@ class EmbeddedCollection<T extends BaseDocument> implements Collection<T> {
       // As in MongoDB, reusing a name or a key pattern with different options is an error, not a silent no-op.
       else if (existing.sql !== sql) throw new Error(`index '${name}' conflicts with the existing index '${existing.name.slice(this.collectionName.length + 1)}'`);
       return name;
+    });
+  }
+
+  async dropIndex(name: string): Promise<void> {
+    const sqlName = `${this.collectionName}.${name}`;
+    this.#write(() => {
+      const exists = this.#db.all<{ name: string }>("SELECT name FROM sqlite_schema WHERE type = 'index' AND name = ?", [sqlName]).length > 0;
+      if (!exists) throw new IndexNotFoundError(this.collectionName, name);
+      this.#db.run(`DROP INDEX ${quote(sqlName)}`);
     });
   }
 }

@@ -117,6 +117,8 @@ export interface Collection<T extends BaseDocument> {
   deleteMany(filter: Filter<T>): Promise<DeleteResult>;
   /** Idempotent, as in MongoDB: creating an existing index with the same keys and options is a no-op. */
   createIndex(keys: Record<string, SortDirection>, options?: IndexOptions): Promise<string>;
+  /** As in MongoDB, an index that does not exist is an error (IndexNotFoundError). */
+  dropIndex(name: string): Promise<void>;
 }
 
 export interface Store {
@@ -126,6 +128,19 @@ export interface Store {
   /** Resolves when the store can serve reads and writes; rejects otherwise. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Thrown by dropIndex for a name no index has (MongoDB's IndexNotFound, code 27). */
+export class IndexNotFoundError extends Error {
+  readonly code = 27;
+  constructor(collection: string, index: string) {
+    super(`index not found with name [${index}] in ${collection}`);
+    this.name = 'IndexNotFoundError';
+  }
+}
+
+export function isIndexNotFoundError(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 27;
 }
 
 /** Thrown when a write would violate a unique index (MongoDB's E11000). */

@@ -44,5 +44,6 @@ export function tenantCollection<T extends TenantDocument>(inner: Collection<T>,
     deleteOne: async (filter: Filter<T>) => inner.deleteOne(confine(filter, organisationId)),
     deleteMany: async (filter: Filter<T>) => inner.deleteMany(confine(filter, organisationId)),
     createIndex: async (keys, options) => inner.createIndex(keys, options),
+    dropIndex: async (name) => inner.dropIndex(name),
   };
 }

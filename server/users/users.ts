@@ -241,8 +241,8 @@ export class UserService {
   }
 
   /** Cross-tenant by nature: login knows only an email. */
-  findByEmail(email: string): Promise<UserDoc | null> {
-    return this.#deps.users.findOne({ email: normaliseEmail(email) });
+  findAllByEmail(email: string): Promise<UserDoc[]> {
+    return this.#deps.users.find({ email: normaliseEmail(email) }, { sort: { createdAt: 1, _id: 1 }, limit: MAX_ACCOUNTS_PER_EMAIL }).toArray();
   }
 
   /** Cross-tenant by nature: a session names its user. The caller checks the organisation matches. */
@@ -274,6 +274,9 @@ export function presentUser(user: UserDoc) {
     totpEnabled: totpEnabled(user),
   };
 }
+
+/** Accounts one address may have across organisations that a sign-in tries its password on. */
+const MAX_ACCOUNTS_PER_EMAIL = 10;
 
 /** Refuses a password that is easy to guess, naming the request field it came in. */
 export function requireStrongPassword(password: string, owner: PasswordOwner, field: string): void {

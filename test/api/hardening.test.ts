@@ -232,3 +232,43 @@ describe('readiness to the outside', () => {
     assert.equal(byKey.status, 403);
   });
 });
+
+describe('an address used in another organisation', () => {
+  let server: TestServer;
+  let owner: Client;
+  let bea: Client;
+  before(async () => {
+    server = await startTestServer();
+    owner = (await setUp(server.url)).owner;
+    const hilltop = await owner.post('/api/v1/organisations', { name: 'Hilltop', admin: { name: 'Bea', email: 'bea@hilltop.test', password: 'a sufficiently long password' } });
+    assert.equal(hilltop.status, 201);
+    bea = await signedIn(server.url, 'bea@hilltop.test', 'a sufficiently long password');
+  });
+  after(() => server.close());
+
+  it("is not revealed to another organisation's admin adding it", async () => {
+    const added = await bea.post('/api/v1/users', { email: OWNER.email, name: 'Ada at Hilltop', role: 'viewer', password: 'hilltop has its own passphrase' });
+    assert.equal(added.status, 201, 'the same address in another organisation is no conflict');
+    const again = await bea.post('/api/v1/users', { email: OWNER.email, name: 'Ada twice', role: 'viewer', password: 'hilltop has its own passphrase' });
+    assert.equal(again.status, 409, 'within one organisation an address is still unique');
+    assert.equal(again.json.error.code, 'email_taken');
+  });
+
+  it('signs in to the account the password opens, and asks which when it opens several', async () => {
+    const riverside = await signedIn(server.url, OWNER.email, OWNER.password);
+    assert.equal((await riverside.get('/api/v1/me')).json.organisation.name, 'Riverside Clinic');
+    const hilltop = await signedIn(server.url, OWNER.email, 'hilltop has its own passphrase');
+    assert.equal((await hilltop.get('/api/v1/me')).json.organisation.name, 'Hilltop');
+
+    assert.equal((await hilltop.post('/api/v1/auth/password', { currentPassword: 'hilltop has its own passphrase', newPassword: OWNER.password })).status, 204);
+    const c = new Client(server.url);
+    const ambiguous = await c.post('/api/v1/auth/login', { email: OWNER.email, password: OWNER.password });
+    assert.equal(ambiguous.status, 200);
+    assert.equal(c.cookie, null, 'no session until one is chosen');
+    const choices = ambiguous.json.chooseOrganisation as Array<{ id: string; name: string }>;
+    assert.deepEqual(choices.map((o) => o.name).sort(), ['Hilltop', 'Riverside Clinic']);
+    const chosen = await c.post('/api/v1/auth/login', { email: OWNER.email, password: OWNER.password, organisationId: choices.find((o) => o.name === 'Hilltop')!.id });
+    assert.equal(chosen.status, 200);
+    assert.equal((await c.get('/api/v1/me')).json.organisation.name, 'Hilltop');
+  });
+});
