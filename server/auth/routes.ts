@@ -29,7 +29,8 @@ const ChooseOrganisation = z.object({
     .array(z.object({ id: z.string(), name: z.string() }))
     .describe('The password opens accounts in several organisations: sign in again with `organisationId` set to one of these'),
 });
-const SignInResponse = z.union([SignedIn, SecondStep, ChooseOrganisation]);
+/** The console's sign-in types are inferred from this (web/src/api.ts), so they cannot drift from the wire. */
+export const SignInResponse = z.union([SignedIn, SecondStep, ChooseOrganisation]);
 
 export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
   const startSession = (ctx: AppContext, issued: IssuedSession) => setSessionCookie(ctx, cookies, issued.token, issued.session.expiresAt);

@@ -145,3 +145,26 @@ test('account security: two-step sign-in, password reset, required two-step sign
 
   assert.deepEqual(problems, [], 'no script errors or CSP violations');
 });
+
+test('an address with accounts in two organisations picks one at sign-in', async (t) => {
+  const server = await startTestServer();
+  const { owner } = await setUp(server.url);
+  // The same person, the same password, in a second organisation.
+  const created = await owner.post('/api/v1/organisations', { name: 'Hilltop Practice', admin: { name: 'Ada at Hilltop', email: OWNER.email, password: OWNER.password } });
+  assert.equal(created.status, 201);
+  const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+  t.after(async () => {
+    await context.close();
+    await server.close();
+  });
+  const page = await context.newPage();
+  page.setDefaultTimeout(10_000);
+  await page.goto(`${server.url}/login`);
+  await signIn(page, OWNER.email, OWNER.password);
+  await heading(page, 'Choose an organisation').waitFor();
+  await page.getByRole('radio', { name: 'Hilltop Practice' }).check();
+  await page.getByRole('button', { name: 'Continue' }).click();
+  await page.waitForURL(`${server.url}/`);
+  const me = (await (await page.request.get(`${server.url}/api/v1/me`)).json()) as { organisation: { name: string } };
+  assert.equal(me.organisation.name, 'Hilltop Practice');
+});

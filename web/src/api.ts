@@ -2,6 +2,8 @@
 // shaping, the session cookie and the "signed out elsewhere" signal live in one place.
 
 // Server types shared with the client: `import type` only, so nothing of the server reaches the bundle.
+import type { z } from 'zod';
+import type { SignInResponse } from '../../server/auth/routes.ts';
 import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
@@ -44,8 +46,11 @@ export interface Me {
 /** `password_change` after a password reset; `totp_enrolment` where the organisation requires two-step sign-in. */
 export type SessionRestriction = 'password_change' | 'totp_enrolment';
 
-/** The password step's answer: a session, or (with two-step sign-in on) the token for the code step. */
-export type SignInResult = { user: User; restriction: SessionRestriction | null } | { secondFactor: { token: string; expiresAt: string } };
+/**
+ * The password step's answer: a session; with two-step sign-in on, the token for the code step; or,
+ * when the password opens accounts in several organisations, which ones (sign in again naming one).
+ */
+export type SignInResult = z.output<typeof SignInResponse>;
 
 export interface TotpStatus {
   enabled: boolean;
@@ -471,7 +476,7 @@ export interface ModelsStatus {
 export const api = {
   setupStatus: () => request<{ needed: boolean; tokenRequired: boolean }>('GET', '/setup'),
   setup: (input: SetupInput) => request<Me>('POST', '/setup', input),
-  login: (input: { email: string; password: string }) => request<SignInResult>('POST', '/auth/login', input),
+  login: (input: { email: string; password: string; organisationId?: string }) => request<SignInResult>('POST', '/auth/login', input),
   completeSignIn: (input: { token: string; code: string } | { token: string; recoveryCode: string }) =>
     request<{ user: User; restriction: SessionRestriction | null }>('POST', '/auth/login/second-factor', input),
   totpStatus: () => request<TotpStatus>('GET', '/auth/totp'),

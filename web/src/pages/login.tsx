@@ -5,6 +5,7 @@ import { AuthLayout } from '../components/auth-layout.tsx';
 import { Button } from '../components/button.tsx';
 import { TextField } from '../components/field.tsx';
 import { Form } from '../components/form.tsx';
+import { RadioGroup } from '../components/radio-group.tsx';
 import { useForm } from '../hooks/use-form.ts';
 import { useSession } from '../hooks/use-session.ts';
 import { email, required } from '../validation.ts';
@@ -55,11 +56,27 @@ function SecondStep({ token, onDone, onExpired }: { token: string; onDone(): Pro
   );
 }
 
+/** The password opens accounts in several organisations: the person picks one and signs in to it. */
+function ChooseOrganisation({ choices, signIn }: { choices: ReadonlyArray<{ id: string; name: string }>; signIn(organisationId: string): Promise<void> }) {
+  const form = useForm({
+    initial: { organisationId: choices[0]?.id ?? '' },
+    validate: (v) => ({ organisationId: required(v.organisationId, 'an organisation') }),
+    submit: (v) => signIn(v.organisationId),
+  });
+  const choice = form.field('organisationId');
+  return (
+    <Form form={form} submitLabel="Continue">
+      <RadioGroup legend="Organisation" name="organisation" value={choice.value} onValue={choice.onValue} options={choices.map((o) => ({ value: o.id, label: o.name }))} />
+    </Form>
+  );
+}
+
 export function LoginPage({ expired }: { expired: boolean }) {
   const session = useSession();
   const { route, query } = useLocation();
   const [challenge, setChallenge] = useState<string | null>(null);
   const [challengeExpired, setChallengeExpired] = useState(false);
+  const [choices, setChoices] = useState<ReadonlyArray<{ id: string; name: string }> | null>(null);
   const finish = async () => {
     session.signedIn(await api.me());
     route(safeNext(query.next), true);
@@ -67,17 +84,30 @@ export function LoginPage({ expired }: { expired: boolean }) {
   const form = useForm({
     initial: { email: '', password: '' },
     validate: (v) => ({ email: email(v.email), password: required(v.password, 'your password') }),
-    submit: async (values) => {
-      const result = await api.login({ email: values.email.trim(), password: values.password });
-      if ('secondFactor' in result) {
-        setChallengeExpired(false);
-        setChallenge(result.secondFactor.token);
-        return;
-      }
-      await finish();
-    },
+    submit: (values) => signIn(values.email, values.password),
   });
+  const signIn = async (email: string, password: string, organisationId?: string) => {
+    const result = await api.login({ email: email.trim(), password, ...(organisationId ? { organisationId } : {}) });
+    if ('chooseOrganisation' in result) {
+      setChoices(result.chooseOrganisation);
+      return;
+    }
+    setChoices(null);
+    if ('secondFactor' in result) {
+      setChallengeExpired(false);
+      setChallenge(result.secondFactor.token);
+      return;
+    }
+    await finish();
+  };
 
+  if (choices) {
+    return (
+      <AuthLayout title="Choose an organisation" intro="Your email and password open accounts in more than one organisation. Which one do you want to sign in to?">
+        <ChooseOrganisation choices={choices} signIn={(organisationId) => signIn(form.values.email, form.values.password, organisationId)} />
+      </AuthLayout>
+    );
+  }
   if (challenge) {
     return (
       <AuthLayout title="Two-step sign-in" intro="Your password was right. Now enter the code from your authenticator app.">
