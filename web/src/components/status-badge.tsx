@@ -32,6 +32,7 @@ export function DocumentStatus({ doc }: { doc: Doc }) {
     <div class="doc-status">
       <StatusBadge status={doc.status} />
       {busy && <ProgressBar value={doc.progress} label={`Processing ${doc.name}`} text={`${stageLabels[doc.stage]} · ${Math.round(doc.progress * 100)}%`} />}
+      {busy && doc.statusMessage && <span class="field-hint">{doc.statusMessage}</span>}
       {doc.status === 'failed' && doc.error && <FailureReason error={doc.error} />}
     </div>
   );
