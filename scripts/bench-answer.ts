@@ -21,6 +21,7 @@ import { parseArgs } from 'node:util';
 import { getLlama, LlamaChat, LlamaLogLevel, resolveChatWrapper } from 'node-llama-cpp';
 import { createAppliance, listen } from '../server/appliance.ts';
 import { loadConfig } from '../server/config.ts';
+import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 import type { DocumentDoc } from '../server/documents/documents.ts';
 import { defaultLlmThreads, LocalLlmEngine, renderChat, toChatHistory, toFunctions } from '../server/llm/llama.ts';
 import type { GenerateRequest, GenerateResult } from '../server/llm/llm.ts';
@@ -116,6 +117,7 @@ async function main(argv: string[]): Promise<void> {
       MODELS_DIR: models.modelsDir,
       LOG_LEVEL: 'silent',
       INGEST_CONCURRENCY: '1',
+      ...NO_RATE_LIMITS,
       LLM_THREADS: String(threads),
       ...(models.llm ? { LLM_MODEL: models.llm } : {}),
     });

@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { createAppliance, listen } from '../server/appliance.ts';
 import { loadConfig } from '../server/config.ts';
+import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 import type { DocumentDoc } from '../server/documents/documents.ts';
 import { createLogger } from '../server/logger.ts';
 import { Lifecycle } from '../server/ops/lifecycle.ts';
@@ -139,6 +140,7 @@ export async function benchSmallDocuments(options: { modelsDir?: string; count?:
       DATA_DIR: dataDir,
       MODELS_DIR: options.modelsDir ?? path.resolve('models'),
       LOG_LEVEL: 'silent',
+      ...NO_RATE_LIMITS,
       ...(options.concurrency ? { INGEST_CONCURRENCY: String(options.concurrency) } : {}),
     });
     const appliance = await createAppliance(config, log, lifecycle);

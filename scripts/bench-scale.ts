@@ -23,6 +23,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { basename, join, resolve } from 'node:path';
 import { seeded } from '../test/fixtures/seeded.ts';
+import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const SCIFACT = resolve(root, '../shared/bench/scifact');
@@ -552,6 +553,7 @@ export async function benchScale(options: ScaleOptions): Promise<void> {
     MODELS_DIR: modelsDir,
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    ...NO_RATE_LIMITS,
   });
   // The child must never outlive the bench, however the bench ends.
   const killOnExit = () => server.kill();

@@ -35,6 +35,7 @@ import { writeTinyGguf } from '../test/fixtures/tiny-gguf.ts';
 import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../test/fixtures/tiny-speech-models.ts';
 import { setUp } from '../test/helpers/client.ts';
 import { startTestServer } from '../test/helpers/server.ts';
+import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 
 const SPEECH_DIR = path.resolve(import.meta.dirname, '../../shared/speech');
 const RATE = 24_000;
@@ -625,7 +626,7 @@ async function main(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
   const started = performance.now();
   const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-voice-'));
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', REALTIME_MAX_SESSIONS: String(Math.max(options.maxSessions, IDLE_SESSIONS) + 16), INGEST_CONCURRENCY: '1' };
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', REALTIME_MAX_SESSIONS: String(Math.max(options.maxSessions, IDLE_SESSIONS) + 16), INGEST_CONCURRENCY: '1', ...NO_RATE_LIMITS };
   let note: string;
   if (options.modelsDir) {
     Object.assign(env, { MODELS_DIR: options.modelsDir });

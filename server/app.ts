@@ -92,7 +92,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       upload: { maxFileBytes: config.UPLOAD_MAX_FILE_MB * 1024 * 1024, maxFiles: config.UPLOAD_MAX_FILES },
     }),
     ...conversationRoutes({ answers: services.answers, conversations: services.conversations, audit: services.audit }),
-    ...usageRoutes(services.ledger, clock),
+    ...usageRoutes(services.ledger, clock, services.limits),
     ...settingsRoutes(services.organisations, () => ({
       local: { installed: llm.local !== null, model: llm.local?.model.id ?? null, reason: llm.localReason },
       cloud: {
@@ -101,7 +101,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
         model: llm.cloud?.model.id ?? null,
         host: config.CLOUD_LLM_URL ? new URL(config.CLOUD_LLM_URL).host : null,
       },
-    }), retentionDefaults(config)),
+    }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
     ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services), readiness }),
   ];
@@ -118,7 +118,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
   api.get('/openapi.json', (ctx) => {
     ctx.body = openapi;
   });
-  mount(api, routes);
+  mount(api, routes, { limits: services.limits });
 
   // The OpenAI-compatible API authenticates by API key only, so it needs no CSRF guard.
   const compat = openAiRouter({
@@ -130,6 +130,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     localModels: () => (llm.local ? [llm.local.model.id] : []),
     embeddings: embeddingEngine,
     clock,
+    limits: services.limits,
   });
 
   const ops = new Router<AppState>();

@@ -23,6 +23,7 @@ import { createServices } from './services.ts';
 import { scheduleRetention } from './retention/retention.ts';
 import { openScanner, scannerCheck } from './scan/open.ts';
 import { collections } from './db.ts';
+import { memoryCounters } from './limits/counters.ts';
 import { newId } from './auth/tokens.ts';
 import { openStore, sqliteFileOf } from './store/open.ts';
 import { openSpeechEngines } from './speech/open-speech.ts';
@@ -149,6 +150,8 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   });
 
   const bus = new LocalEventBus();
+  // Rate limits and quotas count in this process; a Redis store (issue #11) is the other choice here.
+  const counters = memoryCounters;
   const services = createServices({
     config,
     log,
@@ -165,6 +168,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddingsStatus: () => embeddings.status(),
     parse: (input, limits, onProgress, signal) => parser.parse(input, limits, onProgress, signal),
     llm,
+    counters,
   });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
@@ -245,6 +249,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     random,
     publicUrl: config.PUBLIC_URL,
     limits: { resumeMs: config.REALTIME_RESUME_SECONDS * 1000, maxSessions: config.REALTIME_MAX_SESSIONS },
+    rateLimits: services.limits,
   };
   /** Settles once the search index agrees with the store and is in memory (tests wait for it; the server does not). */
   const ready = searchReady.then(async () => {

@@ -11,6 +11,8 @@ const bool = z
   .transform((v) => v === 'true' || v === '1' || v === 'yes');
 
 const positiveInt = z.coerce.number().int().positive();
+/** A rate limit or quota; 0 counts use without refusing any. */
+const limit = z.coerce.number().int().min(0).max(1_000_000);
 
 /** Days to keep something (see server/retention/); unset: for ever. */
 const retentionDays = z.coerce.number().int().min(1).max(36_500).optional();
@@ -87,6 +89,12 @@ export const configSchema = z.object({
   VAD_MIN_SPEECH_MS: positiveInt.default(250).describe('Realtime: shorter bursts of sound (a cough, a click) never start a turn or interrupt an answer.'),
   REALTIME_RESUME_SECONDS: z.coerce.number().int().min(0).max(3_600).default(120).describe('Realtime: how long after a dropped connection a client may reconnect with `resume=<session id>` and continue the same conversation. 0 disables resuming.'),
   REALTIME_MAX_SESSIONS: positiveInt.default(64).describe('Realtime: open voice sessions the server accepts at once; more are refused with 503.'),
+  LIMIT_UPLOADS_PER_MINUTE: limit.default(10).describe('Rate limit: files each user (and, apart from it, each API key) may upload per minute; past it, 429 `rate_limited` with `Retry-After`. Each organisation may set its own in Settings. 0: not limited.'),
+  LIMIT_SEARCHES_PER_MINUTE: limit.default(100).describe('Rate limit: knowledge-base searches per user or API key per minute (as LIMIT_UPLOADS_PER_MINUTE).'),
+  LIMIT_ASKS_PER_MINUTE: limit.default(100).describe('Rate limit: questions per user or API key per minute: `ask` (JSON or streamed) and `/v1/chat/completions`.'),
+  LIMIT_REALTIME_SESSIONS: limit.default(3).describe('Realtime voice sessions one user or API key may have open at once; another upgrade is refused with 429 before the WebSocket opens.'),
+  LIMIT_AUDIO_MINUTES_PER_DAY: limit.default(120).describe('Voice input (audio received by realtime sessions) per user or API key per UTC day, in minutes; past it the session gets an `error` event (`rate_limited`) and is closed with 4029.'),
+  LIMIT_ORGANISATION_MULTIPLIER: z.coerce.number().int().min(1).max(1_000).default(10).describe('The organisation as a whole may use this many times each per-user limit above (e.g. 10 × 10 files per minute across all its users and keys).'),
   CLOUD_LLM_URL: z.url({ protocol: /^https?$/ }).optional().describe('Base URL of an OpenAI-compatible chat endpoint (OpenAI, Azure OpenAI, Groq, a llama-server on the LAN), e.g. `https://api.openai.com/v1`. Used only by organisations whose policy allows cloud.'),
   CLOUD_LLM_MODEL: z.string().min(1).optional().describe('Model (or Azure deployment) name at CLOUD_LLM_URL.'),
   CLOUD_LLM_API_KEY: z.string().min(1).optional().describe('Secret. API key for CLOUD_LLM_URL.'),

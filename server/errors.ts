@@ -59,8 +59,12 @@ export const errors = {
   emailTaken: () => new AppError(409, 'email_taken', 'Someone in your organisation already has this email.'),
   payloadTooLarge: (limit: string) => new AppError(413, 'payload_too_large', `The request body is larger than ${limit}.`),
   unsupportedMediaType: (message = 'Send the request body as application/json.') => new AppError(415, 'unsupported_media_type', message),
-  rateLimited: (retryAfterSeconds: number) =>
-    new AppError(429, 'rate_limited', `Too many attempts. Try again in ${retryAfterSeconds} seconds.`, { headers: { 'Retry-After': String(retryAfterSeconds) } }),
+  /** `limit` names the limit that was reached (`path`: its setting, e.g. `limits.uploadsPerMinute`) and says it in words. */
+  rateLimited: (retryAfterSeconds: number, limit?: ErrorDetail, headers: Record<string, string> = {}) =>
+    new AppError(429, 'rate_limited', `${limit ? `Rate limit reached: ${limit.message}.` : 'Too many attempts.'} Try again in ${retryAfterSeconds} seconds.`, {
+      headers: { ...headers, 'Retry-After': String(retryAfterSeconds) },
+      ...(limit ? { details: [limit] } : {}),
+    }),
   internal: () => new AppError(500, 'internal', 'Something went wrong on the server. The trace id identifies it in the log.'),
   unavailable: (message = 'The service is not ready yet.') => new AppError(503, 'unavailable', message),
 } as const;

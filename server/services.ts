@@ -38,6 +38,9 @@ import { RetentionService } from './retention/retention.ts';
 import { retentionDefaults } from './retention/policy.ts';
 import { OrganisationDeletions } from './organisations/deletion.ts';
 import { Exports } from './export/export.ts';
+import type { Counters } from './limits/counters.ts';
+import { RateLimits } from './limits/rate-limits.ts';
+import { limitDefaults } from './limits/values.ts';
 
 /** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
 export interface Infrastructure {
@@ -55,6 +58,8 @@ export interface Infrastructure {
   embeddingsStatus: () => EmbeddingsStatus;
   parse: ParseFn;
   llm: LlmProvider;
+  /** Where rate limits and quotas are counted (in memory now; Redis slots in here). */
+  counters: Counters;
 }
 
 export interface ServiceDeps extends Infrastructure {
@@ -172,6 +177,7 @@ export function createServices(deps: ServiceDeps) {
   });
   const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }), analyzer });
   const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });
+  const limits = new RateLimits({ counters: deps.counters, defaults: limitDefaults(config), overridesOf: async (id) => (await organisations.get(id))?.settings?.limits, clock });
   const clientSecrets = new ClientSecrets({ secrets: db.realtimeSecrets, clock, random, minterHolds: (principal) => auth.holds(principal) });
   revocations.subscribe((notice) => {
     clientSecrets.forget(notice).catch((err: unknown) => log.warn({ err, scope: notice.scope }, 'could not delete the client secrets of a revoked credential'));
@@ -190,7 +196,7 @@ export function createServices(deps: ServiceDeps) {
   });
   const organisationDeletions = new OrganisationDeletions({ organisations: db.organisations, db, kbs, documents, conversations, sync, revocations, audit, clock, log: log.child({ component: 'organisations' }) });
   const exports = new Exports({ db, documents, conversations, audit, clock, log: log.child({ component: 'export' }) });
-  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, twoFactor, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets, retention, organisationDeletions, exports };
+  return { db, audit, revocations, sessions, users, organisations, apiKeys, auth, twoFactor, sync, kbs, documents, pipeline, search, conversations, ledger, answers, clientSecrets, limits, retention, organisationDeletions, exports };
 }
 
 export type Services = ReturnType<typeof createServices>;

@@ -30,7 +30,8 @@ describe('ingesting every shared document in one request', { skip: available ? f
   const health = { checks: 0, failures: 0, slowestMs: 0 };
 
   before(async () => {
-    server = await startTestServer({ env: { INGEST_CONCURRENCY: '1' } });
+    // Every shared document in one request: more files than a minute's default upload limit.
+    server = await startTestServer({ env: { INGEST_CONCURRENCY: '1', LIMIT_UPLOADS_PER_MINUTE: '100' } });
     owner = (await setUp(server.url)).owner;
     kbId = (await owner.post('/api/v1/kbs', { name: 'Everything' })).json.id;
     const files = readdirSync(SHARED).flatMap((dir) => readdirSync(path.join(SHARED, dir)).map((name) => ({ name, bytes: readFileSync(path.join(SHARED, dir, name)) })));

@@ -156,6 +156,7 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
         'Ask a question; the answer is grounded in the knowledge base and cites passages. With `Accept: text/event-stream` it streams `conversation`, `search`, `delta`, `citation` and `done` events (`error` on failure); closing the connection cancels it.',
       tag: 'Answers',
       access: 'viewer',
+      limit: 'asks',
       params: z.object({ kbId: idParam }),
       body: z.strictObject({
         question: z.string().trim().min(1).max(4000),

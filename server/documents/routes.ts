@@ -59,6 +59,8 @@ export function documentRoutes(d: DocumentRouteDeps) {
       summary: 'Upload documents (multipart/form-data, field `files`, repeatable); processing continues in the background',
       tag,
       access: 'editor',
+      // Counted per file, once the request has been read: one request may carry many.
+      limit: { name: 'uploads', perItem: true },
       params: kbParams,
       multipart: { field: 'files', description: 'One or more files of any supported type (PDF, DOCX, HTML, Markdown, text, PNG/JPEG); the type is decided by content.' },
       status: 202,
@@ -70,10 +72,11 @@ export function documentRoutes(d: DocumentRouteDeps) {
         413: { description: 'A file is over the size limit (`too_large`) or too many files (`too_many_files`)' },
         415: { description: 'Not multipart/form-data' },
       },
-      handler: async (ctx, { params }) => {
+      handler: async (ctx, { params, count }) => {
         const principal = principalOf(ctx);
         await d.kbs.get(principal.organisationId, params.kbId);
         const files = await readUpload(ctx, d.blobs, d.upload);
+        await count(files.length);
         const added = await d.documents.add(principal.organisationId, params.kbId, files, principal.userId ?? principal.apiKeyId);
         // One entry per document created, so each can be found by its target; duplicates created nothing.
         for (const { doc } of added.filter((a) => !a.duplicate)) await d.audit.recordFor(actingOf(ctx), { action: 'document.create', target: audited(doc), details: { kbId: doc.kbId, size: doc.size } });

@@ -53,6 +53,7 @@ export function buildOpenApi(defs: readonly AnyRoute[], info: { version: string;
           : { description: spec.description };
     }
     if (def.body) responses['400'] ??= { description: 'Invalid request (`invalid_json`, `validation_failed`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    if (def.limit) responses['429'] ??= { description: 'Past a rate limit (`rate_limited`; `details[0].path` names it, `Retry-After` says when to try again)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     if (def.access !== 'public') {
       responses['401'] ??= { description: 'Not signed in (`unauthenticated`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
       responses['403'] ??= { description: 'Role too low (`forbidden`) or cross-site request (`csrf`)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };

@@ -3,7 +3,9 @@ import { Stream } from 'node:stream';
 import { z } from 'zod';
 import { errors, type ErrorDetail } from '../errors.ts';
 import { roleAtLeast, type Role } from '../auth/roles.ts';
-import type { AppContext, AppState } from './context.ts';
+import { principalOf, type AppContext, type AppState } from './context.ts';
+import { countRequest } from '../limits/http.ts';
+import type { LimitName, RateLimits } from '../limits/rate-limits.ts';
 
 /** Who may call a route: anyone, any signed-in principal, a minimum role, or the instance owner. */
 export type Access = 'public' | 'authenticated' | Role | 'instanceOwner';
@@ -17,6 +19,8 @@ export interface RouteInput<P, Q, B> {
   params: P;
   query: Q;
   body: B;
+  /** Counts `n` items against the route's per-item `limit` (429 past it): an upload's files. */
+  count(n: number): Promise<void>;
 }
 
 /**
@@ -37,6 +41,12 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
   body?: z.ZodType<B>;
   /** A multipart upload the handler reads itself; documented in OpenAPI. */
   multipart?: { field: string; description: string };
+  /**
+   * The rate limit the route counts against, after authentication: a point per request; or, per
+   * item, the handler counts its items with `input.count(n)` and the route only refuses, before
+   * the request is read, a caller with nothing left.
+   */
+  limit?: LimitName | { name: LimitName; perItem: true };
   status?: number;
   responses: Record<number, ResponseSpec>;
   handler(ctx: AppContext, input: RouteInput<P, Q, B>): Promise<unknown> | unknown;
@@ -86,7 +96,7 @@ function authorise(ctx: AppContext, def: AnyRoute): void {
   if (!roleAtLeast(principal.role, def.access)) throw errors.forbidden();
 }
 
-function readInput(ctx: AppContext, def: AnyRoute): RouteInput<unknown, unknown, unknown> {
+function readInput(ctx: AppContext, def: AnyRoute): Omit<RouteInput<unknown, unknown, unknown>, 'count'> {
   let params: unknown = {};
   if (def.params) {
     const parsed = def.params.safeParse(ctx.params);
@@ -128,16 +138,29 @@ export function presentResponse(def: AnyRoute, status: number, result: unknown):
   return parsed.data;
 }
 
+/** What a route's `limit` is enforced with. */
+export type RouteLimits = Pick<RateLimits, 'take' | 'ensureLeft'>;
+
 /** Streams (event streams, downloads) and raw bytes are written as they are; only JSON is checked. */
 function isJsonResult(result: unknown): boolean {
   return !(result instanceof Stream || result instanceof Uint8Array || typeof result === 'string');
 }
 
-export function mount(router: Router<AppState>, defs: readonly AnyRoute[]): void {
+export function mount(router: Router<AppState>, defs: readonly AnyRoute[], options: { limits?: RouteLimits } = {}): void {
   for (const def of defs) {
+    const limit = typeof def.limit === 'string' ? { name: def.limit, perItem: false } : def.limit;
+    const limits = options.limits;
+    if (limit && !limits) throw new Error(`${def.method.toUpperCase()} ${def.path} declares a limit, and no limits were given to enforce it`);
     router[def.method](def.path, async (ctx: AppContext) => {
       authorise(ctx, def);
-      const result = await def.handler(ctx, readInput(ctx, def));
+      if (limit && limits) {
+        if (limit.perItem) await limits.ensureLeft(principalOf(ctx), limit.name);
+        else await countRequest(ctx, limits, limit.name);
+      }
+      const count = async (n: number) => {
+        if (limit?.perItem && limits) await countRequest(ctx, limits, limit.name, n);
+      };
+      const result = await def.handler(ctx, { ...readInput(ctx, def), count });
       ctx.status = def.status ?? 200;
       if (result !== undefined && ctx.status !== 204) ctx.body = presentResponse(def, ctx.status, result);
     });

@@ -141,6 +141,7 @@ export function kbRoutes(d: KbRouteDeps) {
       summary: 'Search a knowledge base: keyword, vector or hybrid',
       tag,
       access: 'viewer',
+      limit: 'searches',
       params: kbParams,
       body: SearchBody,
       responses: {

@@ -12,6 +12,8 @@ import { actingOf, principalOf } from '../http/context.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { ChatMessage, GenerateResult, ToolSpec } from '../llm/llm.ts';
 import type { OrganisationService } from '../organisations/organisations.ts';
+import { limited } from '../limits/http.ts';
+import type { RateLimits } from '../limits/rate-limits.ts';
 
 // An OpenAI-compatible surface so existing tools (SDKs, chat front-ends, editors) work against
 // the box with an API key. `kb:<id>` models answer from a knowledge base, with citations in an
@@ -56,6 +58,8 @@ export interface OpenAiDeps {
   localModels: () => string[];
   embeddings: () => EmbeddingEngine | null;
   clock: { now(): Date };
+  /** Chat completions count as questions (`asksPerMinute`), as the REST ask does. */
+  limits: Pick<RateLimits, 'take'>;
 }
 
 function textOf(content: ChatRequest['messages'][number]['content']): string {
@@ -100,7 +104,7 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
     ctx.body = { object: 'list', data: [...models, ...kbs] };
   });
 
-  router.post('/chat/completions', async (ctx) => {
+  router.post('/chat/completions', limited(d.limits, 'asks'), async (ctx) => {
     const request = parse(ChatRequest, (ctx.request as { body?: unknown }).body ?? {});
     const id = `chatcmpl-${randomUUID()}`;
     if (request.model.startsWith(KB_PREFIX)) return groundedCompletion(ctx, request, id);

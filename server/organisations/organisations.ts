@@ -3,6 +3,7 @@ import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
 import type { Acting } from '../auth/principal.ts';
 import { newId } from '../auth/tokens.ts';
+import type { LimitOverrides } from '../limits/values.ts';
 import type { RetentionOverrides } from '../retention/policy.ts';
 import type { OrganisationDeletion } from './deletion.ts';
 import { requireStrongPassword, type NewUser, type UserDoc, type UserService } from '../users/users.ts';
@@ -14,10 +15,12 @@ export const llmPolicies = ['local-only', 'local-then-cloud', 'cloud-first'] as 
 export type OrganisationSettings = {
   /** Where answers may be generated. `local-only` (the default) never sends anything off the box. */
   llmPolicy: LlmPolicy;
-  /** Sign-in rules. `requireTotp`: members without two-step sign-in must set it up right after signing in. */
-  security?: SecuritySettings;
+  /** Rate limits and quotas this organisation chose; the others follow the instance's defaults (LIMIT_*). */
+  limits?: LimitOverrides;
   /** How long conversations, audit entries and usage records are kept; kinds not set follow the instance's defaults (RETENTION_*). */
   retention?: RetentionOverrides;
+  /** Sign-in rules. `requireTotp`: members without two-step sign-in must set it up right after signing in. */
+  security?: SecuritySettings;
 };
 
 export type SecuritySettings = { requireTotp: boolean };
@@ -65,7 +68,7 @@ export class OrganisationService {
     await this.#deps.organisations.updateOne({ _id: principal.organisationId }, { $set: { settings } });
     const details: Record<string, string> = {};
     for (const key of Object.keys(changes) as Array<keyof OrganisationSettings>) {
-      if (before[key] !== settings[key]) details[key] = `${before[key]} → ${settings[key]}`;
+      Object.assign(details, changed(key, before[key], settings[key]));
     }
     if (Object.keys(details).length > 0) {
       await this.#deps.audit.recordFor(acting, {
@@ -116,6 +119,20 @@ export class OrganisationService {
     });
     return created;
   }
+}
+
+/** `before → after` for a changed value; for a section (`limits`), each of its changed values by name. `default` where none was set. */
+function changed(key: string, before: unknown, after: unknown): Record<string, string> {
+  const isSection = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  // null is a value too (a retention of null keeps for ever); only an unset one follows the default.
+  const arrow = (b: unknown, a: unknown) => `${b === undefined ? 'default' : String(b)} → ${a === undefined ? 'default' : String(a)}`;
+  if (isSection(before) || isSection(after)) {
+    const b = isSection(before) ? before : {};
+    const a = isSection(after) ? after : {};
+    const parts = [...new Set([...Object.keys(b), ...Object.keys(a)])].filter((k) => b[k] !== a[k]).map((k) => `${k} ${arrow(b[k], a[k])}`);
+    return parts.length ? { [key]: parts.join(', ') } : {};
+  }
+  return before === after ? {} : { [key]: arrow(before, after) };
 }
 
 export function presentOrganisation(doc: OrganisationDoc) {

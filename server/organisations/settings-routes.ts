@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { llmPolicies, type OrganisationService } from './organisations.ts';
+import type { RateLimits } from '../limits/rate-limits.ts';
+import { applyLimitsPatch, limitsPatch, limitValuesSchema } from '../limits/values.ts';
 import { applyRetentionPatch, retentionInForce, retentionPatch, retentionSchema, type Retention } from '../retention/policy.ts';
 
 const securitySettings = z
@@ -21,6 +23,8 @@ const Settings = z
       local: z.object({ installed: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() }),
       cloud: z.object({ configured: z.boolean(), name: z.string().nullable(), model: z.string().nullable(), host: z.string().nullable() }),
     }),
+    limits: limitValuesSchema.describe("Rate limits and quotas in force: this organisation's own values, the instance's defaults for the rest. Per user or API key; the organisation as a whole gets `organisationMultiplier` times each. 0: not limited."),
+    limitDefaults: limitValuesSchema.describe('The instance\'s defaults (LIMIT_* configuration), which a limit set to null returns to.'),
     security: securitySettings,
     retention: retentionSchema.describe(
       "Days kept in force (this organisation's own, the instance's defaults for the rest): conversations not continued for `conversationsDays` go with their messages, audit entries and usage records older than theirs; null: kept for ever. A daily purge applies them and records what it removed in the audit log.",
@@ -29,8 +33,10 @@ const Settings = z
   })
   .meta({ id: 'OrganisationSettings' });
 
-export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview, retentionDefaults: Retention) {
+export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview, limits: Pick<RateLimits, 'limitsOf' | 'defaults'>, retentionDefaults: Retention) {
   const retentionOf = async (organisationId: string) => ({ retention: retentionInForce((await organisations.settings(organisationId)).retention, retentionDefaults), retentionDefaults });
+  // `limits` in force, not just the organisation's overrides.
+  const limitsOf = async (organisationId: string) => ({ limits: await limits.limitsOf(organisationId), limitDefaults: limits.defaults });
   return [
     route({
       method: 'get',
@@ -39,25 +45,32 @@ export function settingsRoutes(organisations: OrganisationService, engines: () =
       tag: 'Settings',
       access: 'viewer',
       responses: { 200: { description: 'Settings', schema: Settings } },
-      handler: async (ctx) => ({ ...(await organisations.settings(principalOf(ctx).organisationId)), engines: engines(), ...(await retentionOf(principalOf(ctx).organisationId)) }),
+      handler: async (ctx) => ({
+        ...(await organisations.settings(principalOf(ctx).organisationId)),
+        engines: engines(),
+        ...(await limitsOf(principalOf(ctx).organisationId)),
+        ...(await retentionOf(principalOf(ctx).organisationId)),
+      }),
     }),
     route({
       method: 'patch',
       path: '/settings',
-      summary: 'Change the engine policy: `local-only` (nothing leaves the box), `local-then-cloud` or `cloud-first`',
+      summary: 'Change the engine policy (`local-only`: nothing leaves the box, `local-then-cloud` or `cloud-first`) or the rate limits and quotas',
       tag: 'Settings',
       access: 'admin',
       body: z.strictObject({
         llmPolicy: z.enum(llmPolicies).optional(),
+        limits: limitsPatch.optional().describe('Rate limits and quotas to change: a number sets one for this organisation, null returns it to the default.'),
         security: securitySettings.optional(),
         retention: retentionPatch.optional().describe('Retention to change: days, null to keep for ever, or "default" to follow the instance\'s default again.'),
       }),
       responses: { 200: { description: 'Updated settings', schema: Settings } },
       handler: async (ctx, { body }) => {
         const acting = actingOf(ctx);
-        const { retention: retentionChange, ...rest } = body;
+        const { limits: patch, retention: retentionChange, ...rest } = body;
+        const changes = patch ? { ...rest, limits: applyLimitsPatch((await organisations.settings(acting.principal.organisationId)).limits, patch) } : rest;
         const retention = retentionChange ? { retention: applyRetentionPatch((await organisations.settings(acting.principal.organisationId)).retention, retentionChange) } : {};
-        return { ...(await organisations.updateSettings(acting, { ...rest, ...retention })), engines: engines(), ...(await retentionOf(acting.principal.organisationId)) };
+        return { ...(await organisations.updateSettings(acting, { ...changes, ...retention })), engines: engines(), ...(await limitsOf(acting.principal.organisationId)), ...(await retentionOf(acting.principal.organisationId)) };
       },
     }),
   ];

@@ -18,6 +18,7 @@ import type { ConversationService } from '../conversations/conversations.ts';
 import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
+import type { RateLimits } from '../limits/rate-limits.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
 import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
 import type { ClientSecrets } from './client-secrets.ts';
@@ -47,6 +48,8 @@ export interface RealtimeDeps {
   /** The public origin (PUBLIC_URL); otherwise the request's own Host is the origin cookies may come from. */
   publicUrl?: string | undefined;
   limits?: Partial<RealtimeLimits> | undefined;
+  /** Open sessions per caller and organisation (refused 429 at the upgrade), and voice input per day. */
+  rateLimits?: Pick<RateLimits, 'take' | 'release'> | undefined;
 }
 
 export interface RealtimeLimits {
@@ -84,6 +87,8 @@ const MAX_DETACHED = 1_000;
 
 /** The close code of a session whose credential was revoked or has lapsed: the client must not reconnect with it. */
 export const CLOSE_REVOKED = 4001;
+/** The close code of a session whose caller (or organisation) used its voice input for the day: reconnecting will not help until then. */
+export const CLOSE_QUOTA = 4029;
 
 /** Refuses an upgrade with a plain HTTP response carrying the usual JSON error body. */
 function refuse(socket: Duplex, err: unknown, traceId: string): void {
@@ -239,6 +244,15 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         conversationId = conversation._id;
       }
       const speech: RealtimeSpeech = { ...deps.speech, ...(await deps.speechFor?.(acting)) };
+      // Last, so nothing after it fails with the slot taken; it is given back when the socket
+      // closes, however that happens (a refused upgrade, a session ending, a client giving up).
+      const rateLimits = deps.rateLimits;
+      if (rateLimits) {
+        await rateLimits.take(principal, 'realtimeSessions');
+        const release = () => void rateLimits.release(principal, 'realtimeSessions').catch((err: unknown) => log.warn({ err }, 'could not release a realtime session slot'));
+        if (socket.destroyed) release();
+        else socket.once('close', release);
+      }
       return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech, conversationId };
     })().then(
       (ok) => {
@@ -276,6 +290,27 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       ws.send(JSON.stringify({ event_id: `event_${++eventCount}`, ...event }));
     };
     const { snapshot, refused } = reclaim(ctx.resume, principal, ctx.kbId);
+    // Voice input counts against the caller's daily quota as it arrives. Once spent, the client
+    // gets one `rate_limited` error and the session closes with CLOSE_QUOTA; audio still queued
+    // behind it is dropped without being counted (or refused) again.
+    let quotaSpent: AppError | null = null;
+    const rateLimits = deps.rateLimits;
+    const admitAudio = rateLimits
+      ? async (ms: number) => {
+          if (quotaSpent) throw quotaSpent;
+          try {
+            await rateLimits.take(principal, 'audio', ms);
+          } catch (err) {
+            if (!(err instanceof AppError) || err.status !== 429) throw err;
+            quotaSpent = err;
+            // The error goes out before the close frame; once the socket is closing, the session's
+            // own report of this rejection (and of any audio behind it) sends nothing more.
+            fail(err);
+            ws.close(CLOSE_QUOTA, 'voice input quota reached for today');
+            throw err;
+          }
+        }
+      : undefined;
     const session = new RealtimeSession({
       acting: ctx.acting,
       kbId: ctx.kbId,
@@ -289,6 +324,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       audioLeadMs: limits.audioLeadMs,
       resume: snapshot,
       conversationId: ctx.conversationId,
+      admitAudio,
     });
 
     let stopping: Promise<void> | null = null;

@@ -51,6 +51,8 @@ export interface RealtimeSessionDeps {
   resume?: SessionSnapshot | undefined;
   /** An existing conversation the session continues (when not resuming). */
   conversationId?: string | null | undefined;
+  /** Counts input audio (milliseconds) against the caller's quota; rejects, and the audio is dropped, once it is spent. */
+  admitAudio?: ((ms: number) => Promise<void>) | undefined;
 }
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
@@ -246,6 +248,8 @@ export class RealtimeSession {
 
   async #append(bytes: Buffer): Promise<void> {
     const rate = this.#config.audio.input.format.rate;
+    // pcm16 mono: two bytes a sample.
+    await this.#d.admitAudio?.(Math.round((bytes.length / 2 / rate) * 1000));
     const samples = pcm16ToFloat32(bytes);
     this.#buffer.push(samples);
     this.#bufferedSamples += samples.length;

@@ -7,6 +7,8 @@ import type { SignInResponse } from '../../server/auth/routes.ts';
 import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
+import type { LimitReport as ServerLimitReport } from '../../server/limits/rate-limits.ts';
+import type { LimitKey as ServerLimitKey, LimitValues as ServerLimitValues } from '../../server/limits/values.ts';
 import type { presentConversation, VoiceMetrics as ServerVoiceMetrics } from '../../server/conversations/conversations.ts';
 import type { RemovedCitation } from '../../server/conversations/redact.ts';
 import type { Retention } from '../../server/retention/policy.ts';
@@ -433,6 +435,9 @@ export interface Settings {
     cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
   };
   security: SecuritySettings;
+  /** Rate limits and quotas in force (per user or API key; the organisation gets `organisationMultiplier` times each). */
+  limits: LimitValues;
+  limitDefaults: LimitValues;
   /** Days kept in force (null: for ever), and the instance's defaults. */
   retention: Retention;
   retentionDefaults: Retention;
@@ -441,6 +446,15 @@ export interface Settings {
 export type { Retention };
 /** Days, null (for ever) or "default" (the instance's default again). */
 export type RetentionPatch = { [K in keyof Retention]?: number | null | 'default' };
+
+export type LimitKey = ServerLimitKey;
+export type LimitValues = ServerLimitValues;
+
+/** One limit as it applies to you; `organisation` figures are for admins only (null otherwise). */
+export type LimitUse = Omit<ServerLimitReport, 'organisation' | 'refusedToday'> & {
+  organisation: ServerLimitReport['organisation'] | null;
+  refusedToday: { caller: number; organisation: number | null };
+};
 
 /** Sign-in rules of the organisation. */
 export interface SecuritySettings {
@@ -538,7 +552,8 @@ export const api = {
 
   getSettings: () => request<Settings>('GET', '/settings'),
   updateSecurity: (security: SecuritySettings) => request<Settings>('PATCH', '/settings', { security }),
-  updateSettings: (patch: { llmPolicy?: LlmPolicy; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
+  updateSettings: (patch: { llmPolicy?: LlmPolicy; limits?: Partial<Record<LimitKey, number | null>>; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
+  usageLimits: () => request<{ limits: LimitValues; usage: LimitUse[] }>('GET', '/usage/limits'),
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),

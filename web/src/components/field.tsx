@@ -91,3 +91,36 @@ export function SelectField({ label, hint, error, name, value, onValue, options 
     </FieldShell>
   );
 }
+
+interface NumberFieldProps extends FieldBinding {
+  label: string;
+  hint?: string | undefined;
+  min?: number;
+  max?: number;
+  /** Shown while the field is empty: what applies when nothing is entered. */
+  placeholder?: string | undefined;
+  /** Empty means "not set" rather than a missing value. */
+  optional?: boolean;
+}
+
+export function NumberField({ label, hint, error, name, value, onValue, min, max, placeholder, optional = false }: NumberFieldProps) {
+  return (
+    <FieldShell label={label} hint={hint} error={error}>
+      {(aria) => (
+        <input
+          {...aria}
+          name={name}
+          type="number"
+          inputMode="numeric"
+          step={1}
+          min={min}
+          max={max}
+          value={value}
+          placeholder={placeholder}
+          required={!optional}
+          onInput={(e) => onValue(e.currentTarget.value)}
+        />
+      )}
+    </FieldShell>
+  );
+}

@@ -42,6 +42,9 @@ export interface Realtime {
 const MAX_BUFFERED_BYTES = 512 * 1024;
 
 const IDLE_NOTICE = 'Voice ended after ten minutes without a word. Start it again to go on.';
+/** The server's close code once the day's voice input is used up (CLOSE_QUOTA): reconnecting would only be refused again. */
+const CLOSE_QUOTA = 4029;
+const QUOTA_NOTICE = "You have used today's voice input. Voice works again after midnight (UTC); typed questions still work.";
 const GAVE_UP = 'The voice connection was lost and could not be restored. Check the network, then start voice again.';
 const REFUSED = 'The server is reachable but would not open a voice session: it may be busy (at its limit of voice sessions) or restarting. Start voice again in a minute.';
 
@@ -192,6 +195,11 @@ export function useRealtime(kbId: string, mode: VoiceMode, handlers: RealtimeHan
         if (e.code === 1000 && e.reason === 'idle timeout') {
           wanted.current = false;
           dispatch({ type: 'stop', notice: IDLE_NOTICE });
+          return;
+        }
+        if (e.code === CLOSE_QUOTA) {
+          wanted.current = false;
+          dispatch({ type: 'failed', code: 'rate_limited', message: QUOTA_NOTICE });
           return;
         }
         retry();

@@ -2,6 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, canManageUsers, type LlmPolicy, type ModelRole, type ModelsStatus, type Settings } from '../api.ts';
 import { CopyButton } from '../components/copy-button.tsx';
 import { DataTable, type Column } from '../components/data-table.tsx';
+import { NumberField } from '../components/field.tsx';
 import { Badge } from '../components/format.tsx';
 import { Form } from '../components/form.tsx';
 import { Page } from '../components/page.tsx';
@@ -12,6 +13,7 @@ import { useForm } from '../hooks/use-form.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
+import { LIMIT_KEYS, LIMIT_LABELS, showLimit, type LimitKey } from '../limits.ts';
 import { ExportPanel, RetentionSettings } from './settings-data.tsx';
 
 const POLICY_LABELS: Record<LlmPolicy, string> = {
@@ -86,6 +88,60 @@ function PolicyForm({ settings, canEdit, onSaved }: { settings: Settings; canEdi
   );
 }
 
+const fieldName = (key: LimitKey) => `limits.${key}`;
+
+/** Rate limits and quotas: an empty field follows this server's default (shown as its placeholder). */
+function LimitsForm({ settings, canEdit, onSaved }: { settings: Settings; canEdit: boolean; onSaved(s: Settings): void }) {
+  const toast = useToast();
+  const own = (key: LimitKey) => (settings.limits[key] === settings.limitDefaults[key] ? '' : String(settings.limits[key]));
+  const form = useForm({
+    initial: Object.fromEntries(LIMIT_KEYS.map((key) => [fieldName(key), own(key)])),
+    validate: (v) =>
+      Object.fromEntries(
+        LIMIT_KEYS.map((key) => {
+          const raw = v[fieldName(key)] ?? '';
+          const min = key === 'organisationMultiplier' ? 1 : 0;
+          const bad = raw !== '' && !(/^\d+$/.test(raw) && Number(raw) >= min);
+          return [fieldName(key), bad ? `Enter a whole number of at least ${min}, or leave it empty for the default.` : undefined];
+        }),
+      ),
+    submit: async (v) => {
+      const limits = Object.fromEntries(LIMIT_KEYS.map((key) => [key, v[fieldName(key)] ? Number(v[fieldName(key)]) : null]));
+      const saved = await api.updateSettings({ limits });
+      toast.success('Saved. The new limits apply from the next request.');
+      onSaved(saved);
+    },
+  });
+  if (!canEdit) {
+    return (
+      <dl class="stats">
+        {LIMIT_KEYS.map((key) => (
+          <div key={key} class="stat">
+            <dt>{LIMIT_LABELS[key].label}</dt>
+            <dd>{showLimit(key, settings.limits[key])}</dd>
+          </div>
+        ))}
+      </dl>
+    );
+  }
+  return (
+    <Form form={form} submitLabel="Save limits">
+      <p class="field-hint">Each limit applies to each user, and to each API key on its own. Leave a field empty to follow this server's default (shown greyed); 0 means no limit. Requests past a limit are refused and asked to try again later.</p>
+      {LIMIT_KEYS.map((key) => (
+        <NumberField
+          key={key}
+          label={LIMIT_LABELS[key].label}
+          hint={LIMIT_LABELS[key].hint}
+          min={key === 'organisationMultiplier' ? 1 : 0}
+          optional
+          placeholder={`Default: ${settings.limitDefaults[key]}`}
+          {...form.field(fieldName(key))}
+        />
+      ))}
+    </Form>
+  );
+}
+
 const ROLE_LABELS: Record<ModelRole, string> = {
   llm: 'Language model',
   embeddings: 'Embeddings (meaning search)',
@@ -151,7 +207,7 @@ export function SettingsPage() {
   const [saved, setSaved] = useState<Settings | null>(null);
 
   return (
-    <Page title="Settings" intro="Where your organisation's answers are written, and which models this server has.">
+    <Page title="Settings" intro="Where your organisation's answers are written, how much each user may use, and which models this server has.">
       <section class="panel" aria-labelledby="engine-heading">
         <h2 id="engine-heading">Answer engine</h2>
         <ResourceView resource={settings}>
@@ -170,6 +226,10 @@ export function SettingsPage() {
             );
           }}
         </ResourceView>
+      </section>
+      <section class="panel" aria-labelledby="limits-heading">
+        <h2 id="limits-heading">Limits</h2>
+        <ResourceView resource={settings}>{(loaded) => <LimitsForm settings={saved ?? loaded} canEdit={canEdit} onSaved={setSaved} />}</ResourceView>
       </section>
       <section class="panel" aria-labelledby="retention-heading">
         <h2 id="retention-heading">Retention</h2>

@@ -8,6 +8,7 @@ import { Page } from '../components/page.tsx';
 import { RadioGroup } from '../components/radio-group.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
 import { useResource } from '../hooks/use-resource.ts';
+import { LimitsUse } from './usage-limits.tsx';
 
 type Metric = 'messages' | 'tokens';
 type Breakdown = Exclude<UsageGroup, 'day'>;
@@ -148,7 +149,7 @@ export function UsagePage() {
   const label = BREAKDOWNS.find((b) => b.value === group)?.label ?? '';
 
   return (
-    <Page title="Usage" intro="Questions answered in your organisation, the tokens they used and what cloud engines would cost. Days are UTC days.">
+    <Page title="Usage" intro="Questions answered in your organisation, the tokens they used, what cloud engines would cost, and where each rate limit stands. Days are UTC days.">
       <div class="toolbar usage-range">
         <DateField label="From" value={from} max={to} onValue={setFrom} />
         <DateField label="To" value={to} min={from} onValue={setTo} />
@@ -157,6 +158,7 @@ export function UsagePage() {
         <h2 id="daily-heading">Per day</h2>
         <ResourceView resource={daily}>{(rows) => <Daily rows={rows} from={from} to={to} />}</ResourceView>
       </section>
+      <LimitsUse />
       <section class="panel" aria-labelledby="breakdown-heading">
         <div class="section-header">
           <h2 id="breakdown-heading">By {label.toLowerCase()}</h2>
