@@ -56,7 +56,7 @@ export const configSchema = z.object({
   UPLOAD_MAX_FILES: positiveInt.default(50).describe('Most files in one upload request.'),
   INGEST_CONCURRENCY: positiveInt.default(1).describe('Documents processed at once (and parse workers kept). Parsing runs in worker threads off the main one; keep this below the core count so the server stays responsive.'),
   INGEST_MAX_PAGES: positiveInt.default(2_000).describe('Documents with more pages fail with `too_many_pages`.'),
-  INGEST_MAX_TEXT_MB: positiveInt.default(20).describe('Extracted text beyond this fails with `too_large`.'),
+  INGEST_MAX_TEXT_MB: positiveInt.default(20).describe('Extracted text beyond this fails with `too_large`, checked while the file streams in (a 99 MB text file is refused without being read whole). For HTML the markup counts too, since a page is parsed whole.'),
   INGEST_MAX_UNCOMPRESSED_MB: positiveInt.default(200).describe('Largest expansion of a compressed container (DOCX); beyond it the file is refused as a zip bomb.'),
   INGEST_TIMEOUT_SECONDS: positiveInt.default(600).describe('Wall-clock limit for parsing one document, OCR included.'),
   INGEST_MAX_MEMORY_MB: positiveInt.default(1024).describe('Heap limit of the isolated parser of one document.'),
