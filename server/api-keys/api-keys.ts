@@ -7,6 +7,8 @@ import type { Acting } from '../auth/principal.ts';
 import type { Revocations } from '../auth/revocation.ts';
 import { roleAtLeast, type ApiKeyRole } from '../auth/roles.ts';
 import { issueSecret, parseToken, secretMatches } from '../auth/tokens.ts';
+import type { z } from 'zod';
+import type { ApiKey } from './schema.ts';
 
 export interface ApiKeyDoc {
   _id: string;
@@ -135,7 +137,7 @@ export class ApiKeyService {
   }
 }
 
-export function presentApiKey(doc: ApiKeyDoc) {
+export function presentApiKey(doc: ApiKeyDoc): z.input<typeof ApiKey> {
   return {
     id: doc._id,
     name: doc.name,

@@ -1,25 +1,10 @@
 import { z } from 'zod';
-import { apiKeyRoles } from '../auth/roles.ts';
 import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import { presentApiKey, type ApiKeyService } from './api-keys.ts';
-import { displayName } from '../http/names.ts';
+import { ApiKeyList, CreateApiKeyBody, CreatedApiKey } from './schema.ts';
 
 const tag = 'API keys';
-
-const ApiKey = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    role: z.enum(apiKeyRoles),
-    prefix: z.string(),
-    createdAt: z.string(),
-    createdBy: z.object({ id: z.string(), name: z.string() }).nullable(),
-    lastUsedAt: z.string().nullable(),
-  })
-  .meta({ id: 'ApiKey' });
-
-const CreateApiKeyBody = z.strictObject({ name: displayName(100), role: z.enum(apiKeyRoles) });
 
 export function apiKeyRoutes(apiKeys: ApiKeyService) {
   return [
@@ -29,7 +14,7 @@ export function apiKeyRoutes(apiKeys: ApiKeyService) {
       summary: "List your organisation's active API keys",
       tag,
       access: 'admin',
-      responses: { 200: { description: 'Keys (never their secrets)', schema: z.object({ apiKeys: z.array(ApiKey) }) } },
+      responses: { 200: { description: 'Keys (never their secrets)', schema: ApiKeyList } },
       handler: async (ctx) => ({ apiKeys: (await apiKeys.list(principalOf(ctx).organisationId)).map(presentApiKey) }),
     }),
     route({
@@ -40,7 +25,7 @@ export function apiKeyRoutes(apiKeys: ApiKeyService) {
       access: 'admin',
       body: CreateApiKeyBody,
       status: 201,
-      responses: { 201: { description: 'Created', schema: ApiKey.extend({ key: z.string() }) } },
+      responses: { 201: { description: 'Created', schema: CreatedApiKey } },
       handler: async (ctx, { body }) => {
         const { doc, key } = await apiKeys.create(actingOf(ctx), body);
         return { ...presentApiKey(doc), key };

@@ -7,6 +7,8 @@ import type { Acting } from '../auth/principal.ts';
 import type { AuditAction } from './actions.ts';
 import { auditFilter, type AuditCursor, type AuditQuery } from './query.ts';
 import { RecentKeys, type RecentKeysLimits } from './recent.ts';
+import type { z } from 'zod';
+import type { AuditEntry } from './schema.ts';
 
 export type { AuditAction } from './actions.ts';
 
@@ -126,4 +128,9 @@ export class AuditLog {
       before = next;
     }
   }
+}
+
+/** An entry as the API (and its exports) show it. */
+export function presentAuditEntry(doc: AuditDoc): z.input<typeof AuditEntry> {
+  return { id: doc._id, at: doc.at, action: doc.action, outcome: doc.outcome, actor: doc.actor, target: doc.target, ip: doc.ip, details: doc.details };
 }

@@ -4,28 +4,12 @@ import { errors } from '../errors.ts';
 import { actingOf, principalOf, type AppContext } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import { auditActions, auditGroups } from './actions.ts';
-import type { AuditDoc, AuditLog, AuditScope } from './audit.ts';
+import { presentAuditEntry, type AuditDoc, type AuditLog, type AuditScope } from './audit.ts';
 import { csvRow } from './csv.ts';
 import { decodeCursor, encodeCursor, type AuditQuery } from './query.ts';
-
-const AuditEntry = z
-  .object({
-    id: z.string(),
-    at: z.string(),
-    action: z.string(),
-    outcome: z.enum(['success', 'failure']),
-    actor: z.object({ type: z.enum(['user', 'apiKey', 'anonymous', 'system']), id: z.string().nullable(), name: z.string().nullable() }),
-    target: z.object({ type: z.string(), id: z.string(), name: z.string().nullable() }).nullable(),
-    ip: z.string().nullable(),
-    details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean(), z.null()])).nullable(),
-  })
-  .meta({ id: 'AuditEntry' });
+import { AuditActionList, AuditEntry, AuditPage } from './schema.ts';
 
 type Entry = z.output<typeof AuditEntry>;
-
-function present(doc: AuditDoc): Entry {
-  return { id: doc._id, at: doc.at, action: doc.action, outcome: doc.outcome, actor: doc.actor, target: doc.target, ip: doc.ip, details: doc.details };
-}
 
 const isoTime = z
   .string()
@@ -79,16 +63,13 @@ export function auditRoutes(audit: AuditLog) {
         before: z.string().max(200).optional().describe("The previous page's `nextCursor`"),
       }),
       responses: {
-        200: {
-          description: 'Entries, and the cursor of the next page (null after the last)',
-          schema: z.object({ entries: z.array(AuditEntry), nextCursor: z.string().nullable() }),
-        },
+        200: { description: 'Entries, and the cursor of the next page (null after the last)', schema: AuditPage },
       },
       handler: async (ctx, { query }) => {
         const before = query.before === undefined ? undefined : decodeCursor(query.before);
         if (before === null) throw errors.validation([{ path: 'query.before', message: 'is not a cursor this listing gave' }]);
         const { entries, next } = await audit.list(scopeOf(ctx), auditQuery(query), { limit: query.limit, before });
-        return { entries: entries.map(present), nextCursor: next ? encodeCursor(next) : null };
+        return { entries: entries.map(presentAuditEntry), nextCursor: next ? encodeCursor(next) : null };
       },
     }),
     route({
@@ -116,7 +97,7 @@ export function auditRoutes(audit: AuditLog) {
         return Readable.from(
           (async function* () {
             if (format.header) yield format.header;
-            for await (const doc of entries) yield format.line(present(doc));
+            for await (const doc of entries) yield format.line(presentAuditEntry(doc));
           })(),
           { objectMode: false },
         );
@@ -128,7 +109,7 @@ export function auditRoutes(audit: AuditLog) {
       summary: 'The actions the audit log records, and the groups the `action` filter accepts',
       tag: 'Audit',
       access: 'admin',
-      responses: { 200: { description: 'Actions and groups', schema: z.object({ actions: z.array(z.string()), groups: z.array(z.string()) }) } },
+      responses: { 200: { description: 'Actions and groups', schema: AuditActionList } },
       handler: () => ({ actions: [...auditActions], groups: [...auditGroups] }),
     }),
   ];

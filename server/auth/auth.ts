@@ -35,9 +35,12 @@ export function userActor(user: UserDoc): AuditActor {
   return { type: 'user', id: user._id, name: user.email };
 }
 
+/** A sign-in that came to a session, perhaps restricted. */
+export type SessionSignIn = { user: UserDoc; session: IssuedSession; restriction: SessionRestriction | null };
+
 /** What a sign-in comes to: a session (perhaps restricted), or the challenge of its second step. */
 export type SignIn =
-  | { user: UserDoc; session: IssuedSession; restriction: SessionRestriction | null }
+  | SessionSignIn
   | { user: UserDoc; secondFactor: { token: string; expiresAt: string } }
   | { chooseOrganisation: Array<{ id: string; name: string }> };
 
@@ -180,7 +183,7 @@ export class AuthService {
   }
 
   /** The second step: the challenge from `login` and a code from the authenticator (or a recovery code). */
-  async completeSignIn(token: string, factor: SecondFactor, client: ClientMeta): Promise<SignIn> {
+  async completeSignIn(token: string, factor: SecondFactor, client: ClientMeta): Promise<SessionSignIn> {
     const challenge = await this.#challenges.find(token);
     if (!challenge) throw errors.signInExpired();
     const user = await this.#users.findById(challenge.userId);
@@ -211,7 +214,7 @@ export class AuthService {
     return this.#startSession(user, client, used);
   }
 
-  async #startSession(user: UserDoc, client: ClientMeta, secondFactor: 'totp' | 'recovery_code' | null): Promise<SignIn> {
+  async #startSession(user: UserDoc, client: ClientMeta, secondFactor: 'totp' | 'recovery_code' | null): Promise<SessionSignIn> {
     await this.#users.recordLogin(user);
     const restriction = await this.#restrictionFor(user);
     const session = await this.#sessions.create(user, client, restriction);

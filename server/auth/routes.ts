@@ -2,43 +2,24 @@ import { z } from 'zod';
 import { errors } from '../errors.ts';
 import { actingOf, clientOf, principalOf, type AppContext } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
-import { organisationName } from '../organisations/routes.ts';
-import { presentOrganisation } from '../organisations/organisations.ts';
-import { email, password, personName, User } from '../users/schema.ts';
+import { organisationName } from '../organisations/schema.ts';
+import { email, password, personName } from '../users/schema.ts';
 import { presentUser } from '../users/users.ts';
-import type { AuthService, SignIn } from './auth.ts';
+import type { AuthService, SessionSignIn, SignIn } from './auth.ts';
 import { clearSessionCookie, setSessionCookie, type CookiePolicy } from './middleware.ts';
-import { sessionRestrictions } from './restriction.ts';
 import type { IssuedSession } from './sessions.ts';
-
-const Organisation = z.object({ id: z.string(), name: z.string() });
-
-const Restriction = z
-  .enum(sessionRestrictions)
-  .nullable()
-  .describe('What the session is limited to until it is done: `password_change` after a reset, `totp_enrolment` where the organisation requires two-step sign-in; null: nothing');
-
-const SignedIn = z.object({ user: User, restriction: Restriction });
-const SecondStep = z.object({
-  secondFactor: z
-    .object({ token: z.string(), expiresAt: z.string() })
-    .describe('Two-step sign-in is on: send this token with a code to POST /auth/login/second-factor within five minutes'),
-});
-const ChooseOrganisation = z.object({
-  chooseOrganisation: z
-    .array(z.object({ id: z.string(), name: z.string() }))
-    .describe('The password opens accounts in several organisations: sign in again with `organisationId` set to one of these'),
-});
-/** The console's sign-in types are inferred from this (web/src/api.ts), so they cannot drift from the wire. */
-export const SignInResponse = z.union([SignedIn, SecondStep, ChooseOrganisation]);
+import { MeResponse, SetupResponse, SetupStatus, SignedIn, SignInResponse } from './schema.ts';
 
 export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
   const startSession = (ctx: AppContext, issued: IssuedSession) => setSessionCookie(ctx, cookies, issued.token, issued.session.expiresAt);
+  const sessionStarted = (ctx: AppContext, signIn: SessionSignIn) => {
+    startSession(ctx, signIn.session);
+    return { user: presentUser(signIn.user), restriction: signIn.restriction };
+  };
   const signedIn = (ctx: AppContext, signIn: SignIn) => {
     if ('chooseOrganisation' in signIn) return { chooseOrganisation: signIn.chooseOrganisation };
     if ('secondFactor' in signIn) return { secondFactor: signIn.secondFactor };
-    startSession(ctx, signIn.session);
-    return { user: presentUser(signIn.user), restriction: signIn.restriction };
+    return sessionStarted(ctx, signIn);
   };
 
   return [
@@ -48,12 +29,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       summary: 'Whether first-run setup is still needed',
       tag: 'Setup',
       access: 'public',
-      responses: {
-        200: {
-          description: 'Setup state; `tokenRequired` when the operator set SETUP_TOKEN',
-          schema: z.object({ needed: z.boolean(), tokenRequired: z.boolean() }),
-        },
-      },
+      responses: { 200: { description: 'Setup state; `tokenRequired` when the operator set SETUP_TOKEN', schema: SetupStatus } },
       handler: async () => ({ needed: await auth.setupNeeded(), tokenRequired: auth.setupTokenRequired }),
     }),
     route({
@@ -65,7 +41,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       body: z.strictObject({ organisation: organisationName, name: personName, email, password, setupToken: z.string().max(512).optional() }),
       status: 201,
       responses: {
-        201: { description: 'Set up; the session cookie is set', schema: z.object({ user: User, organisation: Organisation }) },
+        201: { description: 'Set up; the session cookie is set', schema: SetupResponse },
         403: { description: 'Setup token missing or wrong (`invalid_setup_token`)' },
         409: { description: 'Already set up (`setup_done`)' },
       },
@@ -110,7 +86,7 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       },
       handler: async (ctx, { body }) => {
         const factor = body.code !== undefined ? { code: body.code } : { recoveryCode: body.recoveryCode ?? '' };
-        return signedIn(ctx, await auth.completeSignIn(body.token, factor, clientOf(ctx)));
+        return sessionStarted(ctx, await auth.completeSignIn(body.token, factor, clientOf(ctx)));
       },
     }),
     route({
@@ -150,22 +126,17 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       responses: {
         200: {
           description: 'The caller',
-          schema: z.object({
-            user: User.nullable(),
-            apiKey: z.object({ id: z.string(), name: z.string().nullable(), role: z.string() }).optional(),
-            organisation: Organisation,
-            restriction: Restriction.optional(),
-          }),
+          schema: MeResponse,
         },
         401: { description: 'No credentials (`unauthenticated`)' },
       },
       handler: async (ctx) => {
         const principal = principalOf(ctx);
         const { user, organisation } = await auth.me(principal);
-        const org = presentOrganisation(organisation);
-        if (user) return { user: presentUser(user), organisation: { id: org.id, name: org.name }, restriction: principal.restriction ?? null };
+        const org = { id: organisation._id, name: organisation.name };
+        if (user) return { user: presentUser(user), organisation: org, restriction: principal.restriction ?? null };
         if (!principal.apiKeyId) throw errors.unauthenticated();
-        return { user: null, apiKey: { id: principal.apiKeyId, name: principal.actor.name, role: principal.role }, organisation: { id: org.id, name: org.name } };
+        return { user: null, apiKey: { id: principal.apiKeyId, name: principal.actor.name, role: principal.role }, organisation: org };
       },
     }),
   ];

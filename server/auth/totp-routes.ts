@@ -3,23 +3,9 @@ import { actingOf, principalOf, type AppContext } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import type { AuthService } from './auth.ts';
 import type { Reauthentication, TwoFactorService } from './two-factor.ts';
+import { Reauth, RecoveryCodes, TotpKey, TotpStatus } from './schema.ts';
 
 const tag = 'Two-step sign-in';
-
-const TotpStatus = z
-  .object({
-    enabled: z.boolean(),
-    enabledAt: z.string().nullable(),
-    settingUp: z.boolean().describe('A key was handed out and waits for a code to confirm it'),
-    recoveryCodesLeft: z.number().int(),
-  })
-  .meta({ id: 'TotpStatus' });
-
-const RecoveryCodes = z.object({ recoveryCodes: z.array(z.string()).describe('Each works once in place of a code; shown this once') });
-
-const Reauth = z
-  .strictObject({ code: z.string().max(20).optional(), password: z.string().max(1024).optional() })
-  .refine((b) => (b.code === undefined) !== (b.password === undefined), { message: 'give either code (from your authenticator) or password' });
 
 const reauthOf = (body: { code?: string | undefined; password?: string | undefined }): Reauthentication =>
   body.code !== undefined ? { code: body.code } : { password: body.password ?? '' };
@@ -48,10 +34,7 @@ export function totpRoutes(auth: AuthService, twoFactor: TwoFactorService) {
       access: 'authenticated',
       sessionOnly: true,
       responses: {
-        200: {
-          description: 'The key as base32 text and as an otpauth:// URI (for a QR code); shown once. It counts once confirmed with a code.',
-          schema: z.object({ secret: z.string(), uri: z.string() }),
-        },
+        200: { description: 'The key as base32 text and as an otpauth:// URI (for a QR code); shown once. It counts once confirmed with a code.', schema: TotpKey },
         409: { description: 'Already on (`conflict`)' },
       },
       handler: async (ctx) => {

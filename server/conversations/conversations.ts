@@ -9,6 +9,8 @@ import { errors } from '../errors.ts';
 import { newId } from '../auth/tokens.ts';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { isRemoved, withoutDocument, type StoredCitation } from './redact.ts';
+import type { z } from 'zod';
+import type { Conversation, Message } from './schema.ts';
 
 export interface ConversationDoc {
   _id: string;
@@ -245,11 +247,11 @@ export class ConversationService {
   }
 }
 
-export function presentConversation(c: ConversationDoc) {
+export function presentConversation(c: ConversationDoc): z.input<typeof Conversation> {
   return { id: c._id, kbId: c.kbId, title: c.title, userId: c.userId, apiKeyId: c.apiKeyId, createdAt: c.createdAt, updatedAt: c.updatedAt, messageCount: c.messageCount };
 }
 
-export function presentMessage(m: MessageDoc) {
+export function presentMessage(m: MessageDoc): z.input<typeof Message> {
   return {
     id: m._id,
     role: m.role,
@@ -258,7 +260,7 @@ export function presentMessage(m: MessageDoc) {
     status: m.status ?? 'complete',
     mode: m.mode ?? null,
     incomplete: m.incomplete ?? null,
-    citations: (m.citations ?? []).map((c) => (isRemoved(c) ? c : { ...c, removed: false })),
+    citations: (m.citations ?? []).map((c) => (isRemoved(c) ? c : { ...c, removed: false as const })),
     engine: m.engine ?? null,
     usage: m.usage ?? null,
     shownChunkIds: m.shownChunkIds ?? [],

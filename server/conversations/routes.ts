@@ -7,99 +7,9 @@ import { idParam, route } from '../http/route.ts';
 import type { AgentEvent } from '../agent/types.ts';
 import type { AnswerService, AskOutcome } from './answer.ts';
 import { presentConversation, presentMessage, type ConversationDoc, type ConversationService } from './conversations.ts';
+import { AskResponse, ConversationDetail, ConversationList, Message } from './schema.ts';
 
-const Citation = z
-  .object({
-    n: z.number(),
-    chunkId: z.string(),
-    documentId: z.string(),
-    documentName: z.string(),
-    page: z.number().nullable().describe('The page the quoted words are on (1-based in the file); null for unpaged formats'),
-    pageLabel: z.string().nullable().describe("That page's printed label when the document defines one"),
-    quote: z.string(),
-  })
-  .meta({ id: 'Citation' });
-/** A stored answer's citation: as above, or — once its document is deleted — only its number and ids, `removed`. */
-const StoredCitation = z
-  .union([
-    Citation.extend({ removed: z.literal(false) }),
-    z.object({
-      n: z.number(),
-      chunkId: z.string(),
-      documentId: z.string(),
-      documentName: z.null(),
-      page: z.null(),
-      pageLabel: z.null(),
-      quote: z.null(),
-      removed: z.literal(true).describe('The cited document was deleted: its quote, page and name are gone, and the answer text no longer holds what came from it'),
-    }),
-  ])
-  .meta({ id: 'StoredCitation' });
-const Engine = z.object({ name: z.string(), kind: z.enum(['local', 'cloud', 'extractive']), model: z.string().nullable(), reason: z.string() }).meta({ id: 'AnswerEngine' });
-const Usage = z
-  .object({
-    promptTokens: z.number(),
-    completionTokens: z.number(),
-    cachedPromptTokens: z.number(),
-    firstTokenMs: z.number().nullable(),
-    totalMs: z.number(),
-    searches: z.number(),
-    llmCalls: z.number(),
-  })
-  .meta({ id: 'AnswerUsage' });
-const AskResponse = z
-  .object({
-    conversationId: z.string(),
-    messageId: z.string(),
-    answer: z.string(),
-    mode: z.enum(['generative', 'extractive']),
-    /** Why the answer stopped early, if it did: `length` (token limit) or `interrupted` (the engine failed mid-answer). */
-    incomplete: z.enum(['length', 'interrupted']).nullable(),
-    citations: z.array(Citation),
-    engine: Engine,
-    usage: Usage,
-  })
-  .meta({ id: 'Answer' });
-const Message = z.object({
-  id: z.string(),
-  role: z.enum(['user', 'assistant']),
-  content: z.string(),
-  createdAt: z.string(),
-  status: z.enum(['complete', 'cancelled', 'failed']),
-  mode: z.enum(['generative', 'extractive']).nullable(),
-  /** `truncated`: a spoken answer the listener interrupted; the content is what they heard (the realtime socket's conversation.item.truncate). */
-  incomplete: z.enum(['length', 'interrupted', 'truncated']).nullable(),
-  citations: z.array(StoredCitation),
-  engine: Engine.nullable(),
-  usage: Usage.nullable(),
-  shownChunkIds: z.array(z.string()),
-  sentToCloud: z.boolean(),
-  promptVersion: z.string().nullable(),
-  searches: z.array(z.object({ query: z.string(), hits: z.number(), documentIds: z.array(z.string()).optional() })),
-  feedback: z.object({ rating: z.enum(['up', 'down']), comment: z.string().nullable(), at: z.string(), by: z.string().nullable() }).nullable(),
-  /** A spoken turn's timings and audio (realtime voice), in ms and seconds. */
-  voice: z
-    .object({
-      speechEndToTranscriptMs: z.number().nullable(),
-      speechEndToFirstTokenMs: z.number().nullable(),
-      speechEndToFirstAudioMs: z.number().nullable(),
-      sttMs: z.number().nullable(),
-      firstTokenMs: z.number().nullable(),
-      ttsFirstSentenceMs: z.number().nullable(),
-      ttsMs: z.number(),
-      audioInSeconds: z.number(),
-      audioOutSeconds: z.number(),
-      charactersSynthesised: z.number(),
-      stt: z.string().nullable(),
-      voice: z.string().nullable(),
-    })
-    .nullable(),
-});
-const Conversation = z
-  .object({ id: z.string(), kbId: z.string(), title: z.string(), userId: z.string().nullable(), apiKeyId: z.string().nullable(), createdAt: z.string(), updatedAt: z.string(), messageCount: z.number() })
-  .meta({ id: 'Conversation' });
-
-export function presentAnswer({ conversation, message, answer }: AskOutcome): z.output<typeof AskResponse> {
+export function presentAnswer({ conversation, message, answer }: AskOutcome): z.input<typeof AskResponse> {
   return {
     conversationId: conversation._id,
     messageId: message._id,
@@ -181,7 +91,7 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
       tag: 'Answers',
       access: 'viewer',
       query: z.strictObject({ kbId: idParam.optional(), limit: z.coerce.number().int().min(1).max(200).default(50) }),
-      responses: { 200: { description: 'Conversations', schema: z.object({ conversations: z.array(Conversation) }) } },
+      responses: { 200: { description: 'Conversations', schema: ConversationList } },
       handler: async (ctx, { query }) => ({ conversations: (await d.conversations.list(principalOf(ctx), query)).map(presentConversation) }),
     }),
     route({
@@ -191,7 +101,7 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
       tag: 'Answers',
       access: 'viewer',
       params: conversationParams,
-      responses: { 200: { description: 'The conversation', schema: Conversation.extend({ messages: z.array(Message) }) }, 404: { description: 'No such conversation' } },
+      responses: { 200: { description: 'The conversation', schema: ConversationDetail }, 404: { description: 'No such conversation' } },
       handler: async (ctx, { params }) => {
         const principal = principalOf(ctx);
         const conversation = await d.conversations.get(principal, params.id);

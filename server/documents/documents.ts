@@ -12,10 +12,13 @@ import { errors } from '../errors.ts';
 import { newId } from '../auth/tokens.ts';
 import type { IngestErrorCode, PageInfo } from '../ingest/types.ts';
 import type { PositionedBlock } from '../ingest/chunker.ts';
+import type { z } from 'zod';
+import type { Document } from './schema.ts';
 
 export const documentStages = ['queued', 'parsing', 'ocr', 'chunking', 'embedding', 'indexing', 'ready', 'failed'] as const;
 export type DocumentStage = (typeof documentStages)[number];
-export type DocumentStatus = 'queued' | 'processing' | 'ready' | 'failed';
+export const documentStatuses = ['queued', 'processing', 'ready', 'failed'] as const;
+export type DocumentStatus = (typeof documentStatuses)[number];
 
 export interface DocumentDoc {
   _id: string;
@@ -72,7 +75,7 @@ export const INGEST_JOB = 'ingest';
 export const ingestJobId = (documentId: string) => `ingest:${documentId}`;
 export const kbTopic = (organisationId: string, kbId: string) => `kb:${organisationId}:${kbId}`;
 
-export function presentDocument(d: DocumentDoc) {
+export function presentDocument(d: DocumentDoc): z.input<typeof Document> {
   return {
     id: d._id,
     kbId: d.kbId,

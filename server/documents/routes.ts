@@ -6,41 +6,14 @@ import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { EventStreams } from '../http/sse.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
-import { documentStages, kbTopic, presentDocument, type DocumentDoc, type DocumentService } from './documents.ts';
+import { kbTopic, presentDocument, type DocumentDoc, type DocumentService } from './documents.ts';
+import { Document, DocumentContent, DocumentList, UploadedDocuments } from './schema.ts';
 import { readUpload, type UploadLimits } from './upload.ts';
 
 const tag = 'Documents';
 const kbParams = z.object({ kbId: idParam });
 const docParams = z.object({ kbId: idParam, docId: idParam });
 const audited = (doc: DocumentDoc) => ({ type: 'document' as const, id: doc._id, name: doc.name });
-
-const Document = z
-  .object({
-    id: z.string(),
-    kbId: z.string(),
-    name: z.string(),
-    mimeType: z.string(),
-    size: z.number(),
-    sha256: z.string(),
-    status: z.enum(['queued', 'processing', 'ready', 'failed']),
-    stage: z.enum(documentStages),
-    progress: z.number().min(0).max(1),
-    error: z.object({ code: z.string(), message: z.string() }).nullable(),
-    pages: z.number().nullable(),
-    chunks: z.number().nullable(),
-    format: z.string().nullable(),
-    encoding: z.string().nullable(),
-    ocr: z.boolean(),
-    warnings: z.array(z.string()),
-    scan: z
-      .object({ result: z.enum(['clean', 'infected']), signature: z.string().nullable(), at: z.string() })
-      .nullable()
-      .describe('The malware scanner\'s verdict on the original (CLAMAV_URL); `infected` originals are quarantined and never served. Null when not scanned.'),
-    statusMessage: z.string().nullable().describe('Why a queued document is not moving yet, e.g. waiting for the malware scanner.'),
-    createdAt: z.string(),
-    updatedAt: z.string(),
-  })
-  .meta({ id: 'Document' });
 
 export interface DocumentRouteDeps {
   audit: AuditLog;
@@ -67,7 +40,7 @@ export function documentRoutes(d: DocumentRouteDeps) {
       responses: {
         202: {
           description: 'Accepted; one entry per file. `duplicate` marks content already in this knowledge base (the entry is the existing document).',
-          schema: z.object({ documents: z.array(z.object({ id: z.string(), name: z.string(), status: z.string(), duplicate: z.boolean() })) }),
+          schema: UploadedDocuments,
         },
         413: { description: 'A file is over the size limit (`too_large`) or too many files (`too_many_files`)' },
         415: { description: 'Not multipart/form-data' },
@@ -90,7 +63,7 @@ export function documentRoutes(d: DocumentRouteDeps) {
       tag,
       access: 'viewer',
       params: kbParams,
-      responses: { 200: { description: 'Documents, newest first', schema: z.object({ documents: z.array(Document) }) } },
+      responses: { 200: { description: 'Documents, newest first', schema: DocumentList } },
       handler: async (ctx, { params }) => {
         const organisationId = principalOf(ctx).organisationId;
         await d.kbs.get(organisationId, params.kbId);
@@ -175,12 +148,7 @@ export function documentRoutes(d: DocumentRouteDeps) {
       responses: {
         200: {
           description: 'Blocks in reading order; offsets index the blocks joined by a blank line',
-          schema: z.object({
-            documentId: z.string(),
-            format: z.string().nullable(),
-            pages: z.array(z.object({ number: z.number(), label: z.string().nullable() })).nullable(),
-            blocks: z.array(z.object({ kind: z.string(), text: z.string(), level: z.number().nullable(), page: z.number().nullable(), start: z.number(), end: z.number() })),
-          }),
+          schema: DocumentContent,
         },
         409: { description: 'Not processed yet (`conflict`)' },
       },

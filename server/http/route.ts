@@ -28,7 +28,7 @@ export interface RouteInput<P, Q, B> {
  * (access → validate → handler) and describes the operation in the OpenAPI document, so the
  * documentation cannot drift from what is enforced.
  */
-export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
+export interface RouteDef<P = unknown, Q = unknown, B = unknown, R extends Responses = Responses> {
   method: 'get' | 'post' | 'patch' | 'delete';
   path: string;
   summary: string;
@@ -48,15 +48,33 @@ export interface RouteDef<P = unknown, Q = unknown, B = unknown> {
    */
   limit?: LimitName | { name: LimitName; perItem: true };
   status?: number;
-  responses: Record<number, ResponseSpec>;
-  handler(ctx: AppContext, input: RouteInput<P, Q, B>): Promise<unknown> | unknown;
+  responses: R;
+  handler(ctx: AppContext, input: RouteInput<P, Q, B>): Promise<HandlerResult<R>> | HandlerResult<R>;
 }
+
+export type Responses = Record<number, ResponseSpec>;
+
+/** Bodies a handler writes as they are (see isJsonResult): no schema applies to them. */
+type RawBody = Stream | Uint8Array | string;
+
+type SuccessStatus = 200 | 201 | 202;
+
+/** What the route's success schemas accept: the input side, since the result is parsed by them. */
+type SuccessBody<R> = { [K in keyof R & SuccessStatus]: R[K] extends { schema: infer S extends z.ZodType } ? z.input<S> : never }[keyof R & SuccessStatus];
+
+/**
+ * What a handler may return: what its declared success schema accepts, or a body it writes as it
+ * is. So a result missing a field or mistyping one fails `tsc`, before presentResponse would
+ * refuse it at run time. A route that declares no success schema returns what it likes.
+ */
+export type HandlerResult<R> = [SuccessBody<R>] extends [never] ? unknown : SuccessBody<R> | RawBody;
 
 /** A declared route with its input types erased, so routes of different shapes share one list. */
 export type AnyRoute = RouteDef<unknown, unknown, unknown>;
 
-export function route<P = Record<string, never>, Q = Record<string, never>, B = undefined>(def: RouteDef<P, Q, B>): AnyRoute {
-  // The handler only ever receives what its own schemas parsed, so erasing P/Q/B here is sound.
+export function route<P = Record<string, never>, Q = Record<string, never>, B = undefined, R extends Responses = Responses>(def: RouteDef<P, Q, B, R>): AnyRoute {
+  // The handler only ever receives what its own schemas parsed, and its result is checked against
+  // R above and parsed at run time, so erasing the types here is sound.
   return def as unknown as AnyRoute;
 }
 

@@ -3,7 +3,8 @@
 // store or the queue; they run isolated (see ./isolate.ts) and may only return this or fail with
 // an IngestError.
 
-export type BlockKind = 'heading' | 'paragraph' | 'list-item' | 'table-row' | 'code' | 'caption';
+export const blockKinds = ['heading', 'paragraph', 'list-item', 'table-row', 'code', 'caption'] as const;
+export type BlockKind = (typeof blockKinds)[number];
 
 export interface Block {
   kind: BlockKind;

@@ -3,6 +3,8 @@ import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import { errors } from '../errors.ts';
 import { newId } from '../auth/tokens.ts';
+import type { z } from 'zod';
+import type { Kb } from './schema.ts';
 
 export const retrievalModes = ['hybrid', 'keyword', 'vector'] as const;
 export type RetrievalMode = (typeof retrievalModes)[number];
@@ -92,4 +94,11 @@ export class KnowledgeBaseService {
 function validSettings(settings: KbSettings): KbSettings {
   if (settings.chunkOverlap >= settings.chunkSize) throw errors.validation([{ path: 'settings.chunkOverlap', message: 'must be smaller than chunkSize' }]);
   return settings;
+}
+
+type KbView = z.input<typeof Kb>;
+
+/** A knowledge base as the API shows it, with its document counts and the embedder's state beside it. */
+export function presentKb(kb: KbDoc, stats: KbView['stats'], embeddings: KbView['embeddings']): KbView {
+  return { id: kb._id, name: kb.name, description: kb.description, createdAt: kb.createdAt, updatedAt: kb.updatedAt, settings: kb.settings, stats, embeddings };
 }

@@ -6,9 +6,9 @@ import { idParam, route } from '../http/route.ts';
 import type { DocumentService } from '../documents/documents.ts';
 import type { ConversationService } from '../conversations/conversations.ts';
 import { errors } from '../errors.ts';
-import type { KbDoc, KnowledgeBaseService } from './knowledge-bases.ts';
+import { presentKb, type KbDoc, type KnowledgeBaseService } from './knowledge-bases.ts';
 import type { EmbeddingsStatus, KbSearch } from './search.ts';
-import { ChunkPage, Hit, Kb, Embeddings, KbSettingsInput, SearchBody, kbDescription, kbName } from './schema.ts';
+import { Chunk, Kb, KbList, KbSettingsInput, Reindexed, SearchBody, SearchResponse, kbDescription, kbName } from './schema.ts';
 
 const tag = 'Knowledge bases';
 const kbParams = z.object({ kbId: idParam });
@@ -26,16 +26,7 @@ export interface KbRouteDeps {
 }
 
 export function kbRoutes(d: KbRouteDeps) {
-  const present = async (kb: KbDoc) => ({
-    id: kb._id,
-    name: kb.name,
-    description: kb.description,
-    createdAt: kb.createdAt,
-    updatedAt: kb.updatedAt,
-    settings: kb.settings,
-    stats: await d.documents.stats(kb.organisationId, kb._id),
-    embeddings: d.embeddingsStatus(),
-  });
+  const present = async (kb: KbDoc) => presentKb(kb, await d.documents.stats(kb.organisationId, kb._id), d.embeddingsStatus());
   const checkModel = (model: string | null | undefined) => {
     if (model && model !== d.embeddingModel) {
       throw errors.validation([{ path: 'settings.embeddingModel', message: `this instance embeds with ${d.embeddingModel} (EMBEDDING_MODEL); use it or null` }]);
@@ -49,7 +40,7 @@ export function kbRoutes(d: KbRouteDeps) {
       summary: "List your organisation's knowledge bases",
       tag,
       access: 'viewer',
-      responses: { 200: { description: 'Knowledge bases', schema: z.object({ kbs: z.array(Kb) }) } },
+      responses: { 200: { description: 'Knowledge bases', schema: KbList } },
       handler: async (ctx) => ({ kbs: await Promise.all((await d.kbs.list(principalOf(ctx).organisationId)).map(present)) }),
     }),
     route({
@@ -126,7 +117,7 @@ export function kbRoutes(d: KbRouteDeps) {
       access: 'editor',
       params: kbParams,
       status: 202,
-      responses: { 202: { description: 'Queued', schema: z.object({ documents: z.number() }) } },
+      responses: { 202: { description: 'Queued', schema: Reindexed } },
       handler: async (ctx, { params }) => {
         const organisationId = principalOf(ctx).organisationId;
         const kb = await d.kbs.get(organisationId, params.kbId);
@@ -145,7 +136,7 @@ export function kbRoutes(d: KbRouteDeps) {
       params: kbParams,
       body: SearchBody,
       responses: {
-        200: { description: 'Hits, best first', schema: z.object({ hits: z.array(Hit), mode: z.enum(['keyword', 'vector', 'hybrid']), tookMs: z.number(), embeddings: Embeddings }) },
+        200: { description: 'Hits, best first', schema: SearchResponse },
       },
       handler: async (ctx, { params, body }) => {
         const organisationId = principalOf(ctx).organisationId;
@@ -161,21 +152,7 @@ export function kbRoutes(d: KbRouteDeps) {
       access: 'viewer',
       params: z.object({ kbId: idParam, chunkId: z.string().regex(/^[a-z2-7]{1,64}-\d{1,7}$/) }),
       responses: {
-        200: {
-          description: 'The chunk',
-          schema: z.object({
-            id: z.string(),
-            documentId: z.string(),
-            documentName: z.string(),
-            firstPage: z.number().nullable(),
-            lastPage: z.number().nullable(),
-            pages: z.array(ChunkPage),
-            headings: z.array(z.string()),
-            text: z.string(),
-            start: z.number(),
-            end: z.number(),
-          }),
-        },
+        200: { description: 'The chunk', schema: Chunk },
       },
       handler: async (ctx, { params }) => {
         const c = await d.search.chunk(principalOf(ctx).organisationId, params.kbId, params.chunkId);

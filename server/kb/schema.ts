@@ -27,6 +27,11 @@ export const Kb = z
   })
   .meta({ id: 'KnowledgeBase' });
 
+export const KbList = z.object({ kbs: z.array(Kb) });
+
+/** A re-index: how many documents were queued. */
+export const Reindexed = z.object({ documents: z.number() });
+
 export const ChunkPage = z
   .object({ number: z.number(), label: z.string().nullable(), offset: z.number().describe('Character offset in the passage text where this page begins') })
   .meta({ id: 'ChunkPage' });
@@ -51,6 +56,22 @@ export const Hit = z
   .meta({ id: 'SearchHit' });
 
 export type KbHit = z.output<typeof Hit>;
+
+export const SearchResponse = z.object({ hits: z.array(Hit), mode: z.enum(retrievalModes), tookMs: z.number(), embeddings: Embeddings });
+
+/** One chunk: the passage a citation points at. */
+export const Chunk = z.object({
+  id: z.string(),
+  documentId: z.string(),
+  documentName: z.string(),
+  firstPage: z.number().nullable(),
+  lastPage: z.number().nullable(),
+  pages: z.array(ChunkPage),
+  headings: z.array(z.string()),
+  text: z.string(),
+  start: z.number(),
+  end: z.number(),
+});
 
 export const SearchBody = z.strictObject({
   query: z.string().trim().min(1).max(2000),

@@ -6,6 +6,8 @@ import { newId } from '../auth/tokens.ts';
 import type { LimitOverrides } from '../limits/values.ts';
 import type { RetentionOverrides } from '../retention/policy.ts';
 import type { OrganisationDeletion } from './deletion.ts';
+import type { Organisation } from './schema.ts';
+import type { z } from 'zod';
 import { requireStrongPassword, type NewUser, type UserDoc, type UserService } from '../users/users.ts';
 
 export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
@@ -25,7 +27,10 @@ export type OrganisationSettings = {
 
 export type SecuritySettings = { requireTotp: boolean };
 
-export const defaultOrganisationSettings: OrganisationSettings = { llmPolicy: 'local-only', security: { requireTotp: false } };
+/** Settings with the defaults filled in where an organisation chose none: what is in force. */
+export type SettingsInForce = OrganisationSettings & { security: SecuritySettings };
+
+export const defaultOrganisationSettings: SettingsInForce = { llmPolicy: 'local-only', security: { requireTotp: false } };
 
 export interface OrganisationDoc {
   _id: string;
@@ -56,12 +61,12 @@ export class OrganisationService {
     return this.#deps.organisations.findOne({ _id: id });
   }
 
-  async settings(id: string): Promise<OrganisationSettings> {
+  async settings(id: string): Promise<SettingsInForce> {
     const org = await this.get(id);
     return { ...defaultOrganisationSettings, ...org?.settings };
   }
 
-  async updateSettings(acting: Acting, changes: Partial<OrganisationSettings>): Promise<OrganisationSettings> {
+  async updateSettings(acting: Acting, changes: Partial<OrganisationSettings>): Promise<SettingsInForce> {
     const { principal } = acting;
     const before = await this.settings(principal.organisationId);
     const settings = { ...before, ...changes };
@@ -135,6 +140,6 @@ function changed(key: string, before: unknown, after: unknown): Record<string, s
   return before === after ? {} : { [key]: arrow(before, after) };
 }
 
-export function presentOrganisation(doc: OrganisationDoc) {
+export function presentOrganisation(doc: OrganisationDoc): z.input<typeof Organisation> {
   return { id: doc._id, name: doc.name, createdAt: doc.createdAt, deleting: doc.deletion ? { since: doc.deletion.requestedAt, step: doc.deletion.step } : null };
 }

@@ -1,26 +1,13 @@
 import { z } from 'zod';
 import { actingOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
-import { email, password, personName, User } from '../users/schema.ts';
+import { email, password, personName } from '../users/schema.ts';
 import { presentUser, type UserService } from '../users/users.ts';
 import { presentOrganisation, type OrganisationService } from './organisations.ts';
-import { displayName } from '../http/names.ts';
 import type { OrganisationDeletions } from './deletion.ts';
+import { CreatedOrganisationResponse, OrganisationListResponse, OrganisationResponse, organisationName } from './schema.ts';
 
 const tag = 'Organisations';
-export const organisationName = displayName(120);
-
-const Organisation = z
-  .object({
-    id: z.string(),
-    name: z.string(),
-    createdAt: z.string(),
-    deleting: z
-      .object({ since: z.string(), step: z.enum(['starting', 'access', 'conversations', 'documents', 'records']) })
-      .nullable()
-      .describe('Set while the organisation is being deleted: since when, and the step it is at'),
-  })
-  .meta({ id: 'Organisation' });
 
 export function organisationRoutes(organisations: OrganisationService, users: UserService, deletions: OrganisationDeletions) {
   return [
@@ -30,7 +17,7 @@ export function organisationRoutes(organisations: OrganisationService, users: Us
       summary: 'List every organisation on this instance (instance owner)',
       tag,
       access: 'instanceOwner',
-      responses: { 200: { description: 'Organisations', schema: z.object({ organisations: z.array(Organisation.extend({ userCount: z.number() })) }) } },
+      responses: { 200: { description: 'Organisations', schema: OrganisationListResponse } },
       handler: async () => ({
         organisations: await Promise.all(
           (await organisations.list()).map(async (o) => ({ ...presentOrganisation(o), userCount: await users.countIn(o._id) })),
@@ -46,7 +33,7 @@ export function organisationRoutes(organisations: OrganisationService, users: Us
       body: z.strictObject({ name: organisationName, admin: z.strictObject({ name: personName, email, password }) }),
       status: 201,
       responses: {
-        201: { description: 'Created', schema: z.object({ organisation: Organisation, admin: User }) },
+        201: { description: 'Created', schema: CreatedOrganisationResponse },
         409: { description: 'The admin email is already used (`email_taken`)' },
       },
       handler: async (ctx, { body }) => {
@@ -66,7 +53,7 @@ export function organisationRoutes(organisations: OrganisationService, users: Us
       body: z.strictObject({ confirm: z.string().max(200).describe("The organisation's name, exactly") }),
       status: 202,
       responses: {
-        202: { description: 'Deletion started (or already under way)', schema: z.object({ organisation: Organisation }) },
+        202: { description: 'Deletion started (or already under way)', schema: OrganisationResponse },
         400: { description: 'The confirmation is not the organisation\'s name (`validation_failed`)' },
         404: { description: 'No such organisation' },
         409: { description: 'It is your own organisation' },

@@ -2,36 +2,16 @@ import { z } from 'zod';
 import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { llmPolicies, type OrganisationService } from './organisations.ts';
+import { securitySettings, Settings } from './schema.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
-import { applyLimitsPatch, limitsPatch, limitValuesSchema } from '../limits/values.ts';
-import { applyRetentionPatch, retentionInForce, retentionPatch, retentionSchema, type Retention } from '../retention/policy.ts';
-
-const securitySettings = z
-  .strictObject({ requireTotp: z.boolean().describe('Members without two-step sign-in must set it up right after signing in (their sessions can do nothing else until they have)') })
-  .describe('Sign-in rules');
+import { applyLimitsPatch, limitsPatch } from '../limits/values.ts';
+import { applyRetentionPatch, retentionInForce, retentionPatch, type Retention } from '../retention/policy.ts';
 
 /** What an admin choosing a policy needs to know about the engines this instance has. */
 export interface EngineOverview {
   local: { installed: boolean; model: string | null; reason: string | null };
   cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
 }
-
-const Settings = z
-  .object({
-    llmPolicy: z.enum(llmPolicies),
-    engines: z.object({
-      local: z.object({ installed: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() }),
-      cloud: z.object({ configured: z.boolean(), name: z.string().nullable(), model: z.string().nullable(), host: z.string().nullable() }),
-    }),
-    limits: limitValuesSchema.describe("Rate limits and quotas in force: this organisation's own values, the instance's defaults for the rest. Per user or API key; the organisation as a whole gets `organisationMultiplier` times each. 0: not limited."),
-    limitDefaults: limitValuesSchema.describe('The instance\'s defaults (LIMIT_* configuration), which a limit set to null returns to.'),
-    security: securitySettings,
-    retention: retentionSchema.describe(
-      "Days kept in force (this organisation's own, the instance's defaults for the rest): conversations not continued for `conversationsDays` go with their messages, audit entries and usage records older than theirs; null: kept for ever. A daily purge applies them and records what it removed in the audit log.",
-    ),
-    retentionDefaults: retentionSchema.describe("The instance's defaults (RETENTION_* configuration), which `\"default\"` returns a kind to."),
-  })
-  .meta({ id: 'OrganisationSettings' });
 
 export function settingsRoutes(organisations: OrganisationService, engines: () => EngineOverview, limits: Pick<RateLimits, 'limitsOf' | 'defaults'>, retentionDefaults: Retention) {
   const retentionOf = async (organisationId: string) => ({ retention: retentionInForce((await organisations.settings(organisationId)).retention, retentionDefaults), retentionDefaults });

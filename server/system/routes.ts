@@ -1,18 +1,10 @@
-import { z } from 'zod';
 import { route } from '../http/route.ts';
 import type { Readiness } from '../ops/health.ts';
 import { modelRoles, scanModels, type ModelRole } from './catalog.ts';
+import { HealthReport, ModelsStatus } from './schema.ts';
 
 /** What each role runs on right now, as the live engines report it. */
 export type RoleInUse = Record<ModelRole, { using: string | null; note: string }>;
-
-const ComponentReport = z.object({
-  name: z.string(),
-  kind: z.string(),
-  state: z.enum(['ok', 'degraded', 'loading', 'down']),
-  message: z.string().optional(),
-  ms: z.number(),
-});
 
 export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'> }) {
   return [
@@ -25,7 +17,7 @@ export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse
       responses: {
         200: {
           description: 'The readiness report',
-          schema: z.object({ status: z.enum(['ready', 'loading', 'not_ready']), components: z.array(ComponentReport) }),
+          schema: HealthReport,
         },
       },
       handler: () => d.readiness.report(),
@@ -39,18 +31,7 @@ export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse
       responses: {
         200: {
           description: 'One entry per role',
-          schema: z.object({
-            roles: z.array(
-              z.object({
-                role: z.enum(modelRoles),
-                using: z.string().nullable(),
-                note: z.string(),
-                installed: z.array(z.object({ id: z.string(), name: z.string() })),
-                missing: z.array(z.object({ id: z.string(), name: z.string(), profiles: z.array(z.string()), missingFiles: z.array(z.string()) })),
-              }),
-            ),
-            fetchCommand: z.string(),
-          }),
+          schema: ModelsStatus,
         },
       },
       handler: async () => {

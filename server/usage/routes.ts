@@ -3,30 +3,10 @@ import { roleAtLeast } from '../auth/roles.ts';
 import { principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { usageGroups, type UsageLedger } from './ledger.ts';
-import { limitNames, type RateLimits } from '../limits/rate-limits.ts';
-import { limitKeys, limitValuesSchema } from '../limits/values.ts';
+import type { RateLimits } from '../limits/rate-limits.ts';
+import { LimitsReport, UsageReport } from './schema.ts';
 
 const isoDate = z.string().regex(/^\d{4}-\d{2}-\d{2}(T[\d:.]+Z)?$/, 'an ISO date (YYYY-MM-DD) or UTC time');
-
-const Standing = z.object({
-  limit: z.number().describe('0: not limited.'),
-  used: z.number(),
-  resetSeconds: z.number().nullable().describe('Until the window starts afresh; null for open sessions.'),
-});
-
-const LimitsReport = z.object({
-  limits: limitValuesSchema,
-  usage: z.array(
-    z.object({
-      name: z.enum(limitNames),
-      setting: z.enum(limitKeys).describe('The setting that holds this limit (`settings.limits.<setting>`).'),
-      window: z.enum(['minute', 'day', 'open']).describe('A minute from the first use, a UTC day, or what is open right now.'),
-      caller: Standing.describe('You (this user, or this API key), in the limit\'s unit: files, searches, questions, sessions, minutes of voice input.'),
-      organisation: Standing.nullable().describe('The organisation as a whole; admins only.'),
-      refusedToday: z.object({ caller: z.number(), organisation: z.number().nullable() }).describe('Requests refused with 429 today (UTC) for this limit.'),
-    }),
-  ),
-});
 
 export function usageRoutes(ledger: UsageLedger, clock: { now(): Date }, limits: Pick<RateLimits, 'report' | 'limitsOf'>) {
   return [
@@ -58,27 +38,7 @@ export function usageRoutes(ledger: UsageLedger, clock: { now(): Date }, limits:
       responses: {
         200: {
           description: 'Totals per group',
-          schema: z.object({
-            groupBy: z.enum(usageGroups),
-            from: z.string(),
-            to: z.string(),
-            rows: z.array(
-              z.object({
-                key: z.string(),
-                messages: z.number(),
-                promptTokens: z.number(),
-                completionTokens: z.number(),
-                cachedPromptTokens: z.number(),
-                cost: z.number(),
-                cloudMessages: z.number(),
-                avgFirstTokenMs: z.number().nullable(),
-                avgTotalMs: z.number(),
-                audioInSeconds: z.number().describe('Speech received in realtime voice turns.'),
-                audioOutSeconds: z.number().describe('Speech synthesised and sent.'),
-                charactersSynthesised: z.number(),
-              }),
-            ),
-          }),
+          schema: UsageReport,
         },
       },
       handler: async (ctx, { query }) => {

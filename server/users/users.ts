@@ -11,6 +11,8 @@ import { passwordWeakness, type PasswordOwner } from '../auth/password-strength.
 import type { SessionService } from '../auth/sessions.ts';
 import { newId } from '../auth/tokens.ts';
 import { newTemporaryPassword } from '../auth/temporary-password.ts';
+import type { z } from 'zod';
+import type { User } from './schema.ts';
 
 export interface UserDoc {
   _id: string;
@@ -259,7 +261,7 @@ export class UserService {
   }
 }
 
-export function presentUser(user: UserDoc) {
+export function presentUser(user: UserDoc): z.input<typeof User> {
   return {
     id: user._id,
     email: user.email,

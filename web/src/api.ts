@@ -3,7 +3,7 @@
 
 // Server types shared with the client: `import type` only, so nothing of the server reaches the bundle.
 import type { z } from 'zod';
-import type { SignInResponse } from '../../server/auth/routes.ts';
+import type { SignInResponse } from '../../server/auth/schema.ts';
 import type { KbHit } from '../../server/kb/search.ts';
 import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
 import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';

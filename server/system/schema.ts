@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { modelRoles } from './catalog.ts';
+
+const ComponentReport = z.object({
+  name: z.string(),
+  kind: z.string(),
+  state: z.enum(['ok', 'degraded', 'loading', 'down']),
+  message: z.string().optional(),
+  ms: z.number(),
+});
+
+export const HealthReport = z.object({ status: z.enum(['ready', 'loading', 'not_ready']), components: z.array(ComponentReport) });
+
+export const ModelsStatus = z.object({
+  roles: z.array(
+    z.object({
+      role: z.enum(modelRoles),
+      using: z.string().nullable(),
+      note: z.string(),
+      installed: z.array(z.object({ id: z.string(), name: z.string() })),
+      missing: z.array(z.object({ id: z.string(), name: z.string(), profiles: z.array(z.string()), missingFiles: z.array(z.string()) })),
+    }),
+  ),
+  fetchCommand: z.string(),
+});
