@@ -1,4 +1,5 @@
 import type { ToolSpec } from '../../llm/llm.ts';
+import { systemMessage } from './system.ts';
 
 // Version 1 of the answering prompt. A version is frozen once shipped: answers record which one
 // produced them, so a change in wording goes into answer-v2.ts beside this file, never here.
@@ -26,7 +27,7 @@ const RULES = [
   'Answer in the language of the question.',
 ];
 
-const TOOL_RULES = [
+export const TOOL_RULES = [
   'Find passages with the search_knowledge_base tool before answering. Search with a standalone query: spell out what a follow-up question refers to.',
   'If the results miss the point, search again with different words. Passages keep their numbers for the whole answer.',
 ];
@@ -54,13 +55,7 @@ export const answerV1 = {
   tool: SEARCH_TOOL,
 
   system(options: { tools: boolean }): string {
-    const rules = options.tools ? [...TOOL_RULES, ...RULES] : RULES;
-    return [
-      "You are Lectern, an assistant that answers questions from an organisation's own documents.",
-      '',
-      'Rules:',
-      ...rules.map((rule) => `- ${rule}`),
-    ].join('\n');
+    return systemMessage(options.tools ? [...TOOL_RULES, ...RULES] : RULES);
   },
 
   passage,

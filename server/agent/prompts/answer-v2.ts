@@ -1,5 +1,6 @@
 import type { AnswerPrompt, PromptPassage } from './answer-v1.ts';
-import { answerV1 } from './answer-v1.ts';
+import { answerV1, TOOL_RULES } from './answer-v1.ts';
+import { systemMessage } from './system.ts';
 
 // Version 2 of the answering prompt: as version 1, but every passage and the question sit inside
 // tags the documents cannot write. Version 1 marked a passage with a `[7] Source` line and the
@@ -28,11 +29,6 @@ const RULES = [
   'Answer in the language of the question, which is inside <question> tags.',
 ];
 
-const TOOL_RULES = [
-  'Find passages with the search_knowledge_base tool before answering. Search with a standalone query: spell out what a follow-up question refers to.',
-  'If the results miss the point, search again with different words. Passages keep their numbers for the whole answer.',
-];
-
 const passage = (p: PromptPassage, withDocumentId: boolean): string =>
   `<passage n="${p.n}" source="${attribute(p.source)}"${withDocumentId ? ` document_id="${attribute(p.documentId)}"` : ''}>\n${inert(p.text)}\n</passage>`;
 
@@ -41,13 +37,7 @@ export const answerV2: AnswerPrompt = {
   version: 'answer-v2',
 
   system(options: { tools: boolean }): string {
-    const rules = options.tools ? [...TOOL_RULES, ...RULES] : RULES;
-    return [
-      "You are Lectern, an assistant that answers questions from an organisation's own documents.",
-      '',
-      'Rules:',
-      ...rules.map((rule) => `- ${rule}`),
-    ].join('\n');
+    return systemMessage(options.tools ? [...TOOL_RULES, ...RULES] : RULES);
   },
 
   passage,
