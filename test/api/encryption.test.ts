@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
@@ -7,6 +6,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { DataKey } from '../../server/crypto/data-key.ts';
 import { Client, setUp } from '../helpers/client.ts';
+import { admin } from '../helpers/admin.ts';
 import { runServerToExit } from '../helpers/process.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -16,7 +16,6 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 // downloads work as before. The same flow without a key finds the sentence (the grep works);
 // rotate-data-key seals such a DATA_DIR, and moves an encrypted one to a new key.
 
-const ADMIN = path.resolve(import.meta.dirname, '../../scripts/admin.ts');
 
 /** Files under `dir` holding `text` in UTF-8 or UTF-16 (either byte order), read as bytes. */
 async function filesHolding(dir: string, text: string): Promise<string[]> {
@@ -29,15 +28,6 @@ async function filesHolding(dir: string, text: string): Promise<string[]> {
     if (needles.some((needle) => bytes.includes(needle))) found.push(path.relative(dir, file));
   }
   return found;
-}
-
-function admin(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  const child = spawn(process.execPath, [ADMIN, ...args], { env: { PATH: process.env['PATH'] ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  return new Promise((resolve) => child.once('exit', (code) => resolve({ code, stdout, stderr })));
 }
 
 /** A document whose one unusual sentence is the marker looked for on disk. */

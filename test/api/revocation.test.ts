@@ -6,6 +6,7 @@ import { ScriptedEngine } from '../fixtures/scripted-engine.ts';
 import { Client, setUp, signedIn } from '../helpers/client.ts';
 import { RealtimeClient } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
+import { openStream } from '../helpers/streams.ts';
 
 // Finding 1 of the security review (#10): revoking a credential must end what it has open. A
 // revoked API key, a signed-out session, a disabled or deleted user: their realtime sockets close
@@ -42,27 +43,6 @@ function watchClose(ws: WebSocket) {
 }
 
 /** Reads a server-sent event stream; `ended` resolves with the time it ended, or null after `ms`. */
-async function openStream(url: string, headers: Record<string, string>) {
-  const res = await fetch(url, { headers });
-  assert.equal(res.status, 200);
-  const reader = res.body!.getReader();
-  let text = '';
-  const done = (async () => {
-    for (;;) {
-      const { done, value } = await reader.read().catch(() => ({ done: true, value: undefined }));
-      if (done) return performance.now();
-      text += new TextDecoder().decode(value);
-    }
-  })();
-  return {
-    get text() {
-      return text;
-    },
-    ended: (ms: number) => Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), ms))]),
-    cancel: () => reader.cancel().catch(() => {}),
-  };
-}
-
 async function eventually(test: () => boolean | Promise<boolean>, what: string, ms = 5_000): Promise<void> {
   const end = Date.now() + ms;
   while (!(await test())) {
