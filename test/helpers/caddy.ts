@@ -1,10 +1,10 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { connect } from 'node:tls';
+import { freePort } from './ports.ts';
 
 export interface CaddyProxy {
   /** `https://127.0.0.1:<port>`, terminating TLS with Caddy's local CA and proxying to the upstream. */
@@ -15,16 +15,6 @@ export interface CaddyProxy {
 }
 
 export const hasCaddy = (): boolean => spawnSync('caddy', ['version'], { stdio: 'ignore' }).status === 0;
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** Whether a TLS handshake (trusting `ca`) with the proxy succeeds yet. */
 function handshakes(port: number, ca: string): Promise<boolean> {

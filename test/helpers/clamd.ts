@@ -1,9 +1,9 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { ClamdScanner } from '../../server/scan/clamd.ts';
+import { freePort } from './ports.ts';
 
 // The real ClamAV daemon for tests. Its signature download cannot reach a mirror here (nor should
 // a test depend on one), so each daemon gets a database of its own: the EICAR test file's MD5,
@@ -40,16 +40,6 @@ export interface Clamd {
   stop(): Promise<void>;
   start(): Promise<void>;
   close(): Promise<void>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = createServer().once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
 }
 
 /** clamd in the foreground with everything in a temp dir: its socket, its log, its one-signature database. */
