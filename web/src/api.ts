@@ -1,105 +1,60 @@
 // Typed client for the Lectern HTTP API. Every call goes through `request` so that error
 // shaping, the session cookie and the "signed out elsewhere" signal live in one place.
 
-// Server types shared with the client: `import type` only, so nothing of the server reaches the bundle.
-import type { z } from 'zod';
-import type { SignInResponse } from '../../server/auth/schema.ts';
-import type { KbHit } from '../../server/kb/search.ts';
-import type { AnswerUsage as ServerAnswerUsage, Citation as ServerCitation, EngineChoice } from '../../server/agent/types.ts';
-import type { UsageRow as ServerUsageRow } from '../../server/usage/ledger.ts';
-import type { LimitReport as ServerLimitReport } from '../../server/limits/rate-limits.ts';
-import type { LimitKey as ServerLimitKey, LimitValues as ServerLimitValues } from '../../server/limits/values.ts';
-import type { presentConversation, VoiceMetrics as ServerVoiceMetrics } from '../../server/conversations/conversations.ts';
-import type { RemovedCitation } from '../../server/conversations/redact.ts';
-import type { Retention } from '../../server/retention/policy.ts';
-import type { DocumentStage, DocumentStatus, presentDocument } from '../../server/documents/documents.ts';
+import type {
+  ApiKeyRole,
+  ApiKeys,
+  AuditActions,
+  AuditPage,
+  Chunk,
+  ConversationDetail,
+  Conversations,
+  CreatedApiKey,
+  CreatedOrganisation,
+  DeletingOrganisation,
+  Doc,
+  DocContent,
+  Docs,
+  ErrorDetail,
+  Feedback,
+  Kb,
+  Kbs,
+  KbSettings,
+  LimitKey,
+  LimitsAndUse,
+  LlmPolicy,
+  Me,
+  MeAnswer,
+  Message,
+  ModelsStatus,
+  OrganisationList,
+  PasswordReset,
+  RecoveryCodes,
+  Reindexing,
+  Retention,
+  RetrievalMode,
+  Role,
+  SearchResult,
+  SecuritySettings,
+  SessionStarted,
+  Settings,
+  SetupDone,
+  SetupState,
+  SignInResult,
+  TotpKey,
+  TotpStatus,
+  UploadedDoc,
+  UsageGroup,
+  UsageReport,
+  User,
+  UserAnswer,
+  UserList,
+} from './api-types.ts';
 
-export type Role = 'owner' | 'admin' | 'editor' | 'viewer';
-export type ApiKeyRole = Exclude<Role, 'owner'>;
-
-export interface User {
-  id: string;
-  email: string;
-  name: string;
-  role: Role;
-  organisationId: string;
-  instanceOwner: boolean;
-  disabled: boolean;
-  createdAt: string;
-  lastLoginAt: string | null;
-  /** A reset password: they must choose a new one at their next sign-in. */
-  mustChangePassword: boolean;
-  /** Signs in in two steps, with a code from an authenticator app. */
-  totpEnabled: boolean;
-}
-
-export interface Organisation {
-  id: string;
-  name: string;
-}
-
-export interface Me {
-  user: User;
-  organisation: Organisation;
-  /** The session may do only this until it is done (the console shows that screen alone). */
-  restriction?: SessionRestriction | null;
-}
-
-/** `password_change` after a password reset; `totp_enrolment` where the organisation requires two-step sign-in. */
-export type SessionRestriction = 'password_change' | 'totp_enrolment';
-
-/**
- * The password step's answer: a session; with two-step sign-in on, the token for the code step; or,
- * when the password opens accounts in several organisations, which ones (sign in again naming one).
- */
-export type SignInResult = z.output<typeof SignInResponse>;
-
-export interface TotpStatus {
-  enabled: boolean;
-  enabledAt: string | null;
-  settingUp: boolean;
-  recoveryCodesLeft: number;
-}
+export type * from './api-types.ts';
 
 /** What re-confirms you before two-step sign-in is turned off or its recovery codes replaced. */
 export type Reauthentication = { code: string } | { password: string };
-
-export interface PasswordReset {
-  user: User;
-  /** Generated, shown this once; null when the admin chose it. */
-  temporaryPassword: string | null;
-  sessionsEnded: number;
-}
-
-export interface ApiKey {
-  id: string;
-  name: string;
-  role: ApiKeyRole;
-  prefix: string;
-  createdAt: string;
-  createdBy: { id: string; name: string } | null;
-  lastUsedAt: string | null;
-}
-
-export interface CreatedApiKey {
-  id: string;
-  name: string;
-  role: ApiKeyRole;
-  prefix: string;
-  createdAt: string;
-  key: string;
-}
-
-export interface AuditEntry {
-  id: string;
-  at: string;
-  action: string;
-  outcome: 'success' | 'failure';
-  actor: { type: 'user' | 'apiKey' | 'anonymous' | 'system'; id: string | null; name: string | null };
-  target: { type: string; id: string; name: string | null } | null;
-  ip: string | null;
-  details: Record<string, unknown> | null;
-}
 
 /** Audit listing filters; empty ones are left out. `from` inclusive, `to` exclusive, ISO times. */
 export type AuditQuery = {
@@ -112,20 +67,6 @@ export type AuditQuery = {
 
 function auditSearch(query: Record<string, string | number | undefined>): URLSearchParams {
   return new URLSearchParams(Object.entries(query).flatMap(([k, v]) => (v === undefined || v === '' ? [] : [[k, String(v)]])));
-}
-
-export interface OrganisationSummary {
-  id: string;
-  name: string;
-  createdAt: string;
-  userCount: number;
-  /** Set while it is being deleted: since when, and the step it is at. */
-  deleting: { since: string; step: string } | null;
-}
-
-export interface ErrorDetail {
-  path: string;
-  message: string;
 }
 
 interface ApiErrorInit {
@@ -262,119 +203,11 @@ export interface NewOrganisationInput {
   admin: { name: string; email: string; password: string };
 }
 
-export type RetrievalMode = 'hybrid' | 'keyword' | 'vector';
-
-export interface KbSettings {
-  /** Target chunk size in tokens. */
-  chunkSize: number;
-  chunkOverlap: number;
-  retrievalMode: RetrievalMode;
-  embeddingModel: string | null;
-}
-
-export interface EmbeddingsStatus {
-  available: boolean;
-  model: string | null;
-  reason: string | null;
-}
-
-export interface Kb {
-  id: string;
-  name: string;
-  description: string;
-  createdAt: string;
-  updatedAt: string;
-  settings: KbSettings;
-  stats: { documents: number; ready: number; processing: number; failed: number; chunks: number };
-  embeddings: EmbeddingsStatus;
-}
-
-export type DocStatus = DocumentStatus;
-export type DocStage = DocumentStage;
-
-export type Doc = ReturnType<typeof presentDocument>;
-
-export interface UploadedDoc {
-  id: string;
-  name: string;
-  status: DocStatus;
-  /** Identical content was already in the KB; the entry is the existing document. */
-  duplicate: boolean;
-}
-
-export type BlockKind = 'heading' | 'paragraph' | 'list-item' | 'table-row' | 'code' | 'caption';
-
-export interface ContentBlock {
-  kind: BlockKind;
-  text: string;
-  level: number | null;
-  page: number | null;
-  /** Character offsets into the document text (blocks joined by "\n\n"). */
-  start: number;
-  end: number;
-}
-
-export interface DocContent {
-  documentId: string;
-  format: string | null;
-  pages: { number: number; label: string | null }[] | null;
-  blocks: ContentBlock[];
-}
-
-export interface Chunk {
-  id: string;
-  documentId: string;
-  documentName: string;
-  /** The first and last page the chunk's text touches. */
-  firstPage: number | null;
-  lastPage: number | null;
-  /** Where each of those pages begins in `text`. */
-  pages: SearchHit['pages'];
-  headings: string[];
-  text: string;
-  start: number;
-  end: number;
-}
-
-/** The server's hit type: one contract, checked by the compiler on both sides. */
-export type SearchHit = KbHit;
-
-export interface SearchResult {
-  hits: SearchHit[];
-  mode: RetrievalMode;
-  tookMs: number;
-  embeddings: EmbeddingsStatus;
-}
-
 export interface KbPatch {
   name?: string;
   description?: string;
   settings?: Partial<Omit<KbSettings, 'embeddingModel'>>;
 }
-
-/** A citation; once its document is deleted, only its number, `removed`, and no quote, page or name. */
-export type Citation = (ServerCitation & { removed?: false }) | RemovedCitation;
-
-export type AnswerMode = 'generative' | 'extractive';
-
-/** Which engine answered and why (the policy, a fallback and its cause, no model installed…). */
-export type AnswerEngine = EngineChoice;
-
-export type AnswerUsage = ServerAnswerUsage;
-
-export interface Answer {
-  conversationId: string;
-  messageId: string;
-  answer: string;
-  mode: AnswerMode;
-  /** Why the answer stopped early: the token limit, or the engine failing mid-answer. */
-  incomplete: AnswerIncomplete;
-  citations: Citation[];
-  engine: AnswerEngine;
-  usage: AnswerUsage;
-}
-
-export type AnswerIncomplete = 'length' | 'interrupted' | 'truncated' | null;
 
 export interface AskInput {
   question: string;
@@ -382,156 +215,61 @@ export interface AskInput {
   documentIds?: string[];
 }
 
-/** A knowledge-base search the model ran while answering (the `search` stream event). */
-export interface AskSearch {
-  query: string;
-  documentIds?: string[];
-  k: number;
-  hits: number;
-}
-
-export interface Feedback {
-  rating: 'up' | 'down';
-  comment: string | null;
-  at: string;
-  by: string | null;
-}
-
-export type Conversation = ReturnType<typeof presentConversation>;
-
-/** A spoken turn's timings (ms) and audio, stored with its answer; null where the turn had no such step. */
-export type VoiceMetrics = ServerVoiceMetrics;
-
-export interface Message {
-  id: string;
-  role: 'user' | 'assistant';
-  content: string;
-  createdAt: string;
-  status: 'complete' | 'cancelled' | 'failed';
-  mode: AnswerMode | null;
-  incomplete: AnswerIncomplete;
-  searches: Array<{ query: string; hits: number; documentIds?: string[] }>;
-  citations: Citation[];
-  engine: AnswerEngine | null;
-  usage: AnswerUsage | null;
-  shownChunkIds: string[];
-  sentToCloud: boolean;
-  promptVersion: string | null;
-  feedback: Feedback | null;
-  /** Set on answers given by voice (the realtime socket). */
-  voice: VoiceMetrics | null;
-}
-
-export interface ConversationDetail extends Conversation {
-  messages: Message[];
-}
-
-export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
-
-export interface Settings {
-  llmPolicy: LlmPolicy;
-  engines: {
-    local: { installed: boolean; model: string | null; reason: string | null };
-    cloud: { configured: boolean; name: string | null; model: string | null; host: string | null };
-  };
-  security: SecuritySettings;
-  /** Rate limits and quotas in force (per user or API key; the organisation gets `organisationMultiplier` times each). */
-  limits: LimitValues;
-  limitDefaults: LimitValues;
-  /** Days kept in force (null: for ever), and the instance's defaults. */
-  retention: Retention;
-  retentionDefaults: Retention;
-}
-
-export type { Retention };
 /** Days, null (for ever) or "default" (the instance's default again). */
 export type RetentionPatch = { [K in keyof Retention]?: number | null | 'default' };
 
-export type LimitKey = ServerLimitKey;
-export type LimitValues = ServerLimitValues;
-
-/** One limit as it applies to you; `organisation` figures are for admins only (null otherwise). */
-export type LimitUse = Omit<ServerLimitReport, 'organisation' | 'refusedToday'> & {
-  organisation: ServerLimitReport['organisation'] | null;
-  refusedToday: { caller: number; organisation: number | null };
-};
-
-/** Sign-in rules of the organisation. */
-export interface SecuritySettings {
-  /** Members without two-step sign-in must set it up right after signing in. */
-  requireTotp: boolean;
-}
-
-export type UsageGroup = 'day' | 'user' | 'kb' | 'engine';
-
-/** Keys: a day (YYYY-MM-DD, UTC), a user id or `apiKey:<id>`, a knowledge-base id, or an engine name. */
-export type UsageRow = ServerUsageRow;
-
-export interface UsageReport {
-  groupBy: UsageGroup;
-  from: string;
-  to: string;
-  rows: UsageRow[];
-}
-
-export type ModelRole = 'llm' | 'embeddings' | 'stt' | 'tts' | 'vad';
-
-export interface ModelsStatus {
-  roles: {
-    role: ModelRole;
-    using: string | null;
-    note: string;
-    installed: { id: string; name: string }[];
-    missing: { id: string; name: string; profiles: string[]; missingFiles: string[] }[];
-  }[];
-  fetchCommand: string;
+/** The console is for people: an API key's answer to /me (no user) is no session it can use. */
+async function me(): Promise<Me> {
+  const { user, organisation, restriction } = await request<MeAnswer>('GET', '/me');
+  if (!user) throw new ApiError({ status: 403, code: 'forbidden', message: 'The console is for people: sign in with your email and password.' });
+  return { user, organisation, restriction: restriction ?? null };
 }
 
 export const api = {
-  setupStatus: () => request<{ needed: boolean; tokenRequired: boolean }>('GET', '/setup'),
-  setup: (input: SetupInput) => request<Me>('POST', '/setup', input),
+  setupStatus: () => request<SetupState>('GET', '/setup'),
+  setup: (input: SetupInput) => request<SetupDone>('POST', '/setup', input),
   login: (input: { email: string; password: string; organisationId?: string }) => request<SignInResult>('POST', '/auth/login', input),
   completeSignIn: (input: { token: string; code: string } | { token: string; recoveryCode: string }) =>
-    request<{ user: User; restriction: SessionRestriction | null }>('POST', '/auth/login/second-factor', input),
+    request<SessionStarted>('POST', '/auth/login/second-factor', input),
   totpStatus: () => request<TotpStatus>('GET', '/auth/totp'),
-  totpSetup: () => request<{ secret: string; uri: string }>('POST', '/auth/totp/setup'),
-  totpConfirm: (code: string) => request<{ recoveryCodes: string[] }>('POST', '/auth/totp/confirm', { code }),
+  totpSetup: () => request<TotpKey>('POST', '/auth/totp/setup'),
+  totpConfirm: (code: string) => request<RecoveryCodes>('POST', '/auth/totp/confirm', { code }),
   totpDisable: (proof: Reauthentication) => request<void>('POST', '/auth/totp/disable', proof),
-  totpRecoveryCodes: (proof: Reauthentication) => request<{ recoveryCodes: string[] }>('POST', '/auth/totp/recovery-codes', proof),
+  totpRecoveryCodes: (proof: Reauthentication) => request<RecoveryCodes>('POST', '/auth/totp/recovery-codes', proof),
   logout: () => request<void>('POST', '/auth/logout'),
   changePassword: (input: { currentPassword: string; newPassword: string }) => request<void>('POST', '/auth/password', input),
-  me: () => request<Me>('GET', '/me'),
+  me,
 
-  listUsers: () => request<{ users: User[] }>('GET', '/users'),
-  createUser: (input: NewUserInput) => request<{ user: User }>('POST', '/users', input),
+  listUsers: () => request<UserList>('GET', '/users'),
+  createUser: (input: NewUserInput) => request<UserAnswer>('POST', '/users', input),
   updateUser: (userId: string, patch: { name?: string; role?: Role; disabled?: boolean }) =>
-    request<{ user: User }>('PATCH', `/users/${id(userId)}`, patch),
+    request<UserAnswer>('PATCH', `/users/${id(userId)}`, patch),
   deleteUser: (userId: string) => request<void>('DELETE', `/users/${id(userId)}`),
   resetPassword: (userId: string, input: { password?: string; removeTotp?: boolean }) => request<PasswordReset>('POST', `/users/${id(userId)}/reset-password`, input),
 
-  listApiKeys: () => request<{ apiKeys: ApiKey[] }>('GET', '/api-keys'),
+  listApiKeys: () => request<ApiKeys>('GET', '/api-keys'),
   createApiKey: (input: { name: string; role: ApiKeyRole }) => request<CreatedApiKey>('POST', '/api-keys', input),
   revokeApiKey: (keyId: string) => request<void>('DELETE', `/api-keys/${id(keyId)}`),
 
   listAudit: (query: AuditQuery & { limit: number; before?: string | undefined }) =>
-    request<{ entries: AuditEntry[]; nextCursor: string | null }>('GET', `/audit?${auditSearch(query).toString()}`),
-  auditActions: () => request<{ actions: string[]; groups: string[] }>('GET', '/audit/actions'),
+    request<AuditPage>('GET', `/audit?${auditSearch(query).toString()}`),
+  auditActions: () => request<AuditActions>('GET', '/audit/actions'),
   /** A download link for the audit log the filters select (the browser sends the session cookie). */
   auditExportUrl: (query: AuditQuery, format: 'csv' | 'jsonl') => `/api/v1/audit/export?${auditSearch({ ...query, format }).toString()}`,
 
-  listOrganisations: () => request<{ organisations: OrganisationSummary[] }>('GET', '/organisations'),
+  listOrganisations: () => request<OrganisationList>('GET', '/organisations'),
   createOrganisation: (input: NewOrganisationInput) =>
-    request<{ organisation: OrganisationSummary; admin: User }>('POST', '/organisations', input),
-  deleteOrganisation: (orgId: string, confirm: string) => request<{ organisation: OrganisationSummary }>('DELETE', `/organisations/${id(orgId)}`, { confirm }),
+    request<CreatedOrganisation>('POST', '/organisations', input),
+  deleteOrganisation: (orgId: string, confirm: string) => request<DeletingOrganisation>('DELETE', `/organisations/${id(orgId)}`, { confirm }),
 
-  listKbs: () => request<{ kbs: Kb[] }>('GET', '/kbs'),
+  listKbs: () => request<Kbs>('GET', '/kbs'),
   createKb: (input: { name: string; description?: string }) => request<Kb>('POST', '/kbs', input),
   getKb: (kbId: string) => request<Kb>('GET', `/kbs/${id(kbId)}`),
   updateKb: (kbId: string, patch: KbPatch) => request<Kb>('PATCH', `/kbs/${id(kbId)}`, patch),
   deleteKb: (kbId: string) => request<void>('DELETE', `/kbs/${id(kbId)}`),
-  reindexKb: (kbId: string) => request<{ documents: number }>('POST', `/kbs/${id(kbId)}/reindex`),
+  reindexKb: (kbId: string) => request<Reindexing>('POST', `/kbs/${id(kbId)}/reindex`),
 
-  listDocuments: (kbId: string) => request<{ documents: Doc[] }>('GET', `/kbs/${id(kbId)}/documents`),
+  listDocuments: (kbId: string) => request<Docs>('GET', `/kbs/${id(kbId)}/documents`),
   getDocument: (kbId: string, docId: string) => request<Doc>('GET', `/kbs/${id(kbId)}/documents/${id(docId)}`),
   deleteDocument: (kbId: string, docId: string) => request<void>('DELETE', `/kbs/${id(kbId)}/documents/${id(docId)}`),
   reprocessDocument: (kbId: string, docId: string) => request<Doc>('POST', `/kbs/${id(kbId)}/documents/${id(docId)}/reprocess`),
@@ -544,7 +282,7 @@ export const api = {
   askStream: (kbId: string, input: AskInput, signal: AbortSignal) =>
     send('POST', `/kbs/${id(kbId)}/ask`, { body: input, accept: 'text/event-stream', signal }),
   listConversations: (kbId: string, limit = 50) =>
-    request<{ conversations: Conversation[] }>('GET', `/conversations?kbId=${id(kbId)}&limit=${limit}`),
+    request<Conversations>('GET', `/conversations?kbId=${id(kbId)}&limit=${limit}`),
   getConversation: (conversationId: string) => request<ConversationDetail>('GET', `/conversations/${id(conversationId)}`),
   deleteConversation: (conversationId: string) => request<void>('DELETE', `/conversations/${id(conversationId)}`),
   sendFeedback: (conversationId: string, messageId: string, input: { rating: Feedback['rating']; comment?: string }) =>
@@ -553,7 +291,7 @@ export const api = {
   getSettings: () => request<Settings>('GET', '/settings'),
   updateSecurity: (security: SecuritySettings) => request<Settings>('PATCH', '/settings', { security }),
   updateSettings: (patch: { llmPolicy?: LlmPolicy; limits?: Partial<Record<LimitKey, number | null>>; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
-  usageLimits: () => request<{ limits: LimitValues; usage: LimitUse[] }>('GET', '/usage/limits'),
+  usageLimits: () => request<LimitsAndUse>('GET', '/usage/limits'),
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import type { Answer, Citation, Message, VoiceMetrics } from './api.ts';
+import type { Answer, Message, VoiceMetrics } from './api.ts';
 import { announcement, applyAskEvent, cutShort, endReply, interruptedByListener, streamingReply, turnsFromMessages, withFeedback, withHeard, type Reply } from './chat-model.ts';
 
-const cite = (n: number): Citation => ({ n, chunkId: `c${n}`, documentId: 'd1', documentName: 'guide.txt', page: 2, pageLabel: 'ii', quote: `quote ${n}` });
+const cite = (n: number): Answer['citations'][number] => ({ n, chunkId: `c${n}`, documentId: 'd1', documentName: 'guide.txt', page: 2, pageLabel: 'ii', quote: `quote ${n}` });
+/** A stored message's citation, as GET /conversations/:id sends it. */
+const kept = (c: Answer['citations'][number]) => ({ ...c, removed: false as const });
 const ANSWER: Answer = {
   conversationId: 'conv1',
   messageId: 'm2',
@@ -88,7 +90,7 @@ const message = (m: Partial<Message> & Pick<Message, 'id' | 'role' | 'content'>)
 test('stored messages pair each question with the answer after it', () => {
   const turns = turnsFromMessages([
     message({ id: 'u1', role: 'user', content: 'First?' }),
-    message({ id: 'a1', role: 'assistant', content: 'Yes [1].', mode: 'generative', citations: [cite(1)], sentToCloud: true }),
+    message({ id: 'a1', role: 'assistant', content: 'Yes [1].', mode: 'generative', citations: [kept(cite(1))], sentToCloud: true }),
     message({ id: 'u2', role: 'user', content: 'Second?' }),
     message({ id: 'a2', role: 'assistant', content: 'Par', status: 'cancelled' }),
     message({ id: 'u3', role: 'user', content: 'Third?' }),
@@ -151,7 +153,7 @@ test('an answer cut short says why: talked over, stopped, the length limit, or t
 });
 
 test('an answer cut to what was heard keeps that text and only the citations it still makes', () => {
-  const citation = (n: number) => ({ n, chunkId: `c${n}`, documentId: 'd', documentName: 'd.md', page: null, pageLabel: null, quote: '' });
+  const citation = (n: number) => ({ n, chunkId: `c${n}`, documentId: 'd', documentName: 'd.md', page: null, pageLabel: null, quote: '', removed: false as const });
   const [turn] = turnsFromMessages([
     message({ id: 'u', role: 'user', content: 'q' }),
     message({ id: 'a', role: 'assistant', content: 'Remove the key [1]. Wear goggles [2].', citations: [citation(1), citation(2)] }),
