@@ -45,6 +45,8 @@ export const auditActions = [
   'document.quarantine',
   /** A conversation was read by someone other than the person or key that had it; once per window, as views. */
   'conversation.read',
+  /** Someone else's conversation was deleted (an admin's own deletions are not recorded). */
+  'conversation.delete',
   /** Passages and a question were sent to a cloud LLM: recorded for every such answer. */
   'llm.cloud',
   /** A spoken turn's audio (STT) or an answer's text (TTS) was sent to a cloud speech endpoint. */

@@ -8,6 +8,7 @@ import type { OrganisationService } from '../organisations/organisations.ts';
 import type { UsageLedger } from '../usage/ledger.ts';
 import { errors } from '../errors.ts';
 import type { ConversationDoc, ConversationService, MessageDoc, SearchRecord, VoiceMetrics } from './conversations.ts';
+import { recordForeignRead } from './foreign.ts';
 
 /** What the answer service needs from the agent. */
 export interface Answerer {
@@ -83,6 +84,7 @@ export class AnswerService {
       ? await this.#d.conversations.get(principal, request.conversationId)
       : await this.#d.conversations.create(principal, kb._id, request.question);
     if (conversation.kbId !== kb._id) throw errors.notFound('conversation');
+    if (request.conversationId) await recordForeignRead(this.#d.audit, acting, conversation, 'continue');
     const answered = (await this.#d.conversations.messages(principal.organisationId, conversation._id)).filter((m) => m.role === 'user' || m.status === 'complete');
     const stored = answered.map((m) => ({ role: m.role, content: m.content }));
     const history = stored.length === 0 && request.history ? request.history : stored;

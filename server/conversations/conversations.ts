@@ -171,10 +171,12 @@ export class ConversationService {
     await this.#messages(organisationId).updateOne({ _id: messageId }, { $set: { voice: { ...voice } } });
   }
 
-  async remove(principal: Principal, id: string): Promise<void> {
-    await this.get(principal, id);
+  /** Deletes a conversation the principal can see, and returns what it was. */
+  async remove(principal: Principal, id: string): Promise<ConversationDoc> {
+    const conversation = await this.get(principal, id);
     await this.#messages(principal.organisationId).deleteMany({ conversationId: id });
     await this.#conversations(principal.organisationId).deleteOne({ _id: id });
+    return conversation;
   }
 
   async removeForKb(organisationId: string, kbId: string): Promise<void> {

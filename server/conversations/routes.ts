@@ -8,6 +8,7 @@ import type { AgentEvent } from '../agent/types.ts';
 import type { AnswerService, AskOutcome } from './answer.ts';
 import { presentConversation, presentMessage, type ConversationDoc, type ConversationService } from './conversations.ts';
 import { AskResponse, ConversationDetail, ConversationList, Message } from './schema.ts';
+import { recordForeignDelete, recordForeignRead } from './foreign.ts';
 
 export function presentAnswer({ conversation, message, answer }: AskOutcome): z.input<typeof AskResponse> {
   return {
@@ -106,12 +107,7 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
         const principal = principalOf(ctx);
         const conversation = await d.conversations.get(principal, params.id);
         const messages = await d.conversations.messages(principal.organisationId, conversation._id);
-        // An admin reading someone else's conversation is recorded; its title stays out of the log (it is sealed at rest, the log is not).
-        const own = principal.userId ? conversation.userId === principal.userId : conversation.apiKeyId === principal.apiKeyId;
-        if (!own) {
-          const owner = conversation.userId ? { ownerType: 'user', ownerId: conversation.userId } : { ownerType: 'apiKey', ownerId: conversation.apiKeyId };
-          await d.audit.recordViewFor(actingOf(ctx), { action: 'conversation.read', target: { type: 'conversation', id: conversation._id, name: null }, details: { kbId: conversation.kbId, ...owner } });
-        }
+        await recordForeignRead(d.audit, actingOf(ctx), conversation, 'read');
         return { ...presentConversation(conversation), messages: messages.map(presentMessage) };
       },
     }),
@@ -125,7 +121,7 @@ export function conversationRoutes(d: { answers: AnswerService; conversations: C
       status: 204,
       responses: { 204: { description: 'Deleted' }, 404: { description: 'No such conversation' } },
       handler: async (ctx, { params }) => {
-        await d.conversations.remove(principalOf(ctx), params.id);
+        await recordForeignDelete(d.audit, actingOf(ctx), await d.conversations.remove(principalOf(ctx), params.id));
       },
     }),
     route({

@@ -228,8 +228,22 @@ describe('access audit', () => {
     for (let i = 0; i < 2; i++) assert.equal((await admin.get(`/api/v1/conversations/${conversationId}`)).status, 200);
     const read = await one('conversation.read', conversationId);
     assert.deepEqual([read.actor.id, read.ip, read.target], [ids.admin, '198.51.100.1', { type: 'conversation', id: conversationId, name: null }]);
-    assert.deepEqual(read.details, { kbId, ownerType: 'user', ownerId: ids.viewer });
+    assert.deepEqual(read.details, { kbId, how: 'read', ownerType: 'user', ownerId: ids.viewer });
     assert.ok(!JSON.stringify(read).includes('visitors'), 'the conversation\'s words stay out of the log');
+  });
+
+  it("records an admin continuing or deleting someone's conversation", async () => {
+    const asked = await viewer.post(`/api/v1/kbs/${kbId}/ask`, { question: 'Who signs visitors in?' });
+    const conversationId = asked.json.conversationId as string;
+    assert.equal((await viewer.post(`/api/v1/kbs/${kbId}/ask`, { question: 'And at night?', conversationId })).status, 200);
+    assert.equal((await all(owner, 'action=conversation.')).filter((e) => e.target?.id === conversationId).length, 0, 'its owner continuing it is not audited');
+    // A follow-up shows the admin the whole history, as reading it would.
+    assert.equal((await admin.post(`/api/v1/kbs/${kbId}/ask`, { question: 'And on weekends?', conversationId })).status, 200);
+    const continued = await one('conversation.read', conversationId);
+    assert.deepEqual([continued.actor.id, continued.details], [ids.admin, { kbId, how: 'continue', ownerType: 'user', ownerId: ids.viewer }]);
+    assert.equal((await admin.delete(`/api/v1/conversations/${conversationId}`)).status, 204);
+    const deleted = await one('conversation.delete', conversationId);
+    assert.deepEqual([deleted.actor.id, deleted.ip, deleted.details], [ids.admin, '198.51.100.1', { kbId, ownerType: 'user', ownerId: ids.viewer }]);
   });
 
   it('filters by actor, action or group, time and outcome', async () => {
