@@ -85,8 +85,9 @@ export type Reindexing = Wire<typeof Reindexed>;
 export type EmbeddingsStatus = Wire<typeof Embeddings>;
 export type Doc = Wire<typeof DocumentSchema>;
 export type Docs = Wire<typeof DocumentList>;
+export type UploadedDocs = Wire<typeof UploadedDocuments>;
 /** `duplicate`: identical content was already in the knowledge base; the entry is that document. */
-export type UploadedDoc = Wire<typeof UploadedDocuments>['documents'][number];
+export type UploadedDoc = UploadedDocs['documents'][number];
 export type DocContent = Wire<typeof DocumentContent>;
 /** Offsets index the document text (blocks joined by "\n\n"). */
 export type ContentBlock = DocContent['blocks'][number];

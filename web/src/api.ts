@@ -44,6 +44,7 @@ import type {
   TotpKey,
   TotpStatus,
   UploadedDoc,
+  UploadedDocs,
   UsageGroup,
   UsageReport,
   User,
@@ -336,7 +337,7 @@ export function uploadDocuments(kbId: string, files: readonly File[], onProgress
         // Not JSON (a proxy's error page): errorFromResponse falls back to the status line.
       }
       if (xhr.status >= 200 && xhr.status < 300) {
-        resolve((payload as { documents: UploadedDoc[] }).documents);
+        resolve((payload as UploadedDocs).documents);
         return;
       }
       const retryAfter = xhr.getResponseHeader('Retry-After');
