@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import WebSocket from 'ws';
 import { decodeTotpKey, totpCodeAt } from '../../server/auth/totp.ts';
 import { Client, OWNER, setUp, signedIn } from '../helpers/client.ts';
-import { RealtimeClient } from '../helpers/realtime.ts';
+import { RealtimeClient, refusedWith } from '../helpers/realtime.ts';
 import { admin } from '../helpers/admin.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openStream } from '../helpers/streams.ts';
@@ -18,16 +18,6 @@ import { openStream } from '../helpers/streams.ts';
 
 const PASSWORD = 'a sufficiently long password';
 const NEW_PASSWORD = 'quite another long passphrase';
-/** The HTTP status an upgrade was refused with (rejects if it was accepted). */
-function refusedWith(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
-    ws.on('open', () => (ws.close(), reject(new Error('the upgrade was accepted'))));
-    ws.on('error', () => {});
-  });
-}
-
 function closeWithin(ws: WebSocket, ms: number): Promise<{ code: number; reason: string; afterMs: number } | null> {
   const start = performance.now();
   return Promise.race([

@@ -1,8 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import WebSocket from 'ws';
 import { Client, setUp, signedIn } from '../helpers/client.ts';
-import { RealtimeClient } from '../helpers/realtime.ts';
+import { RealtimeClient, upgradeRefusal } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // Rate limits and quotas end to end: the real appliance, real HTTP and real sockets, with small
@@ -153,23 +152,6 @@ describe('rate limits', () => {
   });
 });
 
-/** The HTTP status and headers an upgrade was refused with. */
-function refusedWith(url: string, headers: Record<string, string>): Promise<{ status: number; retryAfter: string | undefined; body: any }> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => {
-      let text = '';
-      res.on('data', (d: Buffer) => (text += d.toString()));
-      res.on('end', () => {
-        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body: JSON.parse(text) });
-        ws.terminate();
-      });
-    });
-    ws.on('open', () => reject(new Error('the upgrade was accepted')));
-    ws.on('error', () => {});
-  });
-}
-
 describe('realtime limits', () => {
   let server: TestServer;
   let owner: Client;
@@ -188,7 +170,7 @@ describe('realtime limits', () => {
     const headers = { authorization: `Bearer ${key}` };
     const open = [await RealtimeClient.open(url, headers), await RealtimeClient.open(url, headers), await RealtimeClient.open(url, headers)];
     await Promise.all(open.map((c) => c.next('session.created')));
-    const refused = await refusedWith(url, headers);
+    const refused = await upgradeRefusal(url, headers);
     assert.equal(refused.status, 429);
     assert.equal(refused.retryAfter, '10');
     assert.equal(refused.body.error.code, 'rate_limited');

@@ -7,7 +7,7 @@ import { float32ToPcm16, resample } from '../../server/speech/resample.ts';
 import { createSileroVad } from '../../server/speech/vad.ts';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { Client, setUp } from '../helpers/client.ts';
-import { RealtimeClient } from '../helpers/realtime.ts';
+import { RealtimeClient, refusedWith } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The realtime endpoint end to end: the real appliance (no LLM, no STT model, espeak-ng as the
@@ -17,16 +17,6 @@ const SPEECH = join(import.meta.dirname, '../../../shared/speech');
 const DOC = `# Workshop safety
 
 Always remove the chuck key before starting the lathe. Wear eye protection near rotating parts.`;
-
-/** The HTTP status an upgrade was refused with. */
-function refusedWith(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
-    ws.on('open', () => reject(new Error('the upgrade was accepted')));
-    ws.on('error', () => {});
-  });
-}
 
 describe('/v1/realtime', () => {
   let server: TestServer;

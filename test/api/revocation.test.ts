@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import type { Clock } from '../../server/clock.ts';
 import { ScriptedEngine } from '../fixtures/scripted-engine.ts';
 import { Client, setUp, signedIn } from '../helpers/client.ts';
-import { RealtimeClient } from '../helpers/realtime.ts';
+import { RealtimeClient, refusedWith } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openStream } from '../helpers/streams.ts';
 
@@ -17,16 +17,6 @@ import { openStream } from '../helpers/streams.ts';
 
 const SECRET = 'The vault code is PERIWINKLE and it changes every spring.';
 const PASSWORD = 'a sufficiently long password';
-
-/** The HTTP status an upgrade was refused with (rejects if it was accepted). */
-function refusedWith(url: string, headers: Record<string, string>): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers });
-    ws.on('unexpected-response', (_req, res) => (resolve(res.statusCode ?? 0), ws.terminate()));
-    ws.on('open', () => (ws.close(), reject(new Error('the upgrade was accepted'))));
-    ws.on('error', () => {});
-  });
-}
 
 interface Closed {
   code: number;

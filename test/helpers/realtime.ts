@@ -57,3 +57,31 @@ export function appendEvents(samples: Float32Array, fromRate: number, rate = 24_
   for (let at = 0; at < bytes.length; at += step) out.push({ type: 'input_audio_buffer.append', audio: bytes.subarray(at, at + step).toString('base64') });
   return out;
 }
+
+/** How an upgrade was refused: its HTTP status, Retry-After and JSON error body (rejects if it was accepted). */
+export function upgradeRefusal(url: string, headers: Record<string, string>): Promise<{ status: number; retryAfter: string | undefined; body: any }> {
+  return new Promise((resolve, reject) => {
+    const ws = new WebSocket(url, { headers });
+    ws.on('unexpected-response', (_req, res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => (text += d.toString()));
+      res.on('end', () => {
+        let body: unknown = null;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = text;
+        }
+        resolve({ status: res.statusCode ?? 0, retryAfter: res.headers['retry-after'], body });
+        ws.terminate();
+      });
+    });
+    ws.on('open', () => (ws.close(), reject(new Error('the upgrade was accepted'))));
+    ws.on('error', () => {});
+  });
+}
+
+/** The HTTP status an upgrade was refused with (rejects if it was accepted). */
+export async function refusedWith(url: string, headers: Record<string, string>): Promise<number> {
+  return (await upgradeRefusal(url, headers)).status;
+}
