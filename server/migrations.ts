@@ -69,6 +69,13 @@ export const migrations: Migration[] = [
       await db.users.createIndex({ email: 1 });
     },
   },
+  {
+    // Extracted text is stored in parts (documents/text-parts.ts), found by their document.
+    id: '0006-document-text-parts',
+    async up(db) {
+      await db.documentTexts.createIndex({ organisationId: 1, documentId: 1, part: 1 });
+    },
+  },
 ];
 
 export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {

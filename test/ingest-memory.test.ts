@@ -118,8 +118,9 @@ describe('uploads around the extracted-text limit', () => {
     const { doc, before, peak } = await uploadAlone(dir, file);
     assert.equal(doc['status'], 'ready', JSON.stringify(doc['error']));
     assert.ok(doc['chunks'] > 10_000, `${doc['chunks']} chunks`);
-    // The store and the search index take their share on the main thread after parsing: ~300 MB
-    // for 20 M characters, on top of whatever the idle process holds.
-    assert.ok(peak - before < 400, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MB`);
+    // The store and the search index take their share on the main thread after parsing: ~270 MB
+    // for 20 M characters (the text is stored in parts, see documents/text-parts.ts).
+    assert.ok(peak - before < 330, `RSS grew from ${before.toFixed(0)} to ${peak.toFixed(0)} MB`);
+    assert.ok(peak < PEAK_LIMIT_MB, `peak RSS ${peak.toFixed(0)} MB`);
   });
 });

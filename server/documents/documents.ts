@@ -12,6 +12,7 @@ import { errors } from '../errors.ts';
 import { newId } from '../auth/tokens.ts';
 import type { IngestErrorCode, PageInfo } from '../ingest/types.ts';
 import type { PositionedBlock } from '../ingest/chunker.ts';
+import { joinTextParts, textParts } from './text-parts.ts';
 import type { z } from 'zod';
 import type { Document } from './schema.ts';
 
@@ -63,6 +64,9 @@ export interface DocumentTextDoc {
   kbId: string;
   pages: PageInfo[] | null;
   blocks: PositionedBlock[];
+  /** As stored, a text is split in parts (see text-parts.ts): which document, and which part. */
+  documentId?: string;
+  part?: number;
 }
 
 export interface UploadedFile {
@@ -235,13 +239,22 @@ export class DocumentService {
 
   async content(organisationId: string, kbId: string, id: string): Promise<DocumentTextDoc> {
     await this.get(organisationId, kbId, id);
-    const text = await tenantCollection(this.#d.texts, organisationId).findOne({ _id: id });
-    if (!text) throw errors.conflict('This document has no extracted text yet.');
-    return text;
+    const texts = tenantCollection(this.#d.texts, organisationId);
+    const first = await texts.findOne({ _id: id });
+    if (!first) throw errors.conflict('This document has no extracted text yet.');
+    return joinTextParts(first, await texts.find({ documentId: id, part: { $gt: 0 } }).toArray());
   }
 
+  /** Stores a document's extracted text, part by part, in place of what an earlier run stored. */
   async saveText(text: DocumentTextDoc): Promise<void> {
-    await tenantCollection(this.#d.texts, text.organisationId).replaceOne({ _id: text._id }, text, { upsert: true });
+    await this.#removeText(text.organisationId, text._id);
+    for (const part of textParts(text)) await tenantCollection(this.#d.texts, text.organisationId).insertOne(part);
+  }
+
+  async #removeText(organisationId: string, id: string): Promise<void> {
+    const texts = tenantCollection(this.#d.texts, organisationId);
+    await texts.deleteMany({ documentId: id });
+    await texts.deleteOne({ _id: id });
   }
 
   /** Applies a processing update and tells live listeners. Null when the document was deleted meanwhile. */
@@ -275,7 +288,7 @@ export class DocumentService {
     await this.#d.sync.remove({ organisationId, documentId: id });
     // Out of the index first, so no new answer quotes it while earlier ones are rewritten.
     await this.#d.erasure.forgetDocument(organisationId, kbId, id);
-    await tenantCollection(this.#d.texts, organisationId).deleteOne({ _id: id });
+    await this.#removeText(organisationId, id);
     await this.#scoped(organisationId).deleteOne({ _id: id });
     await this.#releaseBlob(doc.sha256);
     this.#d.bus.publish(kbTopic(organisationId, kbId), 'deleted', { id });
@@ -316,7 +329,7 @@ export class DocumentService {
       if (copied.sha256 !== doc.sha256) throw new Error(`quarantine copy of ${doc.sha256} hashed to ${copied.sha256}`);
     }
     await this.#d.sync.remove({ organisationId, documentId: id });
-    await tenantCollection(this.#d.texts, organisationId).deleteOne({ _id: id });
+    await this.#removeText(organisationId, id);
     const updated = await this.update(organisationId, id, {
       status: 'failed',
       stage: 'failed',
