@@ -305,6 +305,15 @@ export class DocumentService {
   }
 
   /**
+   * Originals of a refused upload that no document refers to. (An upload of the same bytes running
+   * at the same moment may not have recorded its document yet; it then fails with its original
+   * missing rather than keep a file nobody asked to keep.)
+   */
+  async discardUnused(sha256s: readonly string[]): Promise<void> {
+    for (const sha256 of new Set(sha256s)) await this.#releaseBlob(sha256);
+  }
+
+  /**
    * Originals are content-addressed and may be shared by documents in several knowledge bases: the
    * served copy goes once no document but quarantined ones refers to it, the quarantined copy once
    * no quarantined one does.

@@ -6,7 +6,7 @@ import { actingOf, principalOf } from '../http/context.ts';
 import { idParam, route } from '../http/route.ts';
 import type { EventStreams } from '../http/sse.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
-import { kbTopic, presentDocument, type DocumentDoc, type DocumentService } from './documents.ts';
+import { kbTopic, presentDocument, type DocumentDoc, type DocumentService, type UploadedFile } from './documents.ts';
 import { Document, DocumentContent, DocumentList, UploadedDocuments } from './schema.ts';
 import { readUpload, type UploadLimits } from './upload.ts';
 
@@ -48,8 +48,12 @@ export function documentRoutes(d: DocumentRouteDeps) {
       handler: async (ctx, { params, count }) => {
         const principal = principalOf(ctx);
         await d.kbs.get(principal.organisationId, params.kbId);
-        const files = await readUpload(ctx, d.blobs, d.upload);
-        await count(files.length);
+        const discard = (stored: readonly UploadedFile[]) => d.documents.discardUnused(stored.map((f) => f.blob.sha256));
+        const files = await readUpload(ctx, d.blobs, d.upload, discard);
+        await count(files.length).catch(async (err: unknown) => {
+          await discard(files);
+          throw err;
+        });
         const added = await d.documents.add(principal.organisationId, params.kbId, files, principal.userId ?? principal.apiKeyId);
         // One entry per document created, so each can be found by its target; duplicates created nothing.
         for (const { doc } of added.filter((a) => !a.duplicate)) await d.audit.recordFor(actingOf(ctx), { action: 'document.create', target: audited(doc), details: { kbId: doc.kbId, size: doc.size } });

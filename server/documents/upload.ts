@@ -29,7 +29,7 @@ export function cleanFileName(raw: string): string {
  * whole file in memory. The request fails as a whole (nothing is recorded) if any file breaks a
  * limit, so a client never has to guess which of its files were taken.
  */
-export function readUpload(ctx: AppContext, blobs: BlobStore, limits: UploadLimits): Promise<UploadedFile[]> {
+export function readUpload(ctx: AppContext, blobs: BlobStore, limits: UploadLimits, discard: (stored: readonly UploadedFile[]) => Promise<void>): Promise<UploadedFile[]> {
   if (!ctx.is('multipart/form-data')) return Promise.reject(errors.unsupportedMediaType('Send the files as multipart/form-data, field "files".'));
   return new Promise((resolve, reject) => {
     let parser: busboy.Busboy;
@@ -48,13 +48,14 @@ export function readUpload(ctx: AppContext, blobs: BlobStore, limits: UploadLimi
       if (finished) return;
       finished = true;
       // Wait for blob writes in flight either way, so nothing is still writing when we answer.
-      void Promise.allSettled(pending).then((results) => {
-        if (failure) return reject(failure);
-        const rejected = results.find((r) => r.status === 'rejected');
-        if (rejected) return reject(rejected.reason);
+      void Promise.allSettled(pending).then(async (results) => {
         const files = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : []));
-        if (files.length === 0) return reject(errors.validation([{ path: 'files', message: 'no file was sent' }]));
-        resolve(files);
+        const rejected = results.find((r) => r.status === 'rejected');
+        const error = failure ?? (rejected as PromiseRejectedResult | undefined)?.reason ?? (files.length === 0 ? errors.validation([{ path: 'files', message: 'no file was sent' }]) : null);
+        if (error === null) return resolve(files);
+        // Nothing of a refused upload is kept: the files it did store go again.
+        await discard(files).catch(() => undefined);
+        reject(error);
       });
     };
     const streams = new Set<NodeJS.ReadableStream & { destroy(error?: Error): void }>();

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { readdir } from 'node:fs/promises';
+import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { Client, OWNER, setUp, signedIn } from '../helpers/client.ts';
@@ -271,5 +273,35 @@ describe('an address used in another organisation', () => {
     const chosen = await c.post('/api/v1/auth/login', { email: OWNER.email, password: OWNER.password, organisationId: choices.find((o) => o.name === 'Hilltop')!.id });
     assert.equal(chosen.status, 200);
     assert.equal((await c.get('/api/v1/me')).json.organisation.name, 'Hilltop');
+  });
+});
+
+describe('a refused upload', () => {
+  let server: TestServer;
+  let owner: Client;
+  let kbId: string;
+  before(async () => {
+    server = await startTestServer({ env: { UPLOAD_MAX_FILE_MB: '1', LIMIT_UPLOADS_PER_MINUTE: '3' } });
+    owner = (await setUp(server.url)).owner;
+    kbId = (await owner.post('/api/v1/kbs', { name: 'Refusals' })).json.id as string;
+  });
+  after(() => server.close());
+
+  const stored = async (dir = path.join(server.dataDir, 'files')): Promise<number> => {
+    const entries = await readdir(dir, { withFileTypes: true, recursive: true }).catch(() => []);
+    return entries.filter((e) => e.isFile()).length;
+  };
+
+  it('keeps none of its files: one too large, or more than the caller has left', async () => {
+    const small = (tag: string) => ({ name: `${tag}.txt`, bytes: `A small note, ${tag}.` });
+    const tooLarge = await owner.upload(kbId, [small('kept-back'), { name: 'big.txt', bytes: 'x'.repeat(2 * 1024 * 1024) }]);
+    assert.equal(tooLarge.status, 413);
+    assert.equal(await stored(), 0, 'the small file stored before the large one was refused is gone');
+
+    assert.equal((await owner.upload(kbId, [small('one'), small('two')])).status, 202);
+    assert.equal(await stored(), 2);
+    const overLimit = await owner.upload(kbId, [small('three'), small('four')]);
+    assert.equal(overLimit.status, 429);
+    assert.equal(await stored(), 2, 'the files read before the count refused them are gone');
   });
 });
