@@ -203,6 +203,23 @@ export class ConversationService {
     return changed;
   }
 
+  /**
+   * Takes away the feedback `by` (a user or key id) gave on answers in other people's
+   * conversations. Who rated is inside the sealed feedback, so every rated answer is opened.
+   */
+  async removeFeedbackBy(organisationId: string, by: string): Promise<number> {
+    let removed = 0;
+    for await (const ids of this.#pages(organisationId, {})) {
+      const rated = await this.#messages(organisationId).find({ conversationId: { $in: ids }, role: 'assistant', feedback: { $ne: null } }).toArray();
+      for (const message of rated) {
+        if (message.feedback?.by !== by) continue;
+        await this.#messages(organisationId).updateOne({ _id: message._id }, { $set: { feedback: null } });
+        removed++;
+      }
+    }
+    return removed;
+  }
+
   /** Deletes the conversations matching `filter` with their messages, a page at a time. */
   async removeWhere(organisationId: string, filter: Filter<ConversationDoc>): Promise<{ conversations: number; messages: number }> {
     const removed = { conversations: 0, messages: 0 };

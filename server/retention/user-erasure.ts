@@ -8,8 +8,9 @@ import type { UserDoc } from '../users/users.ts';
 import { deleteInBatches, rewriteInBatches } from './batches.ts';
 
 // What deleting a user erases, and what it keeps:
-// - erased: the account, its sessions and realtime client secrets, and the user's conversations
-//   with every message (their questions, and the answers quoting documents);
+// - erased: the account, its sessions and realtime client secrets, the user's conversations
+//   with every message (their questions, and the answers quoting documents), and the feedback
+//   (rating and comment) they gave on answers in other people's conversations;
 // - kept without the person: usage records (the organisation's counts and costs; the user id is
 //   dropped), audit entries (an audit log that loses entries is no audit log; the user's name and
 //   email become "deleted user <id>", ids, times, actions and addresses stay) and the API keys the
@@ -20,7 +21,7 @@ import { deleteInBatches, rewriteInBatches } from './batches.ts';
 export const deletedUserLabel = (id: string) => `deleted user ${id}`;
 
 export interface UserErasureDeps {
-  conversations: Pick<ConversationService, 'removeWhere'>;
+  conversations: Pick<ConversationService, 'removeWhere' | 'removeFeedbackBy'>;
   audit: Collection<AuditDoc>;
   usage: Collection<UsageDoc>;
   apiKeys: Collection<ApiKeyDoc>;
@@ -37,13 +38,14 @@ export class UserErasure {
   async eraseUser(user: UserDoc): Promise<{ label: string; details: Record<string, number> }> {
     const label = deletedUserLabel(user._id);
     const removed = await this.#d.conversations.removeWhere(user.organisationId, { userId: user._id });
+    const feedbackRemoved = await this.#d.conversations.removeFeedbackBy(user.organisationId, user._id);
     await deleteInBatches(this.#d.clientSecrets, { 'principal.userId': user._id });
     const usageAnonymised = await rewriteInBatches(this.#d.usage, { organisationId: user.organisationId, userId: user._id }, (doc) => ({ ...doc, userId: null }));
     const auditAnonymised = await rewriteInBatches(this.#d.audit, { $or: [{ 'actor.id': user._id }, { 'target.id': user._id }] }, (doc) => withoutPerson(doc, user, label));
     const apiKeysKept = await rewriteInBatches(this.#d.apiKeys, { organisationId: user.organisationId, 'createdBy.id': user._id }, (key) =>
       key.createdBy ? { ...key, createdBy: { id: key.createdBy.id, name: label } } : null,
     );
-    return { label, details: { conversations: removed.conversations, messages: removed.messages, usageAnonymised, auditAnonymised, apiKeysKept } };
+    return { label, details: { conversations: removed.conversations, messages: removed.messages, feedbackRemoved, usageAnonymised, auditAnonymised, apiKeysKept } };
   }
 }
 

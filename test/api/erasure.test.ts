@@ -138,6 +138,11 @@ describe('erasure', () => {
     const key = await uma.post('/api/v1/api-keys', { name: 'Intake kiosk', role: 'viewer' });
     assert.equal(key.status, 201, key.text);
     await ask(uma, kbId, `Does the ${marker} form go to reception?`);
+    // Feedback on someone else's answer is theirs too.
+    const owners = await ask(owner, kbId, 'Where is the intake form completed?');
+    const answerId = ((await owner.get(`/api/v1/conversations/${owners.conversationId}`)).json.messages as Array<{ id: string; role: string }>).find((m) => m.role === 'assistant')!.id;
+    const rated = await uma.post(`/api/v1/conversations/${owners.conversationId}/messages/${answerId}/feedback`, { rating: 'down', comment: `Ask ${marker} instead` });
+    assert.equal(rated.status, 200, rated.text);
     assert.ok((await filesHolding(server.dataDir, marker)).length > 0, 'the marker is on disk while the user exists');
 
     const deleted = await owner.delete(`/api/v1/users/${userId}`);
@@ -149,6 +154,9 @@ describe('erasure', () => {
     const deletion = audit.find((e) => e['action'] === 'user.delete' && e['target']?.id === userId)!;
     assert.equal(deletion['target'].name, label);
     assert.equal(deletion['details'].conversations, 1);
+    assert.equal(deletion['details'].feedbackRemoved, 1);
+    const kept = (await owner.get(`/api/v1/conversations/${owners.conversationId}`)).json.messages as Array<{ role: string; feedback: unknown }>;
+    assert.equal(kept.find((m) => m.role === 'assistant')!.feedback, null, 'the owner keeps the answer, not the deleted user\'s rating of it');
     assert.equal(deletion['details'].apiKeysKept, 1);
     assert.ok(audit.some((e) => e['actor']?.id === userId && e['actor'].name === label), 'what they did is still on record');
     const keys = (await owner.get('/api/v1/api-keys')).json.apiKeys as Array<{ name: string; createdBy: { id: string; name: string } | null }>;
