@@ -24,6 +24,7 @@ import { scheduleRetention } from './retention/retention.ts';
 import { openScanner, scannerCheck } from './scan/open.ts';
 import { collections } from './db.ts';
 import { memoryCounters } from './limits/counters.ts';
+import { openRedisPorts } from './redis/open.ts';
 import { newId } from './auth/tokens.ts';
 import { openStore, sqliteFileOf } from './store/open.ts';
 import { openSpeechEngines } from './speech/open-speech.ts';
@@ -149,9 +150,17 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     },
   });
 
-  const bus = new LocalEventBus();
-  // Rate limits and quotas count in this process; a Redis store (issue #11) is the other choice here.
-  const counters = memoryCounters;
+  // With REDIS_URL, rate limits, the login throttle, live events and revocation notices are shared
+  // by every process on that Redis; without, they stay in this one.
+  const redis = config.REDIS_URL ? await openRedisPorts({ ...config, REDIS_URL: config.REDIS_URL }, log.child({ component: 'redis' })) : null;
+  if (redis) {
+    // Steps run in reverse: Redis closes after the queue and the listener stop, before the store.
+    lifecycle.onShutdown('redis', () => redis.close());
+    readiness.add(redis.check);
+  }
+  log.info({ bus: redis ? 'redis' : 'local', counters: redis ? 'redis' : 'memory', revocations: redis ? 'redis' : 'local', loginThrottle: redis ? 'redis' : 'memory' }, 'shared state ports chosen');
+  const bus = redis?.bus ?? new LocalEventBus();
+  const counters = redis?.counters ?? memoryCounters;
   const services = createServices({
     config,
     log,
@@ -169,6 +178,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     parse: (input, limits, onProgress, signal) => parser.parse(input, limits, onProgress, signal),
     llm,
     counters,
+    ...(redis ? { revocations: redis.revocations, throttle: redis.throttle, codeThrottle: redis.codeThrottle } : {}),
   });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');

@@ -67,6 +67,10 @@ export const configSchema = z.object({
     .optional()
     .describe('ClamAV daemon that scans every uploaded file before it is parsed: `unix:///run/clamav/clamd.ctl` or `tcp://host:3310`. A file clamd reports fails with `infected` (the signature named) and its original is quarantined, never served; while clamd is unreachable, uploads wait in the queue. Unset: no scanning.'),
   CLAMAV_TIMEOUT_SECONDS: positiveInt.default(180).describe('Time allowed for clamd to take one file and answer; longer than clamd\'s own MaxScanTime (120 s by default). Past it, the scanner counts as unreachable and the file waits.'),
+  REDIS_URL: z
+    .url({ protocol: /^rediss?$/ })
+    .optional()
+    .describe('Secret (it may hold a password). Redis shared by every Lectern process, e.g. `redis://redis:6379` (`rediss://` for TLS): rate limits and the login throttle count there, live document progress and revocation notices fan out through its pub/sub, so several processes serving one store share them. `/readyz` shows it as the `redis` component. Unset: all of this stays in the process.'),
   OCR_ENABLED: bool.prefault('true').describe('OCR image-only PDF pages and images (offline, tesseract.js).'),
   OCR_LANGUAGES: z
     .string()
@@ -121,7 +125,7 @@ export const configSchema = z.object({
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */

@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import type { Principal } from './principal.ts';
+import { revocationsContract } from './revocation-contract.ts';
 import { LocalRevocations, revokes, type Revoked } from './revocation.ts';
 
 const viaSession: Principal = {
@@ -50,3 +51,5 @@ describe('revocation notices', () => {
     assert.deepEqual(seen.slice(3), ['b:k2']);
   });
 });
+
+revocationsContract('local', async () => ({ revocations: new LocalRevocations({ onListenerError: () => {} }), close: async () => {} }));

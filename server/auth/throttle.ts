@@ -1,6 +1,9 @@
 import { RateLimiterMemory, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import { errors } from '../errors.ts';
 
+/** Opens one limiter of a store with these options. */
+export type LimiterFactory = (options: { keyPrefix: string; points: number; duration: number; blockDuration?: number }) => RateLimiterAbstract;
+
 export interface ThrottleLimits {
   perAccount: number;
   perIp: number;
@@ -46,11 +49,20 @@ export class LoginThrottle {
   }
 
   static inMemory(limits: ThrottleLimits, slowdown?: SlowdownPolicy): LoginThrottle {
+    return LoginThrottle.withStore(limits, { name: 'login', limiter: (options) => new RateLimiterMemory(options) }, slowdown);
+  }
+
+  /**
+   * The throttle with its counts in a limiter store (rate-limiter-flexible's memory or Redis
+   * store: with Redis every process counts the same attempts). `name` keeps throttles that share
+   * a store apart (passwords and two-step codes).
+   */
+  static withStore(limits: ThrottleLimits, store: { name: string; limiter: LimiterFactory }, slowdown?: SlowdownPolicy): LoginThrottle {
     return new LoginThrottle(
       {
-        byAccount: new RateLimiterMemory({ keyPrefix: 'login_account', points: limits.perAccount, duration: limits.windowSeconds, blockDuration: limits.windowSeconds }),
+        byAccount: store.limiter({ keyPrefix: `${store.name}_account`, points: limits.perAccount, duration: limits.windowSeconds, blockDuration: limits.windowSeconds }),
         // Counts failures only; never blocks (see `#waitForTurn`).
-        byIp: new RateLimiterMemory({ keyPrefix: 'login_ip', points: limits.perIp, duration: limits.windowSeconds }),
+        byIp: store.limiter({ keyPrefix: `${store.name}_ip`, points: limits.perIp, duration: limits.windowSeconds }),
       },
       slowdown,
     );

@@ -17,7 +17,7 @@ export type Counters = (options: CounterOptions) => RateLimiterAbstract;
 
 // The library never refuses on its own: limits differ per organisation and change with its
 // settings, so `RateLimits` compares what was counted with the limit that applies right now.
-const UNBOUNDED = Number.MAX_SAFE_INTEGER;
+export const UNBOUNDED = Number.MAX_SAFE_INTEGER;
 
 /** Counters in this process's memory: one instance, lost at a restart (windows are at most a day). */
 export const memoryCounters: Counters = (options) => new RateLimiterMemory({ ...options, points: UNBOUNDED });

@@ -3,6 +3,7 @@ import { describe, it } from 'node:test';
 import type { Principal } from '../auth/principal.ts';
 import { AppError } from '../errors.ts';
 import { memoryCounters } from './counters.ts';
+import { countersContract } from './contract.ts';
 import { rateLimitHeaders, RateLimits } from './rate-limits.ts';
 import { applyLimitsPatch, effectiveLimits, limitsPatch, type LimitOverrides, type LimitValues } from './values.ts';
 
@@ -138,3 +139,5 @@ describe('limit settings', () => {
     assert.equal(limitsPatch.safeParse({ perFortnight: 1 }).success, false);
   });
 });
+
+countersContract('memory', async () => ({ counters: memoryCounters, close: async () => {} }));
