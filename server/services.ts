@@ -58,7 +58,7 @@ export interface Infrastructure {
   embeddingsStatus: () => EmbeddingsStatus;
   parse: ParseFn;
   llm: LlmProvider;
-  /** Where rate limits and quotas are counted (in memory now; Redis slots in here). */
+  /** Where rate limits and quotas are counted: in memory, or in Redis (REDIS_URL). */
   counters: Counters;
 }
 
@@ -67,11 +67,11 @@ export interface ServiceDeps extends Infrastructure {
   log: Logger;
   clock: Clock;
   random: Random;
-  /** Defaults to the in-memory limiter; the Redis-backed one slots in here. */
+  /** Defaults to the in-memory limiter; the appliance passes the Redis-backed one with REDIS_URL. */
   throttle?: LoginThrottle;
   /** Counts two-step sign-in codes per user as `throttle` counts passwords per account (same limits). */
   codeThrottle?: LoginThrottle;
-  /** Defaults to in-process notices; a fan-out across instances slots in here. */
+  /** Defaults to in-process notices; the appliance passes the Redis fan-out with REDIS_URL. */
   revocations?: Revocations;
 }
 
