@@ -2,12 +2,15 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { request as httpRequest } from 'node:http';
+import { X509Certificate, createHash } from 'node:crypto';
 import { request as httpsRequest } from 'node:https';
 import path from 'node:path';
+import { connect } from 'node:tls';
 import { after, before, describe, it } from 'node:test';
 import { gunzipSync, zstdDecompressSync } from 'node:zlib';
 import { CADDYFILE, hasCaddy, startProjectCaddy, viaCaddy, type CaddyProxy } from '../helpers/caddy.ts';
-import { setUp, type Client } from '../helpers/client.ts';
+import { chromium } from 'playwright-core';
+import { setUp, OWNER, type Client } from '../helpers/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The project's own Caddyfile (LAN mode: `tls internal`, a test name) in front of a real Lectern
@@ -165,6 +168,39 @@ describe('Lectern behind the project\'s Caddyfile', { skip }, () => {
     assert.equal(passed.status, 202, passed.body.toString());
     const names = (await owner.get(`/api/v1/kbs/${kbId}/documents`)).json.documents.map((d: { name: string }) => d.name);
     assert.ok(names.includes('small.txt') && !names.includes('big.txt'));
+  });
+
+  it('serves the console to Chromium over HTTPS as a secure context, with its script compressed', { skip: existsSync('/usr/bin/chromium') ? false : '/usr/bin/chromium is absent' }, async () => {
+    // Chromium resolves the test name to loopback and accepts exactly the certificate Caddy
+    // issued (pinned by its public key), so the page is https with no certificate error.
+    const leaf = await new Promise<Buffer>((resolve, reject) => {
+      const socket = connect({ host: '127.0.0.1', port: caddy.httpsPort, servername: caddy.domain, ca: caddy.ca }, () => (resolve(socket.getPeerCertificate().raw), socket.end()));
+      socket.once('error', reject);
+    });
+    const spki = createHash('sha256').update(new X509Certificate(leaf).publicKey.export({ type: 'spki', format: 'der' })).digest('base64');
+    const browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-gpu', '--no-first-run', `--host-resolver-rules=MAP ${caddy.domain} 127.0.0.1`, `--ignore-certificate-errors-spki-list=${spki}`],
+    });
+    try {
+      const context = await browser.newContext();
+      const [name, value] = owner.cookie!.split('=');
+      await context.addCookies([{ name: name!, value: value!, url: caddy.url }]);
+      const page = await context.newPage();
+      const problems: string[] = [];
+      page.on('pageerror', (err) => problems.push(err.message));
+      const script = page.waitForResponse((r) => new URL(r.url()).pathname === '/assets/app.js');
+      const response = await page.goto(`${caddy.url}/`);
+      assert.equal(response?.status(), 200);
+      assert.match((await response!.securityDetails())?.issuer ?? '', /Caddy Local Authority/);
+      assert.equal(await (await script).headerValue('content-encoding'), 'zstd');
+      await page.getByRole('heading', { level: 1, name: `Welcome, ${OWNER.name}` }).waitFor({ timeout: 15_000 });
+      // The microphone is offered only to secure contexts.
+      assert.deepEqual(await page.evaluate(() => [window.isSecureContext, typeof navigator.mediaDevices?.getUserMedia]), [true, 'function']);
+      assert.deepEqual(problems, []);
+    } finally {
+      await browser.close();
+    }
   });
 
   it('hands Lectern the address Caddy saw, not one the client claims', async () => {
