@@ -1,13 +1,9 @@
-import { randomUUID } from 'node:crypto';
 import { LocalEventBus, type EventBus } from '../events/bus.ts';
 import type { Logger } from '../logger.ts';
-import { REDIS_PREFIX, type RedisConnection } from './connection.ts';
+import type { RedisConnection } from './connection.ts';
+import { FanOut } from './fan-out.ts';
 
-const CHANNEL = `${REDIS_PREFIX}events`;
-
-interface Envelope {
-  /** The publishing process: it has delivered to its own subscribers already. */
-  origin: string;
+interface BusEvent {
   topic: string;
   event: string;
   data: unknown;
@@ -24,36 +20,29 @@ interface Envelope {
  * its subscribers synchronously, as on the local bus, and are skipped when Redis echoes them.
  */
 export class RedisEventBus implements EventBus {
-  readonly #local = new LocalEventBus();
-  readonly #origin = randomUUID();
-  readonly #redis: RedisConnection;
+  readonly #local: LocalEventBus;
+  readonly #fanOut: FanOut<BusEvent>;
   readonly #log: Logger;
 
-  private constructor(redis: RedisConnection, log: Logger) {
-    this.#redis = redis;
+  private constructor(local: LocalEventBus, fanOut: FanOut<BusEvent>, log: Logger) {
+    this.#local = local;
+    this.#fanOut = fanOut;
     this.#log = log;
   }
 
   static async open(redis: RedisConnection, log: Logger): Promise<RedisEventBus> {
-    const bus = new RedisEventBus(redis, log);
-    await redis.listen(CHANNEL, (message) => bus.#receive(message));
-    return bus;
+    const local = new LocalEventBus();
+    const fanOut = await FanOut.open<BusEvent>(redis, 'events', ({ topic, event, data }) => local.publish(topic, event, data));
+    return new RedisEventBus(local, fanOut, log);
   }
 
   publish(topic: string, event: string, data: unknown): void {
     this.#local.publish(topic, event, data);
-    const envelope: Envelope = { origin: this.#origin, topic, event, data };
     // Progress is advisory (a console also reloads what it shows): a lost event is logged, not thrown at the publisher.
-    this.#redis.client.publish(CHANNEL, JSON.stringify(envelope)).catch((err: unknown) => this.#log.warn({ err, topic, event }, 'could not publish an event to redis'));
+    this.#fanOut.send({ topic, event, data }).catch((err: unknown) => this.#log.warn({ err, topic, event }, 'could not publish an event to redis'));
   }
 
   subscribe(topic: string, listener: (event: string, data: unknown) => void): () => void {
     return this.#local.subscribe(topic, listener);
-  }
-
-  #receive(message: string): void {
-    const envelope = JSON.parse(message) as Envelope;
-    if (envelope.origin === this.#origin) return;
-    this.#local.publish(envelope.topic, envelope.event, envelope.data);
   }
 }

@@ -1,14 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { LocalRevocations, type RevocationListener, type Revocations, type Revoked } from '../auth/revocation.ts';
 import type { Logger } from '../logger.ts';
-import { REDIS_PREFIX, type RedisConnection } from './connection.ts';
-
-const CHANNEL = `${REDIS_PREFIX}revocations`;
-
-interface Envelope {
-  origin: string;
-  notice: Revoked;
-}
+import type { RedisConnection } from './connection.ts';
+import { FanOut } from './fan-out.ts';
 
 /**
  * Revocation notices over Redis pub/sub: revoking on one process ends the sockets and event
@@ -20,35 +13,27 @@ interface Envelope {
  */
 export class RedisRevocations implements Revocations {
   readonly #local: LocalRevocations;
-  readonly #origin = randomUUID();
-  readonly #redis: RedisConnection;
+  readonly #fanOut: FanOut<Revoked>;
   readonly #log: Logger;
 
-  private constructor(redis: RedisConnection, log: Logger) {
-    this.#redis = redis;
+  private constructor(local: LocalRevocations, fanOut: FanOut<Revoked>, log: Logger) {
+    this.#local = local;
+    this.#fanOut = fanOut;
     this.#log = log;
-    this.#local = new LocalRevocations({ onListenerError: (err) => log.error({ err }, 'a revocation listener failed') });
   }
 
   static async open(redis: RedisConnection, log: Logger): Promise<RedisRevocations> {
-    const revocations = new RedisRevocations(redis, log);
-    await redis.listen(CHANNEL, (message) => revocations.#receive(message));
-    return revocations;
+    const local = new LocalRevocations({ onListenerError: (err) => log.error({ err }, 'a revocation listener failed') });
+    const fanOut = await FanOut.open<Revoked>(redis, 'revocations', (notice) => void local.publish(notice));
+    return new RedisRevocations(local, fanOut, log);
   }
 
   async publish(notice: Revoked): Promise<void> {
     await this.#local.publish(notice);
-    const envelope: Envelope = { origin: this.#origin, notice };
-    await this.#redis.client.publish(CHANNEL, JSON.stringify(envelope)).catch((err: unknown) => this.#log.error({ err, scope: notice.scope }, 'could not publish a revocation to redis; other processes end its connections at their next re-check'));
+    await this.#fanOut.send(notice).catch((err: unknown) => this.#log.error({ err, scope: notice.scope }, 'could not publish a revocation to redis; other processes end its connections at their next re-check'));
   }
 
   subscribe(listener: RevocationListener): () => void {
     return this.#local.subscribe(listener);
-  }
-
-  #receive(message: string): void {
-    const envelope = JSON.parse(message) as Envelope;
-    if (envelope.origin === this.#origin) return;
-    void this.#local.publish(envelope.notice);
   }
 }
