@@ -1,9 +1,9 @@
 import { ApiKeyService } from './api-keys/api-keys.ts';
 import { AuditLog } from './audit/audit.ts';
 import { AuthService } from './auth/auth.ts';
-import { LocalRevocations, type Revocations } from './auth/revocation.ts';
+import type { Revocations } from './auth/revocation.ts';
 import { SessionService } from './auth/sessions.ts';
-import { LoginThrottle } from './auth/throttle.ts';
+import type { LoginThrottle } from './auth/throttle.ts';
 import { LoginChallenges } from './auth/login-challenges.ts';
 import { TwoFactorService } from './auth/two-factor.ts';
 import type { Clock, Random } from './clock.ts';
@@ -42,7 +42,7 @@ import type { Counters } from './limits/counters.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { limitDefaults } from './limits/values.ts';
 
-/** Infrastructure behind the ports, chosen and opened by the appliance from configuration. */
+/** Infrastructure behind the ports, each opened by the port registry (server/ports/) from configuration. */
 export interface Infrastructure {
   store: Store;
   index: SearchIndex;
@@ -60,6 +60,12 @@ export interface Infrastructure {
   llm: LlmProvider;
   /** Where rate limits and quotas are counted: in memory, or in Redis (REDIS_URL). */
   counters: Counters;
+  /** Counts failed passwords per account and address. */
+  throttle: LoginThrottle;
+  /** Counts two-step sign-in codes per user as `throttle` counts passwords per account (same limits). */
+  codeThrottle: LoginThrottle;
+  /** Revocation notices, to this process's sockets and streams or every process's (REDIS_URL). */
+  revocations: Revocations;
 }
 
 export interface ServiceDeps extends Infrastructure {
@@ -67,12 +73,6 @@ export interface ServiceDeps extends Infrastructure {
   log: Logger;
   clock: Clock;
   random: Random;
-  /** Defaults to the in-memory limiter; the appliance passes the Redis-backed one with REDIS_URL. */
-  throttle?: LoginThrottle;
-  /** Counts two-step sign-in codes per user as `throttle` counts passwords per account (same limits). */
-  codeThrottle?: LoginThrottle;
-  /** Defaults to in-process notices; the appliance passes the Redis fan-out with REDIS_URL. */
-  revocations?: Revocations;
 }
 
 export function parseLimits(config: Config): ParseLimits {
@@ -94,7 +94,7 @@ export function createServices(deps: ServiceDeps) {
   const { config, log, store, clock, random } = deps;
   const db = collections(store, config.dataKeys);
   const audit = new AuditLog({ audit: db.audit, clock, random, log: log.child({ component: 'audit' }) });
-  const revocations = deps.revocations ?? new LocalRevocations({ onListenerError: (err) => log.error({ err }, 'a revocation listener failed') });
+  const { revocations } = deps;
   const sessions = new SessionService({
     sessions: db.sessions,
     clock,
@@ -107,11 +107,10 @@ export function createServices(deps: ServiceDeps) {
   const users = new UserService({ users: db.users, sessions, audit, clock, random, erasure: { eraseUser: (user) => userErasure.eraseUser(user) } });
   const organisations = new OrganisationService({ organisations: db.organisations, users, audit, clock, random });
   const apiKeys = new ApiKeyService({ apiKeys: db.apiKeys, audit, clock, random, revocations });
-  const loginLimits = { perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
   const twoFactor = new TwoFactorService({
     users: db.users,
     sessions,
-    throttle: deps.codeThrottle ?? LoginThrottle.inMemory(loginLimits),
+    throttle: deps.codeThrottle,
     audit,
     clock,
     random,
@@ -129,9 +128,7 @@ export function createServices(deps: ServiceDeps) {
     twoFactor,
     challenges: new LoginChallenges({ challenges: db.loginChallenges, clock, random }),
     setupToken: config.SETUP_TOKEN,
-    throttle:
-      deps.throttle ??
-      LoginThrottle.inMemory({ perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS }),
+    throttle: deps.throttle,
   });
 
   const sync = new SearchSync({ index: deps.index, chunks: db.chunks, counters: db.counters, pending: db.searchPending, log: log.child({ component: 'search' }) });

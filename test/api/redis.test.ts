@@ -64,12 +64,19 @@ describe('two processes on one Redis', { skip: redisMissing() }, () => {
 
   it('both report Redis ready and say which ports it serves', async () => {
     for (const server of [a, b]) {
-      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; components: Array<{ name: string; state: string; message?: string }> };
+      const ready = (await (await fetch(`${server.url}/readyz`)).json()) as { status: string; components: Array<{ name: string; kind: string; state: string; message?: string }> };
       assert.equal(ready.status, 'ready');
       const component = ready.components.find((c) => c.name === 'redis');
       assert.deepEqual({ state: component?.state, message: component?.message }, { state: 'ok', message: redis.url });
-      const chosen = server.lines.find((l) => l['msg'] === 'shared state ports chosen');
-      assert.deepEqual({ bus: chosen?.['bus'], counters: chosen?.['counters'], revocations: chosen?.['revocations'], loginThrottle: chosen?.['loginThrottle'] }, { bus: 'redis', counters: 'redis', revocations: 'redis', loginThrottle: 'redis' });
+      const shared = ['events', 'limits', 'revocations'];
+      assert.deepEqual(
+        shared.map((name) => ready.components.find((c) => c.name === name)).map((c) => `${c?.kind}:${c?.state}`),
+        ['redis:ok', 'redis:ok', 'redis:ok'],
+      );
+      // The log names the implementation each port got, as /readyz does.
+      const opened = Object.fromEntries(server.lines.filter((l) => typeof l['port'] === 'string' && l['kind']).map((l) => [l['port'], l['kind']]));
+      assert.deepEqual(shared.map((name) => opened[name]), ['redis', 'redis', 'redis']);
+      assert.equal(opened['store'], 'embedded');
     }
   });
 
