@@ -20,6 +20,7 @@ import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
+import { MemoryDetachedSessions, ownerOf, type DetachedSessions } from './resume-state.ts';
 import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
 import type { ClientSecrets } from './client-secrets.ts';
 
@@ -50,6 +51,11 @@ export interface RealtimeDeps {
   limits?: Partial<RealtimeLimits> | undefined;
   /** Open sessions per caller and organisation (refused 429 at the upgrade), and voice input per day. */
   rateLimits?: Pick<RateLimits, 'take' | 'release'> | undefined;
+  /**
+   * Where dropped sessions wait to be resumed; defaults to this process's memory. Shared (Redis),
+   * a client may resume on any process.
+   */
+  detachedSessions?: DetachedSessions | undefined;
 }
 
 export interface RealtimeLimits {
@@ -81,9 +87,6 @@ export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, ma
  */
 const INPUT_HIGH_WATER = 64;
 const INPUT_LOW_WATER = 16;
-
-/** Dropped sessions waiting for their client, by session id; the oldest go first past this many. */
-const MAX_DETACHED = 1_000;
 
 /** The close code of a session whose credential was revoked or has lapsed: the client must not reconnect with it. */
 export const CLOSE_REVOKED = 4001;
@@ -149,14 +152,10 @@ const modelParam = z.string().regex(/^kb:[A-Za-z0-9_-]{1,64}$/);
 const resumeParam = z.string().regex(/^sess_[A-Za-z0-9_-]{1,64}$/);
 const idParam = z.string().regex(/^[A-Za-z0-9_-]{1,64}$/);
 
-/** Who may pick up a dropped session: the same user (or API key) of the same organisation. */
-const ownerOf = (p: Principal) => `${p.organisationId}:${p.userId ?? `key:${p.apiKeyId}`}`;
-
-interface Detached {
-  snapshot: SessionSnapshot;
-  owner: string;
-  kbId: string;
-  timer: NodeJS.Timeout;
+/** A resume asked for at the upgrade: the session given back, or why a new one starts instead. */
+interface Reclaimed {
+  snapshot?: SessionSnapshot;
+  refused?: AppError;
 }
 
 export interface AttachedRealtime {
@@ -177,7 +176,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
   const log = deps.log.child({ component: 'realtime' });
   const traceId = () => newId(deps.random);
   const open = new Set<Promise<void>>();
-  const detached = new Map<string, Detached>();
+  // A store of this process's own is emptied with it; a shared one outlives it.
+  const own = deps.detachedSessions ? null : new MemoryDetachedSessions();
+  const detached: DetachedSessions = deps.detachedSessions ?? own!;
   /** Each open session's way to end itself, with the principal it acts for. */
   const live = new Map<(reason: string) => void, Principal>();
   let closing = false;
@@ -195,28 +196,21 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
   }, limits.recheckMs);
   recheck.unref();
 
-  const detach = (snapshot: SessionSnapshot, owner: string, kbId: string) => {
+  const detach = async (snapshot: SessionSnapshot, principal: Principal, kbId: string): Promise<void> => {
     if (limits.resumeMs <= 0 || closing) return;
-    const timer = setTimeout(() => detached.delete(snapshot.config.id), limits.resumeMs);
-    timer.unref();
-    detached.set(snapshot.config.id, { snapshot, owner, kbId, timer });
-    for (const [id, old] of detached) {
-      if (detached.size <= MAX_DETACHED) break;
-      clearTimeout(old.timer);
-      detached.delete(id);
-    }
+    await detached.detach(snapshot, { owner: ownerOf(principal), kbId }, limits.resumeMs);
   };
 
   /** The dropped session a reconnecting client asked for, if it is theirs and still kept. */
-  const reclaim = (id: string | null, principal: Principal, kbId: string): { snapshot?: SessionSnapshot; refused?: AppError } => {
+  const reclaim = async (id: string | null, principal: Principal, kbId: string): Promise<Reclaimed> => {
     if (id === null) return {};
-    const entry = resumeParam.safeParse(id).success ? detached.get(id) : undefined;
-    if (!entry || entry.owner !== ownerOf(principal) || entry.kbId !== kbId) {
-      return { refused: new AppError(409, 'resume_unavailable', `Session ${JSON.stringify(id)} cannot be resumed (it ended more than ${Math.round(limits.resumeMs / 1000)} s ago, or is not yours); this is a new session.`) };
+    let snapshot: SessionSnapshot | null = null;
+    if (resumeParam.safeParse(id).success) {
+      // The client gets a new session rather than no session while the store of dropped ones is away.
+      snapshot = await detached.reclaim(id, { owner: ownerOf(principal), kbId }).catch((err: unknown) => (log.warn({ err, sessionId: id }, 'could not reclaim a dropped realtime session'), null));
     }
-    clearTimeout(entry.timer);
-    detached.delete(id);
-    return { snapshot: entry.snapshot };
+    if (snapshot) return { snapshot };
+    return { refused: new AppError(409, 'resume_unavailable', `Session ${JSON.stringify(id)} cannot be resumed (it ended more than ${Math.round(limits.resumeMs / 1000)} s ago, or is not yours); this is a new session.`) };
   };
 
   const onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -253,7 +247,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         if (socket.destroyed) release();
         else socket.once('close', release);
       }
-      return { acting, model: model.data, kbId: kb._id, resume: url.searchParams.get('resume'), speech, conversationId };
+      // Last of all: a resume takes the dropped session out of the store, so nothing may refuse the upgrade after it.
+      const reclaimed = await reclaim(url.searchParams.get('resume'), principal, kb._id);
+      return { acting, model: model.data, kbId: kb._id, reclaimed, speech, conversationId };
     })().then(
       (ok) => {
         stopNoticing();
@@ -270,7 +266,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     );
   };
 
-  const run = (ws: WebSocket, ctx: { acting: Acting; model: string; kbId: string; resume: string | null; speech: RealtimeSpeech; conversationId: string | null }) => {
+  const run = (ws: WebSocket, ctx: { acting: Acting; model: string; kbId: string; reclaimed: Reclaimed; speech: RealtimeSpeech; conversationId: string | null }) => {
     const { principal } = ctx.acting;
     const sessionLog = log.child({ kbId: ctx.kbId, organisationId: principal.organisationId });
     const fail = (err: unknown) => {
@@ -289,7 +285,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       }
       ws.send(JSON.stringify({ event_id: `event_${++eventCount}`, ...event }));
     };
-    const { snapshot, refused } = reclaim(ctx.resume, principal, ctx.kbId);
+    const { snapshot, refused } = ctx.reclaimed;
     // Voice input counts against the caller's daily quota as it arrives. Once spent, the client
     // gets one `rate_limited` error and the session closes with CLOSE_QUOTA; audio still queued
     // behind it is dropped without being counted (or refused) again.
@@ -392,9 +388,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
         live.delete(end);
         sessionLog.info({ code }, 'realtime session closed');
         // A session whose credential went is not kept for resuming.
-        const kept = () => revoked || detach(session.snapshot(), ownerOf(principal), ctx.kbId);
+        const kept = () => (revoked ? undefined : detach(session.snapshot(), principal, ctx.kbId).catch((err: unknown) => sessionLog.warn({ err }, 'could not keep a dropped realtime session for resuming')));
         stop().then(
-          () => (kept(), resolve()),
+          async () => (await kept(), resolve()),
           (err: unknown) => (sessionLog.warn({ err }, 'realtime session cleanup failed'), resolve()),
         );
       });
@@ -415,8 +411,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       closing = true;
       unsubscribe();
       clearInterval(recheck);
-      for (const entry of detached.values()) clearTimeout(entry.timer);
-      detached.clear();
+      own?.clear();
       server.off('upgrade', onUpgrade);
       for (const ws of wss.clients) ws.close(1001, 'server shutting down');
       // A client that never answers the close handshake must not hold up the shutdown.

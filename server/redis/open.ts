@@ -5,9 +5,11 @@ import type { EventBus } from '../events/bus.ts';
 import type { Counters } from '../limits/counters.ts';
 import type { Logger } from '../logger.ts';
 import type { ComponentCheck } from '../ops/health.ts';
+import type { DetachedSessions } from '../realtime/resume-state.ts';
 import { RedisEventBus } from './bus.ts';
 import { openRedis } from './connection.ts';
 import { redisCounters, redisLimiter } from './counters.ts';
+import { RedisDetachedSessions } from './resume-state.ts';
 import { RedisRevocations } from './revocations.ts';
 
 /** The ports Redis serves when REDIS_URL is set, over one connection (and one subscriber). */
@@ -17,6 +19,8 @@ export interface RedisPorts {
   revocations: Revocations;
   throttle: LoginThrottle;
   codeThrottle: LoginThrottle;
+  /** Dropped realtime sessions, resumable on any process (sealed under the data key when one is set). */
+  detachedSessions: DetachedSessions;
   check: ComponentCheck;
   close(): Promise<void>;
 }
@@ -32,6 +36,7 @@ export async function openRedisPorts(config: Config & { REDIS_URL: string }, log
       counters: redisCounters(redis),
       throttle: LoginThrottle.withStore(limits, { name: 'login', limiter }),
       codeThrottle: LoginThrottle.withStore(limits, { name: 'login_code', limiter }),
+      detachedSessions: new RedisDetachedSessions(redis, { keys: config.dataKeys, log }),
       check: redis.check,
       close: () => redis.close(),
     };
