@@ -4,7 +4,7 @@
 // not plain JSON, ...) is tested per implementation instead.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it as test } from 'node:test';
 import { isDuplicateKeyError, isIndexNotFoundError, type Collection, type Filter, type FindOptions, type JsonValue, type Store } from './store.ts';
 
 type Item = { _id: string; [field: string]: JsonValue };
@@ -160,9 +160,21 @@ const duplicate = (index: string) => (err: unknown) => isDuplicateKeyError(err) 
 
 /**
  * Registers the suite. Every test works in a fresh, uniquely named collection of one store from `open`;
- * `cleanup` runs before that store is closed (to drop a MongoDB test database, say).
+ * `cleanup` runs before that store is closed (to drop a MongoDB test database, say). `differences`
+ * skips the named tests, each with the reason: for a MongoDB-compatible server that is known to
+ * behave otherwise (FerretDB), never for the port's own implementations. A name matching no test throws.
  */
-export function storeContract(name: string, open: () => Promise<Store> | Store, cleanup?: (store: Store) => Promise<void>): void {
+export function storeContract(
+  name: string,
+  open: () => Promise<Store> | Store,
+  cleanup?: (store: Store) => Promise<void>,
+  differences: Readonly<Record<string, string>> = {},
+): void {
+  const unmatched = new Set(Object.keys(differences));
+  const it = (title: string, fn: () => unknown) => {
+    unmatched.delete(title);
+    test(title, { skip: differences[title] ?? false }, fn as () => Promise<void>);
+  };
   describe(`store contract: ${name}`, () => {
     let store: Store;
     let sequence = 0;
@@ -594,4 +606,5 @@ export function storeContract(name: string, open: () => Promise<Store> | Store, 
       });
     });
   });
+  if (unmatched.size > 0) throw new Error(`storeContract: no test is named ${[...unmatched].join(', ')}`);
 }
