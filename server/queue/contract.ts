@@ -2,15 +2,29 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, it } from 'node:test';
 import { PermanentJobError, type Job, type JobQueue } from './queue.ts';
 
-/** The behaviour every JobQueue implementation must show. `open` returns a fresh, empty queue with fast retries. */
-export function queueContract(name: string, open: () => Promise<{ queue: JobQueue; reopen: () => Promise<JobQueue> }>): void {
+/** Queues of several processes sharing one store or Redis, for the contract. */
+export interface QueueProcesses {
+  /** How long a claim of theirs holds without renewal (short, so a dead process's jobs come back quickly). */
+  leaseMs: number;
+  /** A fresh queue as a new process would open it (concurrency 2, fast retries); the first starts empty. */
+  process(): Promise<JobQueue>;
+  /** Ends `queue` as a killed process: no more renewals or claims, nothing released. */
+  kill(queue: JobQueue): Promise<void>;
+  /** Stops every queue it opened and releases what they share. */
+  close(): Promise<void>;
+}
+
+/** The behaviour every JobQueue implementation must show. */
+export function queueContract(name: string, open: () => Promise<QueueProcesses>): void {
   describe(`job queue contract: ${name}`, () => {
+    let processes: QueueProcesses;
     let queue: JobQueue;
-    let reopen: () => Promise<JobQueue>;
     beforeEach(async () => {
-      ({ queue, reopen } = await open());
+      processes = await open();
+      queue = await processes.process();
     });
-    afterEach(() => queue.stop());
+    afterEach(() => processes.close());
+    const reopen = () => processes.process();
 
     const until = async (check: () => boolean | Promise<boolean>, ms = 5_000) => {
       const end = Date.now() + ms;
@@ -19,6 +33,7 @@ export function queueContract(name: string, open: () => Promise<{ queue: JobQueu
         await new Promise((r) => setTimeout(r, 10));
       }
     };
+    const untilAborted = (signal: AbortSignal) => new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
 
     it('runs a job once and removes it', async () => {
       const seen: unknown[] = [];
@@ -133,6 +148,75 @@ export function queueContract(name: string, open: () => Promise<{ queue: JobQueu
       await until(() => seen.length === 1);
       assert.equal(seen[0]?.id, 'interrupted');
       assert.equal(seen[0]?.attempt, 1, 'a shutdown interruption does not count as an attempt');
+    });
+
+    it('renews the lease of a job running longer than it, so no other process takes the job', async () => {
+      const ranIn: string[] = [];
+      const slow = async () => void (await new Promise((r) => setTimeout(r, processes.leaseMs * 3)));
+      queue.handle('long', async () => (ranIn.push('a'), slow()));
+      const peer = await processes.process();
+      peer.handle('long', async () => (ranIn.push('b'), slow()));
+      await queue.start();
+      await queue.enqueue('long', {}, { jobId: 'long' });
+      await until(() => ranIn.length === 1);
+      await peer.start();
+      await until(async () => (await queue.counts()).running === 0, processes.leaseMs * 10);
+      assert.deepEqual(ranIn, ['a']);
+    });
+
+    it('runs a job again in another process once the process running it died and its lease ran out', async () => {
+      let startedInA = 0;
+      queue.handle('work', async () => {
+        startedInA++;
+        await new Promise(() => {}); // the process dies before this returns
+      });
+      await queue.start();
+      await queue.enqueue('work', { n: 1 }, { jobId: 'orphan', maxAttempts: 3 });
+      await until(() => startedInA === 1);
+      await processes.kill(queue);
+      const killedAt = Date.now();
+
+      const peer = await processes.process();
+      const seen: Array<{ job: Job<unknown>; afterMs: number }> = [];
+      peer.handle('work', async (job) => void seen.push({ job, afterMs: Date.now() - killedAt }));
+      await peer.start();
+      await until(() => seen.length === 1, processes.leaseMs * 10 + 2_000);
+      assert.equal(seen[0]?.job.id, 'orphan');
+      assert.deepEqual(seen[0]?.job.payload, { n: 1 });
+      assert.equal(seen[0]?.job.attempt, 2, 'the attempt the dead process made counts');
+      assert.ok(seen[0]!.afterMs >= processes.leaseMs / 2 - 50, `taken back ${seen[0]?.afterMs} ms after the kill, before the lease could have run out`);
+      await until(async () => (await peer.counts()).pending + (await peer.counts()).running === 0);
+      assert.equal(startedInA, 1);
+    });
+
+    it('cancels a job running in another process: its handler is aborted, and it can be enqueued afresh', async () => {
+      const reasons: unknown[] = [];
+      let runs = 0;
+      queue.handle('t', async (_job, { signal }) => {
+        runs++;
+        if (runs > 1) return;
+        await untilAborted(signal);
+        reasons.push(signal.reason);
+        throw signal.reason;
+      });
+      await queue.start();
+      await queue.enqueue('t', {}, { jobId: 'remote' });
+      await until(() => runs === 1);
+
+      const peer = await processes.process();
+      const startedAt = Date.now();
+      assert.equal(await peer.cancel('remote'), true);
+      const tookMs = Date.now() - startedAt;
+      await until(() => reasons.length === 1, 1_000);
+      assert.ok(tookMs < processes.leaseMs * 2 + 1_000, `cancel took ${tookMs} ms`);
+      assert.deepEqual(await peer.counts(), { pending: 0, running: 0, failed: 0 });
+      assert.equal(await peer.cancel('remote'), false, 'nothing left to cancel');
+
+      // Reprocessing a document cancels its job and enqueues it again under the same id.
+      await peer.enqueue('t', {}, { jobId: 'remote' });
+      await until(() => runs === 2);
+      await until(async () => (await queue.counts()).pending + (await queue.counts()).running === 0);
+      assert.equal(reasons.length, 1);
     });
   });
 }
