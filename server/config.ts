@@ -71,6 +71,12 @@ export const configSchema = z.object({
     .url({ protocol: /^rediss?$/ })
     .optional()
     .describe('Secret (it may hold a password). Redis shared by every Lectern process, e.g. `redis://redis:6379` (`rediss://` for TLS): rate limits and the login throttle count there, live document progress and revocation notices fan out through its pub/sub, so several processes serving one store share them. `/readyz` shows it as the `redis` component. Unset: all of this stays in the process.'),
+  // A pattern, not z.url: WHATWG URLs refuse a replica set's seed list (`mongodb://a:27017,b:27017/db`).
+  MONGODB_URL: z
+    .string()
+    .regex(/^mongodb(\+srv)?:\/\/([^\s/?#@]+@)?[^\s/?#@]+(\/[^\s?#]*)?(\?[^\s#]*)?$/, 'mongodb://[user:password@]host[:port][,host...][/database][?options] or mongodb+srv://...')
+    .optional()
+    .describe('Secret (it may hold a password). MongoDB that holds the store instead of the embedded SQLite file, e.g. `mongodb://lectern:<password>@mongodb:27017/lectern?authSource=admin` (`mongodb+srv://` for DNS seed lists); the database is the URL\'s path, `lectern` when it has none. Every Lectern process pointed at it shares one store; migrations run once, under a lock. `/readyz` shows it as the `store` component. Unset: the embedded store in DATA_DIR.'),
   OCR_ENABLED: bool.prefault('true').describe('OCR image-only PDF pages and images (offline, tesseract.js).'),
   OCR_LANGUAGES: z
     .string()
@@ -125,7 +131,7 @@ export const configSchema = z.object({
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */

@@ -1,7 +1,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { externalMongoUrl, ferretdbMissing, startFerretDB, type FerretDB } from '../../test/helpers/ferretdb.ts';
+import { ConfigError, loadConfig } from '../config.ts';
+import { createLogger } from '../logger.ts';
 import { storeContract } from '../store/contract.ts';
+import { openStore } from '../store/open.ts';
 import { isDuplicateKeyError } from '../store/store.ts';
 import { databaseName, openMongoStore, type MongoStore } from './mongo.ts';
 
@@ -84,5 +87,31 @@ describe('databaseName', () => {
     assert.equal(databaseName('mongodb://h:27017/'), 'lectern');
     assert.equal(databaseName('mongodb://h:27017'), 'lectern');
     assert.equal(databaseName('mongodb://h/?authSource=admin'), 'lectern');
+  });
+});
+
+describe('MONGODB_URL', () => {
+  it('takes single hosts, seed lists and mongodb+srv, and refuses anything else', () => {
+    for (const url of ['mongodb://h:27017/kb', 'mongodb://u:p%40ss@a:27017,b:27017/kb?replicaSet=rs', 'mongodb+srv://u:p@c.example.net/kb', 'mongodb://[::1]']) {
+      assert.equal(loadConfig({ MONGODB_URL: url }).MONGODB_URL, url);
+    }
+    for (const url of ['http://h/kb', 'mongodb:/h', 'mongodb://', 'mongodb://h/k b', 'redis://h']) {
+      assert.throws(() => loadConfig({ MONGODB_URL: url }), ConfigError, url);
+    }
+  });
+
+  it('chooses the MongoDB store, from the variable or its _FILE', { skip: missing }, async () => {
+    const log = createLogger({ level: 'silent' });
+    for (const env of [{ MONGODB_URL: ferret!.url }, { MONGODB_URL_FILE: '/run/secrets/mongodb_url' }]) {
+      const config = loadConfig({ ...env, DATA_DIR: '/nonexistent/lectern' }, () => `${ferret!.url}\n`);
+      const store = await openStore(config, log);
+      try {
+        assert.equal(store.kind, 'mongodb');
+        await store.ping();
+        assert.equal((store as MongoStore).databaseName, databaseName(ferret!.url));
+      } finally {
+        await store.close();
+      }
+    }
   });
 });
