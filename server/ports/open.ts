@@ -14,6 +14,7 @@ import { EmbeddedQueue } from '../queue/embedded.ts';
 import type { JobQueue } from '../queue/queue.ts';
 import { newId } from '../auth/tokens.ts';
 import type { ComponentCheck } from '../ops/health.ts';
+import { MemoryDetachedSessions, type DetachedSessions } from '../realtime/resume-state.ts';
 import { openRedisPorts, type RedisPorts } from '../redis/open.ts';
 import { openScanner, scannerCheck } from '../scan/open.ts';
 import type { MalwareScanner } from '../scan/scanner.ts';
@@ -44,6 +45,8 @@ export interface Ports {
   bus: EventBus;
   limits: LimitPorts;
   revocations: Revocations;
+  /** Dropped realtime sessions waiting to be resumed: in Redis, on whichever process the client reconnects to. */
+  detachedSessions: DetachedSessions;
 }
 
 export interface PortContext {
@@ -93,6 +96,7 @@ export async function openPorts(context: PortContext): Promise<Ports> {
       'memory',
     ),
   );
+  const detachedSessions = await registry.open('resume', () => shared(redis?.detachedSessions ?? new MemoryDetachedSessions(), 'memory'));
 
   // Null once the index agrees with the store; until then, what is being done about it.
   let reconciling: string | null = 'comparing with the store';
@@ -107,7 +111,7 @@ export async function openPorts(context: PortContext): Promise<Ports> {
     return { port: index, kind: index.kind, check, close: () => index.close() };
   });
 
-  return { store, blobs, quarantine, scanner, index, searchReconciling: (message) => (reconciling = message), bus, limits, revocations };
+  return { store, blobs, quarantine, scanner, index, searchReconciling: (message) => (reconciling = message), bus, limits, revocations, detachedSessions };
 }
 
 function diskBlobs(config: Config, folder: string) {

@@ -68,14 +68,14 @@ describe('two processes on one Redis', { skip: redisMissing() }, () => {
       assert.equal(ready.status, 'ready');
       const component = ready.components.find((c) => c.name === 'redis');
       assert.deepEqual({ state: component?.state, message: component?.message }, { state: 'ok', message: redis.url });
-      const shared = ['events', 'limits', 'revocations'];
+      const shared = ['events', 'limits', 'revocations', 'resume'];
       assert.deepEqual(
         shared.map((name) => ready.components.find((c) => c.name === name)).map((c) => `${c?.kind}:${c?.state}`),
-        ['redis:ok', 'redis:ok', 'redis:ok'],
+        ['redis:ok', 'redis:ok', 'redis:ok', 'redis:ok'],
       );
       // The log names the implementation each port got, as /readyz does.
       const opened = Object.fromEntries(server.lines.filter((l) => typeof l['port'] === 'string' && l['kind']).map((l) => [l['port'], l['kind']]));
-      assert.deepEqual(shared.map((name) => opened[name]), ['redis', 'redis', 'redis']);
+      assert.deepEqual(shared.map((name) => opened[name]), ['redis', 'redis', 'redis', 'redis']);
       assert.equal(opened['store'], 'embedded');
     }
   });
