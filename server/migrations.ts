@@ -1,6 +1,7 @@
 import type { Logger } from './logger.ts';
 import type { Clock } from './clock.ts';
 import type { Collections } from './db.ts';
+import { withLeaseLock, type LeaseOptions } from './store/lease-lock.ts';
 import { isIndexNotFoundError, type Store } from './store/store.ts';
 
 export interface Migration {
@@ -78,16 +79,36 @@ export const migrations: Migration[] = [
   },
 ];
 
-export async function migrate(store: Store, db: Collections, clock: Clock, log: Logger, list: Migration[] = migrations): Promise<string[]> {
+/**
+ * Applies the migrations not yet recorded, each exactly once however many processes start on one
+ * store at the same time: they queue on a lease lock, and each re-reads the record once it holds it,
+ * so a process that waited finds the migrations done and skips them. `lease` tunes the lock (tests).
+ */
+export async function migrate(
+  store: Store,
+  db: Collections,
+  clock: Clock,
+  log: Logger,
+  list: Migration[] = migrations,
+  lease: Omit<LeaseOptions, 'clock'> = {},
+): Promise<string[]> {
   const applied = store.collection<{ _id: string; at: string }>('migrations');
-  const done = new Set((await applied.find({}).toArray()).map((m) => m._id));
-  const ran: string[] = [];
-  for (const migration of list) {
-    if (done.has(migration.id)) continue;
-    log.info({ migration: migration.id }, 'applying migration');
-    await migration.up(db);
-    await applied.insertOne({ _id: migration.id, at: clock.now().toISOString() });
-    ran.push(migration.id);
-  }
-  return ran;
+  const pending = async () => {
+    const done = new Set((await applied.find({}).toArray()).map((m) => m._id));
+    return list.filter((migration) => !done.has(migration.id));
+  };
+  // Every start but the first after an upgrade finds nothing to do, and takes no lock.
+  if ((await pending()).length === 0) return [];
+  return withLeaseLock(store, 'migrations', { ...lease, clock }, async (signal) => {
+    const ran: string[] = [];
+    for (const migration of await pending()) {
+      // Without the lease another process may be migrating now: stop before the next step.
+      signal.throwIfAborted();
+      log.info({ migration: migration.id }, 'applying migration');
+      await migration.up(db);
+      await applied.insertOne({ _id: migration.id, at: clock.now().toISOString() });
+      ran.push(migration.id);
+    }
+    return ran;
+  });
 }
