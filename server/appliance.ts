@@ -145,6 +145,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     publicUrl: config.PUBLIC_URL,
     limits: { resumeMs: config.REALTIME_RESUME_SECONDS * 1000, maxSessions: config.REALTIME_MAX_SESSIONS },
     rateLimits: services.limits,
+    detachedSessions: ports.detachedSessions,
   };
   /** Settles once the search index agrees with the store and is in memory (tests wait for it; the server does not). */
   const ready = searchReady.then(async () => {
