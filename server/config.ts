@@ -77,6 +77,17 @@ export const configSchema = z.object({
     .regex(/^mongodb(\+srv)?:\/\/([^\s/?#@]+@)?[^\s/?#@]+(\/[^\s?#]*)?(\?[^\s#]*)?$/, 'mongodb://[user:password@]host[:port][,host...][/database][?options] or mongodb+srv://...')
     .optional()
     .describe('Secret (it may hold a password). MongoDB that holds the store instead of the embedded SQLite file, e.g. `mongodb://lectern:<password>@mongodb:27017/lectern?authSource=admin` (`mongodb+srv://` for DNS seed lists); the database is the URL\'s path, `lectern` when it has none. Every Lectern process pointed at it shares one store; migrations run once, under a lock. `/readyz` shows it as the `store` component. Unset: the embedded store in DATA_DIR.'),
+  MEILI_URL: z
+    .url({ protocol: /^https?$/ })
+    .optional()
+    .describe('Meilisearch (1.x) that holds the search index instead of the embedded one, e.g. `http://meilisearch:7700`; needs MEILI_MASTER_KEY. Each organisation gets its own index (`<MEILI_INDEX_PREFIX>_<organisation id>`), so no tenant\'s words or vectors touch another\'s ranking; a rebuild fills fresh indexes and swaps them in, so other processes keep searching meanwhile. `/readyz` shows it as the `search` component. Unset: the embedded index in DATA_DIR.'),
+  MEILI_MASTER_KEY: z.string().min(1).optional().describe('Secret. Meilisearch\'s master key, or an admin API key that may manage indexes, documents, settings and tasks.'),
+  MEILI_INDEX_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9-]{1,100}$/, 'letters, digits and hyphens (no underscores: they separate the parts of index names)')
+    .default('lectern')
+    .describe('Start of every Meilisearch index name Lectern uses, so several installations can share one Meilisearch.'),
+  MEILI_TASK_TIMEOUT_SECONDS: positiveInt.default(120).describe('Longest wait for one Meilisearch task (a batch of chunks, a settings change, an index swap); past it the write fails with 503 `unavailable`.'),
   OCR_ENABLED: bool.prefault('true').describe('OCR image-only PDF pages and images (offline, tesseract.js).'),
   OCR_LANGUAGES: z
     .string()
@@ -131,7 +142,7 @@ export const configSchema = z.object({
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
@@ -180,6 +191,7 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
     for (const issue of parsed.error.issues) problems.push(`${issue.path.join('.')}: ${issue.message}`);
   }
   if (parsed.success && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_MODEL) problems.push('CLOUD_LLM_MODEL: required when CLOUD_LLM_URL is set');
+  if (parsed.success && parsed.data.MEILI_URL && !parsed.data.MEILI_MASTER_KEY) problems.push('MEILI_MASTER_KEY: required when MEILI_URL is set (or MEILI_MASTER_KEY_FILE)');
   if (parsed.success && parsed.data.CLOUD_LLM_FLAVOUR === 'azure' && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_API_VERSION) problems.push('CLOUD_LLM_API_VERSION: required for CLOUD_LLM_FLAVOUR=azure');
   if (parsed.success) problems.push(...speechProblems(parsed.data));
   const dataKeys = parsed.success ? loadDataKeys(parsed.data, problems) : null;
