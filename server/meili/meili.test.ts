@@ -51,19 +51,18 @@ describe('Meilisearch documents', () => {
   });
 
   it('maps a chunk to a document with its vector under the embedder, or null without one', () => {
-    const doc = toDocument(chunk, true);
+    const doc = toDocument(chunk);
     assert.equal(doc.pk, key('doc"1-0'));
     assert.equal(doc.kbKey, key('kb "x"'));
     assert.equal(doc.documentKey, key('doc"1'));
     assert.deepEqual(doc._vectors, { [EMBEDDER]: Array.from(unitVector(1, 1)) });
     assert.equal('organisationId' in doc, false, 'the organisation is the index');
-    assert.deepEqual(toDocument({ ...chunk, vector: undefined }, true)._vectors, { [EMBEDDER]: null });
-    assert.equal(toDocument({ ...chunk, vector: undefined }, false)._vectors, undefined, 'no embedder to name yet');
-    assert.throws(() => toDocument(chunk, false), /embedder/);
+    assert.deepEqual(toDocument({ ...chunk, vector: undefined })._vectors, { [EMBEDDER]: null }, 'Meilisearch fails a document that leaves its embedder out');
+    assert.deepEqual(toDocument({ ...chunk, vector: new Float32Array(0) })._vectors, { [EMBEDDER]: null });
   });
 
   it('maps a returned document back to a hit with exactly the port fields', () => {
-    const { _vectors, pk, kbKey, documentKey, ...stored } = toDocument(chunk, true);
+    const { _vectors, pk, kbKey, documentKey, ...stored } = toDocument(chunk);
     assert.ok(_vectors && pk && kbKey && documentKey);
     const hit = toHit({ ...stored, _rankingScore: 0.75, _formatted: { text: 'x' } }, ['flange']);
     const { organisationId: _o, vector: _v, ...expected } = chunk;

@@ -179,7 +179,7 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
     if (wanted !== undefined && wanted !== state.dimensions) {
       throw new TypeError(`vectors of ${wanted} dimensions for an index whose embedder has ${state.dimensions}; rebuild the index after changing the embedding model`);
     }
-    const docs = chunks.map((c) => toDocument(c, state.dimensions !== null));
+    const docs = chunks.map(toDocument);
     await settle(client.index<MeiliChunk>(uid).addDocuments(docs, { primaryKey: PRIMARY_KEY }), timeout);
   }
 

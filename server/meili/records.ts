@@ -28,19 +28,20 @@ export interface MeiliChunk {
   start: number;
   end: number;
   text: string;
-  _vectors?: Record<string, number[] | null>;
+  _vectors: Record<string, number[] | null>;
 }
 
 /** What a search returns of a document (never the filter keys, the owner or the vector). */
 export const RETRIEVED = ['id', 'kbId', 'documentId', 'documentName', 'headings', 'page', 'pageEnd', 'pages', 'start', 'end', 'text'] as const;
 
 /**
- * The document for `chunk`. `embedder` says whether the index has the embedder configured: only
- * then may `_vectors` name it, and a chunk without a vector says so with null (a replaced chunk
- * must not keep the vector of what it replaced).
+ * The document for `chunk`. It always names the embedder under `_vectors`, null without a vector:
+ * Meilisearch fails a whole batch (or the settings change adding a `userProvided` embedder to a
+ * filled index) when a document leaves its embedder out, and a replaced chunk must not keep the
+ * vector of what it replaced. Before the index has the embedder, the field is kept as plain data.
  */
-export function toDocument(chunk: ChunkRecord, embedder: boolean): MeiliChunk {
-  const doc: MeiliChunk = {
+export function toDocument(chunk: ChunkRecord): MeiliChunk {
+  return {
     pk: key(chunk.id),
     id: chunk.id,
     kbId: chunk.kbId,
@@ -55,14 +56,8 @@ export function toDocument(chunk: ChunkRecord, embedder: boolean): MeiliChunk {
     start: chunk.start,
     end: chunk.end,
     text: chunk.text,
+    _vectors: { [EMBEDDER]: chunk.vector && chunk.vector.length > 0 ? Array.from(chunk.vector) : null },
   };
-  if (chunk.vector && chunk.vector.length > 0) {
-    if (!embedder) throw new TypeError('a chunk with a vector needs the index embedder configured first');
-    doc._vectors = { [EMBEDDER]: Array.from(chunk.vector) };
-  } else if (embedder) {
-    doc._vectors = { [EMBEDDER]: null };
-  }
-  return doc;
 }
 
 /** The hit for a returned document; Meilisearch's `_rankingScore` is already in [0, 1]. */
