@@ -95,6 +95,48 @@ export function queueContract(name: string, open: () => Promise<QueueProcesses>)
       assert.ok(failed[0] instanceof PermanentJobError);
     });
 
+    it('tries a failed job again when it is enqueued again, also from its onFailed', async () => {
+      const runs: Array<{ payload: unknown; attempt: number }> = [];
+      let failures = 0;
+      queue.handle<{ round: number }>(
+        't',
+        async (job) => {
+          runs.push({ payload: job.payload, attempt: job.attempt });
+          if (job.payload.round < 3) throw new PermanentJobError('not yet');
+        },
+        {
+          onFailed: async (job) => {
+            failures++;
+            // As the ingest pipeline does while the malware scanner is away: queue it again, later.
+            if (job.payload.round === 1) await queue.enqueue('t', { round: 2 }, { jobId: job.id, delayMs: 20 });
+          },
+        },
+      );
+      await queue.start();
+      await queue.enqueue('t', { round: 1 }, { jobId: 'ingest:again' });
+      await until(() => failures === 2);
+      assert.equal((await queue.counts()).failed, 1);
+      await queue.enqueue('t', { round: 3 }, { jobId: 'ingest:again' });
+      await until(() => runs.length === 3);
+      await until(async () => (await queue.counts()).failed + (await queue.counts()).pending + (await queue.counts()).running === 0);
+      assert.deepEqual(runs, [
+        { payload: { round: 1 }, attempt: 1 },
+        { payload: { round: 2 }, attempt: 1 },
+        { payload: { round: 3 }, attempt: 1 },
+      ]);
+    });
+
+    it('runs a delayed job once its delay has passed', async () => {
+      let ranAfter = -1;
+      queue.handle('t', async () => void (ranAfter = Date.now() - enqueuedAt));
+      await queue.start();
+      const enqueuedAt = Date.now();
+      await queue.enqueue('t', {}, { delayMs: 300 });
+      assert.deepEqual(await queue.counts(), { pending: 1, running: 0, failed: 0 });
+      await until(() => ranAfter >= 0);
+      assert.ok(ranAfter >= 290, `ran after ${ranAfter} ms`);
+    });
+
     it('limits concurrency', async () => {
       let active = 0;
       let peak = 0;
@@ -136,7 +178,7 @@ export function queueContract(name: string, open: () => Promise<QueueProcesses>)
         throw new Error('aborted');
       });
       await queue.start();
-      await queue.enqueue('slow', { x: 1 }, { jobId: 'interrupted' });
+      await queue.enqueue('slow', { x: 1 }, { jobId: 'ingest:interrupted' });
       await until(() => started === 1);
       await queue.stop();
       assert.deepEqual(await queue.counts(), { pending: 1, running: 0, failed: 0 });
@@ -146,7 +188,7 @@ export function queueContract(name: string, open: () => Promise<QueueProcesses>)
       queue.handle('slow', async (job) => void seen.push(job));
       await queue.start();
       await until(() => seen.length === 1);
-      assert.equal(seen[0]?.id, 'interrupted');
+      assert.equal(seen[0]?.id, 'ingest:interrupted');
       assert.equal(seen[0]?.attempt, 1, 'a shutdown interruption does not count as an attempt');
     });
 

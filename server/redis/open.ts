@@ -9,6 +9,7 @@ import type { DetachedSessions } from '../realtime/resume-state.ts';
 import { RedisEventBus } from './bus.ts';
 import { openRedis } from './connection.ts';
 import { redisCounters, redisLimiter } from './counters.ts';
+import { RedisQueue, type RedisQueueOptions } from './queue.ts';
 import { RedisDetachedSessions } from './resume-state.ts';
 import { RedisRevocations } from './revocations.ts';
 
@@ -21,6 +22,8 @@ export interface RedisPorts {
   codeThrottle: LoginThrottle;
   /** Dropped realtime sessions, resumable on any process (sealed under the data key when one is set). */
   detachedSessions: DetachedSessions;
+  /** Opens the job queue on BullMQ over this Redis; once per process (it listens for cancel notices), closed with the rest. */
+  queue(options: RedisQueueOptions): Promise<RedisQueue>;
   check: ComponentCheck;
   close(): Promise<void>;
 }
@@ -30,6 +33,7 @@ export async function openRedisPorts(config: Config & { REDIS_URL: string }, log
   try {
     const limits = { perAccount: config.LOGIN_MAX_FAILURES_PER_ACCOUNT, perIp: config.LOGIN_MAX_FAILURES_PER_IP, windowSeconds: config.LOGIN_WINDOW_SECONDS };
     const limiter = redisLimiter(redis);
+    let queue: RedisQueue | null = null;
     return {
       bus: await RedisEventBus.open(redis, log),
       revocations: await RedisRevocations.open(redis, log),
@@ -37,8 +41,15 @@ export async function openRedisPorts(config: Config & { REDIS_URL: string }, log
       throttle: LoginThrottle.withStore(limits, { name: 'login', limiter }),
       codeThrottle: LoginThrottle.withStore(limits, { name: 'login_code', limiter }),
       detachedSessions: new RedisDetachedSessions(redis, { keys: config.dataKeys, log }),
+      queue: async (options) => {
+        if (queue) throw new Error('the Redis job queue is already open in this process');
+        return (queue = await RedisQueue.open(redis, options));
+      },
       check: redis.check,
-      close: () => redis.close(),
+      close: async () => {
+        await queue?.close();
+        await redis.close();
+      },
     };
   } catch (err) {
     await redis.close();
