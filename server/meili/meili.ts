@@ -36,8 +36,12 @@ const ABANDONED_BUILD_MS = 24 * 3600_000;
 const RETRY_MS = 2_000;
 const REQUEST_TIMEOUT_MS = 30_000;
 
+/** How long what this process knows of an index is trusted: another process's rebuild may swap it for one with another embedder. */
+const STATE_TTL_MS = 60_000;
+
 interface IndexState {
   dimensions: number | null;
+  checkedAt: number;
 }
 
 export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearchDeps = {}): SearchIndex {
@@ -62,6 +66,7 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
   let starting: Promise<void> | null = null;
   const ready = (): Promise<void> => {
     if (progress.ready) return Promise.resolve();
+    if (closed) return Promise.reject(new Error('the Meilisearch search index is closed'));
     starting ??= start().then(
       () => {
         progress = { ready: true, message: 'ready' };
@@ -70,6 +75,7 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
         starting = null;
         progress = { ready: false, message: `Meilisearch at ${options.url} is not usable yet: ${(err as Error).message}` };
         log?.warn({ err }, 'Meilisearch is not usable yet; retrying');
+        clearTimeout(retry);
         if (!closed) retry = setTimeout(() => void ready().catch(() => undefined), RETRY_MS).unref();
         throw unreachable(err);
       },
@@ -125,7 +131,7 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
   /** The index's state; null when it does not exist and `create` is false. */
   async function stateOf(uid: string, create: boolean): Promise<IndexState | null> {
     const cached = known.get(uid);
-    if (cached) return cached;
+    if (cached && now() - cached.checkedAt < STATE_TTL_MS) return cached;
     // Concurrent first writes to an organisation create its index once.
     let pending = loading.get(uid);
     if (!pending) {
@@ -138,17 +144,19 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
   }
 
   async function load(uid: string, create: boolean): Promise<IndexState | null> {
+    const read = async (): Promise<IndexState> => ({ dimensions: embedderDimensions(await client.index(uid).getSettings()), checkedAt: now() });
     try {
-      return { dimensions: embedderDimensions(await client.index(uid).getSettings()) };
+      return await read();
     } catch (err) {
       if (errorCode(err) !== 'index_not_found') throw err;
       if (!create) return null;
     }
+    // Another process may create it at the same moment; the settings are the same either way.
     await createIndex(uid, PRIMARY_KEY);
     const settings: Settings = { ...indexSettings(), ...(options.dimensions ? embedderSettings(options.dimensions) : {}) };
     await settle(client.index(uid).updateSettings(settings), timeout);
     if (build && parseIndex(options.prefix, uid)?.build === build.id) build.uids.add(uid);
-    return { dimensions: options.dimensions ?? null };
+    return await read();
   }
 
   function requireOrganisation(filter: { organisationId: string } | undefined): string {
@@ -355,11 +363,11 @@ export function createMeiliSearch(options: MeiliSearchOptions, deps: MeiliSearch
 
     async close() {
       if (closed) return;
+      closed = true;
       clearTimeout(retry);
       const unfinished = build;
       build = null;
       if (unfinished) await discard(unfinished).catch((err: unknown) => log?.warn({ err }, 'could not delete an unfinished search index rebuild'));
-      closed = true;
     },
   };
 }
