@@ -1,17 +1,19 @@
-// The job queue port: durable background work with retries. Embedded (store-backed) now; a
-// Redis-backed implementation joins later behind the same interface.
+// The job queue port: durable background work with retries, shared by every process of an
+// instance. On the store (StoreQueue, store-queue.ts) or on Redis (server/redis/queue.ts, BullMQ);
+// either way a running job is leased to one process, which keeps renewing the lease, and a job
+// whose process died runs again elsewhere once its lease has run out.
 
 export interface Job<P = unknown> {
   id: string;
   type: string;
   payload: P;
-  /** 1 on the first run. */
+  /** 1 on the first run. A run cut short by a dying process counts; one interrupted by stop() does not. */
   attempt: number;
   maxAttempts: number;
 }
 
 export interface JobContext {
-  /** Aborted when the job is cancelled or the queue stops; the handler should give up promptly. */
+  /** Aborted when the job is cancelled (from any process), the queue stops, or the lease was lost; the handler should give up promptly. */
   signal: AbortSignal;
 }
 
@@ -39,11 +41,14 @@ export interface JobQueue {
   readonly kind: string;
   enqueue<P>(type: string, payload: P, options?: EnqueueOptions): Promise<string>;
   handle<P>(type: string, handler: JobHandler<P>, options?: HandlerOptions<P>): void;
-  /** Starts taking jobs; jobs left running by a crashed process are resumed. */
+  /** Starts taking jobs, including those whose process died (once their lease has run out). */
   start(): Promise<void>;
   /** Stops taking jobs, aborts running ones and returns them to the queue (they resume on next start). */
   stop(): Promise<void>;
-  /** Removes a pending job or aborts a running one; true if there was one. */
+  /**
+   * Removes a pending or failed job, or aborts a running one, here or in another process, and
+   * resolves once it is gone; true if there was one.
+   */
   cancel(jobId: string): Promise<boolean>;
   counts(): Promise<QueueCounts>;
 }
