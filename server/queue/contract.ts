@@ -231,6 +231,25 @@ export function queueContract(name: string, open: () => Promise<QueueProcesses>)
       assert.equal(startedInA, 1);
     });
 
+    it('cancels a job whose process died while running it, and it does not run again', async () => {
+      queue.handle('t', async () => void (await new Promise(() => {})));
+      await queue.start();
+      await queue.enqueue('t', {}, { jobId: 'ingest:orphan' });
+      await until(async () => (await queue.counts()).running === 1);
+      await processes.kill(queue);
+
+      const peer = await processes.process();
+      const startedAt = Date.now();
+      assert.equal(await peer.cancel('ingest:orphan'), true);
+      assert.ok(Date.now() - startedAt < processes.leaseMs * 3 + 1_000, `cancel took ${Date.now() - startedAt} ms`);
+      let runs = 0;
+      peer.handle('t', async () => void runs++);
+      await peer.start();
+      await new Promise((r) => setTimeout(r, processes.leaseMs * 3));
+      assert.equal(runs, 0);
+      assert.deepEqual(await peer.counts(), { pending: 0, running: 0, failed: 0 });
+    });
+
     it('cancels a job running in another process: its handler is aborted, and it can be enqueued afresh', async () => {
       const reasons: unknown[] = [];
       let runs = 0;

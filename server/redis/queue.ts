@@ -182,7 +182,7 @@ export class RedisQueue implements JobQueue {
    * Resolves once the job is gone. A pending or failed one is removed; a running one is aborted,
    * here or, through a notice on pub/sub, in the process running it (repeated until it is gone, so
    * a lost notice only delays it); a handler that returns after its signal fired ends the job.
-   * If the process running it died, the job is removed once the stalled-job check frees it.
+   * If the process running it died, the job is removed once its lock has run out.
    */
   async cancel(jobId: string): Promise<boolean> {
     const id = bullId(jobId);
@@ -195,9 +195,13 @@ export class RedisQueue implements JobQueue {
       found = true;
       const state = await job.getState();
       if (state === 'active') {
-        if (!this.#abortHere(jobId, 'cancelled') && Date.now() >= noticeDue) {
-          await this.#fanOut.send({ jobId });
-          noticeDue = Date.now() + Math.min(500, this.#o.renewMs);
+        if (!this.#abortHere(jobId, 'cancelled')) {
+          // BullMQ removes a running job only once its lock has run out: its process died.
+          if (await job.remove().then(() => true, () => false)) return true;
+          if (Date.now() >= noticeDue) {
+            await this.#fanOut.send({ jobId });
+            noticeDue = Date.now() + Math.min(500, this.#o.renewMs);
+          }
         }
       } else if (state !== 'unknown') {
         // Fails if a worker took it in the meantime; the next round sees it active.
