@@ -121,6 +121,9 @@ describe('Meilisearch requests', () => {
     assert.deepEqual(plan.params?.vector, Array.from(vector));
     assert.deepEqual(plan.params?.hybrid, { embedder: EMBEDDER, semanticRatio: 1 });
     assert.equal(plan.highlighted, false);
+    // Meilisearch fills a semantic search up with the chunks that have no vector, at score 0.
+    const threshold = plan.params?.rankingScoreThreshold ?? 0;
+    assert.ok(threshold > 0 && threshold < 1e-6, `threshold ${threshold}`);
   });
 
   it("sends hybrid search as words and vector at the request's ratio (0.5 by default, clamped)", () => {

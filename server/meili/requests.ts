@@ -8,6 +8,13 @@ import { EMBEDDER, key, MARK, RETRIEVED } from './records.ts';
 const MAX_LIMIT = 100;
 
 /**
+ * Semantic search ranks the chunks with vectors, then hands back the rest of the index at
+ * similarity 0 to fill the limit (Meilisearch's vector sort rule); a chunk without a vector has
+ * no place in vector ranking, nor one matching no word in hybrid ranking, so scores of 0 go.
+ */
+export const NO_MATCH_THRESHOLD = 1e-9;
+
+/**
  * A quoted filter value. Meilisearch's filter parser unescapes only `\"`, and a backslash makes it
  * skip the next character, so a value ending in a backslash or holding `\"` has no spelling at
  * all; filters therefore compare base64url keys (see `key`), whose alphabet needs no escaping,
@@ -56,7 +63,7 @@ export function planSearch(request: SearchRequest, dimensions: number | null): P
 function searchFor(request: SearchRequest, dimensions: number | null): PlannedSearch {
   const limit = Math.min(MAX_LIMIT, Math.max(1, Math.floor(request.limit) || 1));
   const filter = filterExpression(request.filter);
-  const base: SearchParams = { limit, showRankingScore: true, attributesToRetrieve: [...RETRIEVED], ...(filter === undefined ? {} : { filter }) };
+  const base: SearchParams = { limit, showRankingScore: true, rankingScoreThreshold: NO_MATCH_THRESHOLD, attributesToRetrieve: [...RETRIEVED], ...(filter === undefined ? {} : { filter }) };
   const words: SearchParams = {
     ...base,
     q: request.query,
