@@ -231,6 +231,25 @@ export function queueContract(name: string, open: () => Promise<QueueProcesses>)
       assert.equal(startedInA, 1);
     });
 
+    it('fails a job whose process died during its last attempt instead of running it again', async () => {
+      queue.handle('t', async () => void (await new Promise(() => {})));
+      await queue.start();
+      await queue.enqueue('t', {}, { jobId: 'ingest:poison', maxAttempts: 1 });
+      await until(async () => (await queue.counts()).running === 1);
+      await processes.kill(queue);
+
+      const peer = await processes.process();
+      let runs = 0;
+      const failed: Array<{ job: Job<unknown>; err: unknown }> = [];
+      peer.handle('t', async () => void runs++, { onFailed: async (job, err) => void failed.push({ job, err }) });
+      await peer.start();
+      await until(() => failed.length === 1, processes.leaseMs * 10 + 2_000);
+      assert.equal(runs, 0);
+      assert.equal(failed[0]?.job.id, 'ingest:poison');
+      assert.ok(failed[0]?.err instanceof PermanentJobError);
+      assert.deepEqual(await peer.counts(), { pending: 0, running: 0, failed: 1 });
+    });
+
     it('cancels a job whose process died while running it, and it does not run again', async () => {
       queue.handle('t', async () => void (await new Promise(() => {})));
       await queue.start();
