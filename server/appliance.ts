@@ -162,7 +162,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
  */
 export async function listen(
   handler: http.RequestListener,
-  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Pick<Readiness, 'drain'>; onClose?: () => void },
+  options: { port: number; host: string; shutdownTimeoutMs: number; readiness: Pick<Readiness, 'drain'>; onClose?: () => Promise<void> | void },
   lifecycle: Lifecycle,
 ): Promise<{ server: http.Server; port: number }> {
   const server = http.createServer({ requestTimeout: 5 * 60_000, headersTimeout: 30_000 }, handler);
@@ -178,11 +178,12 @@ export async function listen(
     async () => {
       options.readiness.drain();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      options.onClose?.();
       // Keep-alive sockets turn idle as their last response ends; close each as soon as it does.
       const sweep = setInterval(() => server.closeIdleConnections(), 25);
       const timer = setTimeout(() => server.closeAllConnections(), options.shutdownTimeoutMs);
-      await closed;
+      // Awaited here, so long-lived sessions are wound down (and kept for resuming) while the ports
+      // they write to are still open: this step runs before every other.
+      await Promise.all([closed, options.onClose?.()]);
       clearInterval(sweep);
       clearTimeout(timer);
     },

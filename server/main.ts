@@ -65,7 +65,10 @@ try {
       host: config.HOST,
       shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
       readiness: { drain: () => appliance?.readiness.drain() },
-      onClose: () => (appliance?.streams.closeAll(), void realtime?.close()),
+      onClose: async () => {
+        appliance?.streams.closeAll();
+        await realtime?.close();
+      },
     },
     lifecycle,
   );

@@ -14,6 +14,12 @@ export interface SessionHolder {
 export const ownerOf = (p: Pick<Principal, 'organisationId' | 'userId' | 'apiKeyId'>): string => `${p.organisationId}:${p.userId ?? `key:${p.apiKeyId}`}`;
 
 export interface DetachedSessions {
+  /**
+   * Whether kept sessions outlive this process, so another process can resume them. A shutdown
+   * then keeps its open sessions too: behind a load balancer, a restart or a rolling deploy is a
+   * reconnect away from resuming, not a lost conversation.
+   */
+  readonly outlivesProcess: boolean;
   /** Keeps a dropped session for `ttlMs`, for `holder` alone; a session kept again under its id replaces the old one. */
   detach(snapshot: SessionSnapshot, holder: SessionHolder, ttlMs: number): Promise<void>;
   /**
@@ -33,6 +39,7 @@ interface Kept extends SessionHolder {
 
 /** One process's dropped sessions: a client must reconnect to the process it left. */
 export class MemoryDetachedSessions implements DetachedSessions {
+  readonly outlivesProcess = false;
   readonly #kept = new Map<string, Kept>();
   readonly #max: number;
 

@@ -197,7 +197,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
   recheck.unref();
 
   const detach = async (snapshot: SessionSnapshot, principal: Principal, kbId: string): Promise<void> => {
-    if (limits.resumeMs <= 0 || closing) return;
+    if (limits.resumeMs <= 0 || (closing && !detached.outlivesProcess)) return;
     await detached.detach(snapshot, { owner: ownerOf(principal), kbId }, limits.resumeMs);
   };
 
@@ -413,7 +413,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       clearInterval(recheck);
       own?.clear();
       server.off('upgrade', onUpgrade);
-      for (const ws of wss.clients) ws.close(1001, 'server shutting down');
+      // 1012 (service restart) tells a client its session waits for it on another process.
+      for (const ws of wss.clients) (detached.outlivesProcess ? ws.close(1012, 'server restarting: reconnect to resume') : ws.close(1001, 'server shutting down'));
       // A client that never answers the close handshake must not hold up the shutdown.
       const force = setTimeout(() => wss.clients.forEach((ws) => ws.terminate()), 2_000);
       await Promise.all(open);

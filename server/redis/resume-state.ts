@@ -31,6 +31,7 @@ const snapshotShape = z.object({
 });
 
 export class RedisDetachedSessions implements DetachedSessions {
+  readonly outlivesProcess = true;
   readonly #redis: RedisConnection;
   readonly #keys: Keyring | null;
   readonly #log: Logger;

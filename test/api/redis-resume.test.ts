@@ -5,7 +5,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { createLogger } from '../../server/logger.ts';
 import { openRedis, REDIS_PREFIX, type RedisConnection } from '../../server/redis/connection.ts';
-import { setUp } from '../helpers/client.ts';
+import { OWNER, setUp, signedIn } from '../helpers/client.ts';
 import { startServerProcess, type ServerProcess } from '../helpers/process.ts';
 import { RealtimeClient } from '../helpers/realtime.ts';
 import { ferretdbMissing, startFerretDB, type FerretDB } from '../helpers/ferretdb.ts';
@@ -99,5 +99,23 @@ describe('two processes on one Redis: resuming a realtime session', { skip: redi
     assert.equal((await late.next('error')).error.code, 'resume_unavailable');
     late.close();
     again.close();
+  });
+
+  it('a session open on a process that shuts down resumes on the other (a restart or rolling deploy)', async () => {
+    const owner = await signedIn(a.url, OWNER.email, OWNER.password);
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Night shift' })).json.id as string;
+    const key = (await owner.post('/api/v1/api-keys', { name: 'deploy', role: 'viewer' })).json.key as string;
+    const connect = (server: ServerProcess, query = '') => RealtimeClient.open(`${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}${query}`, { authorization: `Bearer ${key}` });
+    const open = await connect(a);
+    const session = (await open.next('session.created')).session;
+    const closedWith = new Promise<number>((resolve) => open.ws.once('close', (code) => resolve(code)));
+    a.child.kill('SIGTERM');
+    assert.equal(await closedWith, 1012, 'service restart: the client is told to reconnect');
+    assert.equal((await a.exited).code, 0);
+
+    const resumed = await connect(b, `&resume=${session.id}`);
+    assert.equal((await resumed.next('session.created')).session.id, session.id);
+    await resumed.next('lectern.session.resumed');
+    resumed.close();
   });
 });
