@@ -80,10 +80,12 @@ describe('compose.yaml', () => {
         if (!source.startsWith('.')) assert.ok(compose.volumes && source in compose.volumes, `${name}: volume ${source} is declared`);
       }
     }
-    // The services Lectern has no adapter for yet start only on request.
-    assert.deepEqual(compose.services['mongodb']!['profiles'], ['full']);
-    assert.deepEqual(compose.services['meilisearch']!['profiles'], ['full']);
-    assert.equal(compose.services['lectern']!['depends_on']?.mongodb, undefined);
+    // The full stack runs by default: Lectern waits for each of its servers and is pointed at them.
+    const lectern = compose.services['lectern']!;
+    assert.deepEqual(Object.keys(lectern['depends_on']).sort(), ['meilisearch', 'mongodb', 'redis']);
+    assert.equal(lectern['environment'].MEILI_URL, 'http://meilisearch:7700');
+    assert.deepEqual([lectern['environment'].MONGODB_URL_FILE, lectern['environment'].MEILI_MASTER_KEY_FILE], ['/run/secrets/mongodb_url', '/run/secrets/meili_master_key']);
+    assert.ok(Object.values(compose.services).every((s) => !s['profiles']));
     assert.match(compose.services['redis']!['entrypoint'].join(' '), /--appendonly yes/);
     // Memory limits of what runs by default fit an 8 GB VPS with room for the system.
     const mb = (v: string) => Number.parseFloat(v) * (v.endsWith('G') ? 1024 : 1);
@@ -93,7 +95,7 @@ describe('compose.yaml', () => {
 
   it('runs just Caddy and Lectern on the embedded default with the small override', () => {
     const lectern = small.services['lectern']!;
-    assert.equal(lectern['environment'].REDIS_URL_FILE, undefined);
+    for (const name of ['REDIS_URL_FILE', 'MONGODB_URL_FILE', 'MEILI_URL', 'MEILI_MASTER_KEY_FILE']) assert.equal(lectern['environment'][name], undefined, name);
     assert.equal(lectern['depends_on'], undefined);
     assert.deepEqual(lectern['secrets'], ['setup_token']);
     const started = Object.entries(small.services).filter(([, s]) => !s['profiles']).map(([name]) => name);
