@@ -130,7 +130,7 @@ describe('the server process', () => {
         assert.ok(before.some((d) => d.status !== 'ready'), 'some documents were unfinished at the kill');
         const docs = await again.settle(kbId, 180_000);
         assert.deepEqual(docs.map((d) => d['status']), ['ready', 'ready', 'ready', 'ready']);
-        assert.ok(second.lines.some((l) => l['msg'] === 'resuming jobs interrupted by a restart'), 'the interrupted job was resumed');
+        assert.ok(second.lines.some((l) => l['msg'] === 'taking over a job whose process stopped renewing its lease'), 'the interrupted job was resumed once its lease ran out');
         const hit = (await again.post(`/api/v1/kbs/${kbId}/search`, { query: 'shoulder stiffness gentle exercises', mode: 'keyword' })).json.hits[0];
         assert.equal(hit.documentName, 'cancer-council-understanding-breast-cancer-76p.pdf');
       } finally {

@@ -95,7 +95,7 @@ export class StoreQueue implements JobQueue {
   constructor(options: StoreQueueOptions) {
     const { kind = 'embedded', ...rest } = options;
     this.kind = kind;
-    this.#o = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, pollMs: 1_000, leaseMs: 60_000, renewMs: 2_000, random: Math.random, ...rest };
+    this.#o = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, pollMs: 1_000, leaseMs: 30_000, renewMs: 2_000, random: Math.random, ...rest };
     if (this.#o.renewMs * 2 > this.#o.leaseMs) throw new Error('renewMs must be at most half of leaseMs, or a live lease can lapse between renewals');
   }
 
