@@ -44,7 +44,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const ports = await openPorts({ config, log, clock, random, registry });
   const { store, index } = ports;
   const { embeddings, llm, speech, speechRouter, parser } = await openEngines({ config, log, clock, registry, store, localLlm: options.localLlm });
-  const queue = await openQueue({ config, log, clock, random, registry }, store);
+  const queue = await openQueue({ config, log, clock, random, registry }, ports);
 
   const services = createServices({
     config,

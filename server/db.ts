@@ -10,7 +10,7 @@ import type { UserDoc } from './users/users.ts';
 import type { KbDoc } from './kb/knowledge-bases.ts';
 import type { DocumentDoc, DocumentTextDoc } from './documents/documents.ts';
 import type { ChunkDoc, PendingSearchChange } from './search/sync.ts';
-import type { JobDoc } from './queue/embedded.ts';
+import type { JobDoc } from './queue/store-queue.ts';
 import type { ConversationDoc, MessageDoc } from './conversations/conversations.ts';
 import type { UsageDoc } from './usage/ledger.ts';
 import type { ClientSecretDoc } from './realtime/client-secrets.ts';

@@ -10,7 +10,7 @@ import { DiskBlobStore } from '../files/disk.ts';
 import type { BlobStore } from '../files/files.ts';
 import { memoryCounters, type Counters } from '../limits/counters.ts';
 import type { Logger } from '../logger.ts';
-import { EmbeddedQueue } from '../queue/embedded.ts';
+import { StoreQueue } from '../queue/store-queue.ts';
 import type { JobQueue } from '../queue/queue.ts';
 import { newId } from '../auth/tokens.ts';
 import type { ComponentCheck } from '../ops/health.ts';
@@ -47,6 +47,8 @@ export interface Ports {
   revocations: Revocations;
   /** Dropped realtime sessions waiting to be resumed: in Redis, on whichever process the client reconnects to. */
   detachedSessions: DetachedSessions;
+  /** The Redis connection's ports when REDIS_URL is set; the queue opens on it last. */
+  redis: RedisPorts | null;
 }
 
 export interface PortContext {
@@ -110,8 +112,12 @@ export async function openPorts(context: PortContext): Promise<Ports> {
     };
     return { port: index, kind: index.kind, check, close: () => index.close() };
   });
+  if (sqliteFileOf(store) === null && index.kind === 'embedded') {
+    // Each process would index only what it ingests itself; search would differ between processes.
+    log.warn({ store: store.kind }, 'the store can be shared by processes but search is embedded in this one: run a single Lectern process on this store, or set MEILI_URL');
+  }
 
-  return { store, blobs, quarantine, scanner, index, searchReconciling: (message) => (reconciling = message), bus, limits, revocations, detachedSessions };
+  return { store, blobs, quarantine, scanner, index, searchReconciling: (message) => (reconciling = message), bus, limits, revocations, detachedSessions, redis };
 }
 
 function diskBlobs(config: Config, folder: string) {
@@ -124,17 +130,19 @@ async function openRedis(config: Config, log: Logger) {
   return { port: redis, kind: 'redis', check: redis.check.check, close: () => redis.close() };
 }
 
-/** The job queue, opened last: its shutdown step runs first, returning running jobs before anything they use closes. */
-export function openQueue(context: PortContext, store: Store): Promise<JobQueue> {
+/**
+ * The job queue, opened last: its shutdown step runs first, returning running jobs before anything
+ * they use closes. On Redis (BullMQ) when REDIS_URL is set and the store is shared by processes;
+ * with the embedded store the queue stays in it, since a Redis queue shared by processes with
+ * stores of their own would hand one store's jobs to another.
+ */
+export function openQueue(context: PortContext, ports: Pick<Ports, 'store' | 'redis'>): Promise<JobQueue> {
   const { config, log, clock, random, registry } = context;
-  return registry.open('queue', () => {
-    const queue = new EmbeddedQueue({
-      jobs: collections(store, config.dataKeys).jobs,
-      clock,
-      log: log.child({ component: 'queue' }),
-      newId: () => newId(random),
-      concurrency: config.INGEST_CONCURRENCY,
-    });
+  const { store, redis } = ports;
+  return registry.open('queue', async () => {
+    const needs = { log: log.child({ component: 'queue' }), newId: () => newId(random), concurrency: config.INGEST_CONCURRENCY };
+    const onRedis = redis !== null && sqliteFileOf(store) === null;
+    const queue = onRedis ? await redis.queue(needs) : new StoreQueue({ ...needs, jobs: collections(store, config.dataKeys).jobs, clock, kind: store.kind });
     const check: ComponentCheck['check'] = async () => {
       const c = await queue.counts();
       return { state: 'ok', message: `${c.pending} pending, ${c.running} running, ${c.failed} failed` };
