@@ -70,7 +70,7 @@ export const configSchema = z.object({
   REDIS_URL: z
     .url({ protocol: /^rediss?$/ })
     .optional()
-    .describe('Secret (it may hold a password). Redis shared by every Lectern process, e.g. `redis://redis:6379` (`rediss://` for TLS): rate limits and the login throttle count there, live document progress and revocation notices fan out through its pub/sub, so several processes serving one store share them. `/readyz` shows it as the `redis` component. Unset: all of this stays in the process.'),
+    .describe('Secret (it may hold a password). Redis shared by every Lectern process, e.g. `redis://redis:6379` (`rediss://` for TLS): rate limits and the login throttle count there, live document progress and revocation notices fan out through its pub/sub, dropped voice sessions wait there to be resumed on any process, and with a shared store (MONGODB_URL) the job queue runs on it (BullMQ; keep the default `noeviction` policy), so several processes serving one store share them. `/readyz` shows it as the `redis` component. Unset: all of this stays in the process.'),
   // A pattern, not z.url: WHATWG URLs refuse a replica set's seed list (`mongodb://a:27017,b:27017/db`).
   MONGODB_URL: z
     .string()
