@@ -7,6 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { DataKey, Keyring } from '../crypto/data-key.ts';
 import { sealedFileKeyId } from '../crypto/frames.ts';
 import { DiskBlobStore } from './disk.ts';
+import { blobStoreContract } from './contract.ts';
 import { BlobTooLargeError } from './files.ts';
 
 async function* from(bytes: Uint8Array, piece = 10_000): AsyncGenerator<Uint8Array> {
@@ -63,4 +64,24 @@ describe('disk blob store', () => {
     assert.equal(sealedFileKeyId(await readFile(file)), next.id);
     assert.deepEqual(await drain(await new DiskBlobStore(folder, { keys: new Keyring(next) }).stream(sha256)), original);
   });
+});
+
+let places = 0;
+blobStoreContract('disk', async () => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), `lectern-blobs-${++places}-`));
+  const all = async (folder: string): Promise<string[]> => {
+    const entries = await readdir(folder, { recursive: true, withFileTypes: true }).catch(() => []);
+    return entries.filter((e) => e.isFile()).map((e) => path.join(e.parentPath, e.name));
+  };
+  return {
+    open: (keys) => new DiskBlobStore(dir, { keys }),
+    raw: async () => Buffer.concat(await Promise.all((await all(dir)).map((file) => readFile(file)))),
+    complete: async () => {
+      let n = 0;
+      for await (const _ of new DiskBlobStore(dir).list()) n++;
+      return n;
+    },
+    leftovers: async () => (await all(path.join(dir, 'tmp'))).length,
+    dispose: () => rm(dir, { recursive: true, force: true }),
+  };
 });

@@ -1,4 +1,4 @@
-import { MongoClient, type Collection as DriverCollection, type Document } from 'mongodb';
+import { MongoClient, type Collection as DriverCollection, type Db, type Document } from 'mongodb';
 import type { BaseDocument, Collection, Store } from '../store/store.ts';
 
 // The store port over the official MongoDB driver. The port is a subset of the driver's API, so
@@ -20,13 +20,20 @@ export interface MongoStore extends Store {
   dropDatabase(): Promise<void>;
 }
 
+// The database behind each open MongoDB store, for adapters that need more of the driver than the
+// store port offers (GridFS): the port itself stays free of driver types.
+const databases = new WeakMap<Store, Db>();
+
+/** The driver's handle on a MongoDB store's database; null for any other store. */
+export const mongoDatabaseOf = (store: Store): Db | null => databases.get(store) ?? null;
+
 /** Connects (so a wrong URL or unreachable server fails at startup, not at the first request). */
 export async function openMongoStore(url: string): Promise<MongoStore> {
   // ignoreUndefined: an undefined property is dropped, as the embedded store does, not stored as null.
   const client = new MongoClient(url, { ignoreUndefined: true });
   await client.connect();
   const db = client.db(databaseName(url));
-  return {
+  const store: MongoStore = {
     kind: 'mongodb',
     databaseName: db.databaseName,
     collection: <T extends BaseDocument>(name: string) => wrap<T>(db.collection(name)),
@@ -38,6 +45,8 @@ export async function openMongoStore(url: string): Promise<MongoStore> {
     },
     close: () => client.close(),
   };
+  databases.set(store, db);
+  return store;
 }
 
 function wrap<T extends BaseDocument>(c: DriverCollection<Document>): Collection<T> {

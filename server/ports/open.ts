@@ -10,6 +10,8 @@ import { DiskBlobStore } from '../files/disk.ts';
 import type { BlobStore } from '../files/files.ts';
 import { memoryCounters, type Counters } from '../limits/counters.ts';
 import type { Logger } from '../logger.ts';
+import { GridFsBlobStore } from '../mongo/gridfs-blobs.ts';
+import { mongoDatabaseOf } from '../mongo/mongo.ts';
 import { StoreQueue } from '../queue/store-queue.ts';
 import type { JobQueue } from '../queue/queue.ts';
 import { newId } from '../auth/tokens.ts';
@@ -77,8 +79,8 @@ export async function openPorts(context: PortContext): Promise<Ports> {
     log.info({ dataKey: config.dataKeys?.current.id }, `encryption at rest turned on; anything stored before stays readable, unencrypted, until \`${rotateCommand}\` seals it`);
   }
 
-  const blobs = await registry.open('files', () => diskBlobs(config, 'files'));
-  const quarantine = await registry.open('quarantine', () => diskBlobs(config, 'quarantine'));
+  const blobs = await registry.open('files', () => blobStore(config, store, 'files'));
+  const quarantine = await registry.open('quarantine', () => blobStore(config, store, 'quarantine'));
   const scanner = openScanner(config);
   if (scanner) await registry.open('scan', () => ({ port: scanner, ...scannerCheck(scanner) }));
 
@@ -120,8 +122,15 @@ export async function openPorts(context: PortContext): Promise<Ports> {
   return { store, blobs, quarantine, scanner, index, searchReconciling: (message) => (reconciling = message), bus, limits, revocations, detachedSessions, redis };
 }
 
-function diskBlobs(config: Config, folder: string) {
-  const blobs = new DiskBlobStore(path.join(config.dataDir, folder), { keys: config.dataKeys });
+/**
+ * A blob store named `name`: a GridFS bucket when the store is MongoDB, so every process on that
+ * database reads the originals any of them took in (a job may run on another process than the
+ * upload); else a folder of DATA_DIR.
+ */
+function blobStore(config: Config, store: Store, name: string) {
+  const db = mongoDatabaseOf(store);
+  const keys = config.dataKeys;
+  const blobs: BlobStore = db ? new GridFsBlobStore(db, name, { keys }) : new DiskBlobStore(path.join(config.dataDir, name), { keys });
   return { port: blobs, kind: blobs.kind, check: async () => (await blobs.ping(), { state: 'ok' as const }) };
 }
 
