@@ -490,6 +490,26 @@ export function storeContract(
       });
     });
 
+    // Claims, leases, single-use codes and replay checks are conditional updates that must win once:
+    // MongoDB applies each write to one document atomically, so of writes racing on one condition,
+    // exactly one matches, and no increment is lost.
+    describe('single-document atomicity', () => {
+      it('applies racing conditional writes to one document one at a time', async () => {
+        const racers = 12;
+        for (let round = 0; round < 3; round++) {
+          const collection = await seeded([{ _id: 'a', claim: null, code: true, hits: 0 }]);
+          const claims = await Promise.all(Array.from({ length: racers }, (_, i) => collection.updateOne({ _id: 'a', claim: null }, { $set: { claim: `p${i}` } })));
+          assert.equal(claims.reduce((sum, r) => sum + r.modifiedCount, 0), 1, 'one claim');
+          const spent = await Promise.all(Array.from({ length: racers }, () => collection.updateOne({ _id: 'a', code: true }, { $unset: { code: true } })));
+          assert.equal(spent.reduce((sum, r) => sum + r.modifiedCount, 0), 1, 'a single-use code spent once');
+          const taken = await Promise.all(Array.from({ length: racers }, () => collection.findOneAndUpdate({ _id: 'a', hits: 0 }, { $set: { taker: 'x' }, $inc: { hits: 1 } })));
+          assert.equal(taken.filter((doc) => doc !== null).length, 1, 'one findOneAndUpdate takes it');
+          await Promise.all(Array.from({ length: racers }, () => collection.updateOne({ _id: 'a' }, { $inc: { hits: 1 } })));
+          assert.equal((await collection.findOne({ _id: 'a' }))?.['hits'], racers + 1, 'no increment lost');
+        }
+      });
+    });
+
     describe('replaceOne', () => {
       it('replaces the whole document', async () => {
         const collection = await seeded([{ _id: 'a', old: 1, keep: 'x' }, { _id: 'b', old: 1 }]);
