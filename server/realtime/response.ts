@@ -94,6 +94,12 @@ export class RealtimeResponse {
   readonly item: string;
   readonly controller = new AbortController();
   readonly spoken: SpokenItem = { messageId: null, sentences: [], audioMs: 0 };
+  /**
+   * Settles as response.done goes out, before the turn's metrics are recorded: a client may ask
+   * for the next response the moment it reads response.done, however slow the store is.
+   */
+  readonly ended: Promise<void>;
+  #end!: () => void;
   readonly #d: ResponseDeps;
   readonly #startedAt: number;
   #firstTokenAt: number | null = null;
@@ -105,6 +111,7 @@ export class RealtimeResponse {
   #characters = 0;
 
   constructor(deps: ResponseDeps) {
+    this.ended = new Promise((resolve) => (this.#end = resolve));
     this.#d = deps;
     this.id = deps.id;
     this.item = deps.item;
@@ -188,6 +195,7 @@ export class RealtimeResponse {
     }
     const metrics = this.metrics();
     if (final()) this.#emit(ev.response(this.id, status, usage, this.#d.conversation.get(), metrics, this.spoken.messageId));
+    this.#end();
     if (this.spoken.messageId) await this.#record(this.spoken.messageId, metrics);
   }
 

@@ -75,3 +75,60 @@ describe('realtime session input backlog', () => {
     await vad.close();
   });
 });
+
+describe('realtime session responses', () => {
+  it('takes the next response as soon as response.done is out, while the last one is still being recorded', async () => {
+    const vad = await loadSileroVadModel();
+    const sent: Array<Record<string, any>> = [];
+    const failures: unknown[] = [];
+    let n = 0;
+    // Recording a turn's metrics waits on a slow store (a MongoDB across a network) until released.
+    let release!: () => void;
+    const slowStore = new Promise<void>((resolve) => (release = resolve));
+    const recorded: string[] = [];
+    const session = new RealtimeSession({
+      acting: { principal: {} as never, ip: null },
+      kbId: 'kb',
+      model: 'kb:kb',
+      answers: {
+        ask: async (_acting, _kbId, _input, handlers) => {
+          const messageId = `msg_${++n}`;
+          handlers?.onMessage?.({ _id: messageId } as never);
+          handlers?.onEvent?.({ type: 'delta', text: 'Remove the chuck key.' } as never);
+          return { answer: { citations: [], usage: { promptTokens: 3, completionTokens: 4 } } } as never;
+        },
+        prepare: () => Promise.resolve(0),
+        truncate: () => Promise.reject(new Error('no truncate expected')),
+        recordVoice: async (_acting, messageId) => {
+          await slowStore;
+          recorded.push(messageId);
+        },
+      },
+      speech: { vad, stt: null, tts: null },
+      newId: (prefix) => `${prefix}_${++n}`,
+      send: (event) => sent.push(event),
+      fail: (err) => failures.push(err),
+    });
+    session.start();
+    const send = (event: unknown) => session.handle(clientEvent.parse(event));
+    const doneEvents = () => sent.filter((e) => e['type'] === 'response.done');
+    const until = async (check: () => boolean) => {
+      for (let i = 0; i < 300 && !check(); i++) await new Promise((r) => setTimeout(r, 10));
+      assert.ok(check(), 'in time');
+    };
+    for (const question of ['What must be removed?', 'And then?']) {
+      const before = doneEvents().length;
+      send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: question }] } });
+      send({ type: 'response.create' });
+      await until(() => doneEvents().length === before + 1 || failures.length > 0);
+    }
+    assert.deepEqual(failures, [], 'the second response.create was not refused while the first was being recorded');
+    assert.deepEqual(doneEvents().map((e) => e['response'].status), ['completed', 'completed']);
+    assert.deepEqual(recorded, [], 'both still being recorded');
+    const closed = session.close();
+    release();
+    await closed;
+    assert.equal(recorded.length, 2, 'closing waits for both recordings');
+    await vad.close();
+  });
+});

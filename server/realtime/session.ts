@@ -86,6 +86,8 @@ export class RealtimeSession {
   #conversationId: string | null;
   #items: Map<string, SpokenItem>;
   #response: { response: RealtimeResponse; done: Promise<void> } | null = null;
+  /** Responses whose response.done is out but whose metrics are still being recorded. */
+  readonly #recording = new Set<Promise<void>>();
   /** While a maybe-speech sound is judged, the answer's events wait here instead of playing on. */
   #held: Array<Record<string, unknown>> | null = null;
   #queue: Promise<void> = Promise.resolve();
@@ -163,6 +165,7 @@ export class RealtimeSession {
     this.#response?.response.controller.abort(new Error('the realtime client disconnected'));
     await this.#queue;
     await this.#response?.done;
+    await Promise.all(this.#recording);
     await this.#detector?.close();
   }
 
@@ -410,9 +413,13 @@ export class RealtimeSession {
       audioLeadMs: this.#d.audioLeadMs,
     });
     // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
-    const done = response.run(() => !this.#closed).then(() => {
+    const settled = response.run(() => !this.#closed);
+    this.#recording.add(settled);
+    void settled.then(() => this.#recording.delete(settled));
+    // The next response may start once response.done is out; recording the turn's metrics goes on.
+    const done = Promise.race([response.ended, settled]).then(() => {
       if (tts) this.#remember(response.item, response.spoken);
-      this.#response = null;
+      if (this.#response?.response === response) this.#response = null;
     });
     this.#response = { response, done };
   }
