@@ -3,7 +3,6 @@
 // generated temporary password, printed once, which must be changed at the next sign-in; every
 // session of the user ends; the audit log records it with the operator as actor.
 
-import { existsSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { AuditActor } from '../audit/audit.ts';
@@ -13,10 +12,9 @@ import { cryptoRandom, systemClock } from '../clock.ts';
 import { collections } from '../db.ts';
 import { createLogger } from '../logger.ts';
 import type { OrganisationDoc } from '../organisations/organisations.ts';
-import { EmbeddedStore } from '../store/embedded.ts';
 import { normaliseEmail, totpEnabled, UserService, type UserDoc } from '../users/users.ts';
 import { EXIT, UsageError, type AdminCommand } from './command.ts';
-import { storeFileIn } from './store-in-use.ts';
+import { openConfiguredStore } from './open-store.ts';
 
 export const resetPassword: AdminCommand = {
   name: 'reset-password',
@@ -34,7 +32,8 @@ instance owner's password.
   --organisation   which organisation's account, when the email has accounts in several
   --disable-totp   also turn the user's two-step sign-in off (their authenticator and recovery
                    codes are lost); without it, signing in still needs a code
-  DATA_DIR         as for the server (DATA_KEY_FILE is not needed)
+  DATA_DIR         as for the server, or MONGODB_URL when the server uses MongoDB
+                   (DATA_KEY_FILE is not needed)
 
 It may run while the server runs. The server checks every request's session against the store,
 so the user's sessions are refused from their next request on; their open realtime sockets and
@@ -46,12 +45,8 @@ that email, or when it has accounts in several organisations and none was named.
     const [email, ...extra] = positionals;
     if (!email) throw new UsageError('the email of the user is required');
     if (extra.length > 0) throw new UsageError(`one email only (got ${positionals.length})`);
-    const dataFile = storeFileIn(config.dataDir);
-    if (!existsSync(dataFile)) {
-      out.warn(`DATA_DIR holds no Lectern store (${dataFile}); check DATA_DIR`);
-      return EXIT.failed;
-    }
-    const store = new EmbeddedStore(dataFile);
+    const store = await openConfiguredStore(config, out);
+    if (!store) return EXIT.failed;
     try {
       const db = collections(store, null);
       // Read and written unsealed: the reset touches no encrypted field, so it needs no data key

@@ -6,6 +6,7 @@ import { decodeTotpKey, totpCodeAt } from '../../server/auth/totp.ts';
 import { Client, OWNER, setUp, signedIn } from '../helpers/client.ts';
 import { RealtimeClient, refusedWith } from '../helpers/realtime.ts';
 import { admin } from '../helpers/admin.ts';
+import { ferretdbMissing, startFerretDB, type FerretDB } from '../helpers/ferretdb.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { openStream } from '../helpers/streams.ts';
 
@@ -304,5 +305,40 @@ describe('the operator command and an address in several organisations', () => {
     const named = await admin(['reset-password', 'sam@shared.test', '--organisation', 'Hilltop'], { DATA_DIR: server.dataDir, MODELS_DIR: path.join(server.dataDir, 'models') });
     assert.equal(named.code, 0, named.stderr);
     assert.match(named.stdout, /admin of Hilltop/);
+  });
+});
+
+describe('the operator commands on the full stack (MONGODB_URL)', { skip: ferretdbMissing() }, () => {
+  let ferret: FerretDB;
+  let server: TestServer;
+
+  before(async () => {
+    ferret = await startFerretDB();
+    server = await startTestServer({ env: { MONGODB_URL: ferret.url, TTS_MODEL: 'off' } });
+    await setUp(server.url);
+  });
+  after(async () => {
+    await server?.close();
+    await ferret?.stop();
+  });
+
+  // The operator's shell has the server's configuration, but this DATA_DIR holds no store: the
+  // command must act on MongoDB, where the accounts are.
+  const env = () => ({ DATA_DIR: path.join(server.dataDir, 'operator'), MODELS_DIR: path.join(server.dataDir, 'models'), MONGODB_URL: ferret.url });
+
+  it('reset-password acts on the MongoDB store the server uses', async () => {
+    const run = await admin(['reset-password', OWNER.email], env());
+    assert.equal(run.code, 0, run.stderr);
+    const temporary = /Temporary password, shown this once: (\S+)/.exec(run.stdout)?.[1];
+    assert.ok(temporary, run.stdout);
+    const login = await new Client(server.url).post('/api/v1/auth/login', { email: OWNER.email, password: temporary });
+    assert.equal(login.status, 200, login.text);
+    assert.equal(login.json.restriction, 'password_change');
+  });
+
+  it('rotate-data-key refuses, changing nothing, rather than rotating a DATA_DIR the data is not in', async () => {
+    const run = await admin(['rotate-data-key', '--new-key-file', path.join(server.dataDir, '..', 'never-read.key')], env());
+    assert.equal(run.code, 1);
+    assert.match(run.stderr, /embedded store in DATA_DIR only; with MONGODB_URL set it cannot rotate the data key yet \(nothing was changed\)/);
   });
 });
