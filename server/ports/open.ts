@@ -68,7 +68,7 @@ export interface PortContext {
  * returned to it while the parser and models they use are still there.
  */
 export async function openPorts(context: PortContext): Promise<Ports> {
-  const { config, log, clock, random, registry } = context;
+  const { config, log, clock, registry } = context;
 
   const store = await registry.open('store', async () => {
     const store = await openStore(config, log.child({ component: 'store' }));

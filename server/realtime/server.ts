@@ -414,7 +414,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       own?.clear();
       server.off('upgrade', onUpgrade);
       // 1012 (service restart) tells a client its session waits for it on another process.
-      for (const ws of wss.clients) (detached.outlivesProcess ? ws.close(1012, 'server restarting: reconnect to resume') : ws.close(1001, 'server shutting down'));
+      const [code, reason] = detached.outlivesProcess ? [1012, 'server restarting: reconnect to resume'] : [1001, 'server shutting down'];
+      for (const ws of wss.clients) ws.close(code, reason);
       // A client that never answers the close handshake must not hold up the shutdown.
       const force = setTimeout(() => wss.clients.forEach((ws) => ws.terminate()), 2_000);
       await Promise.all(open);
