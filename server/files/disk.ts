@@ -1,11 +1,11 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { Readable } from 'node:stream';
 import type { Keyring } from '../crypto/data-key.ts';
 import { HEADER_BYTES, isSealedFile, openFrames, sealedFileKeyId, sealFrames } from '../crypto/frames.ts';
-import { BlobTooLargeError, type BlobInfo, type BlobStore } from './files.ts';
+import { measured, type BlobInfo, type BlobStore } from './files.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 const PREFIX = /^[0-9a-f]{2}$/;
@@ -33,20 +33,11 @@ export class DiskBlobStore implements BlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array>, options: { maxBytes: number }): Promise<BlobInfo> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const counted = (async function* () {
-      for await (const chunk of source) {
-        size += chunk.byteLength;
-        if (size > options.maxBytes) throw new BlobTooLargeError(options.maxBytes);
-        hash.update(chunk);
-        yield chunk;
-      }
-    })();
-    const tmp = await this.#writeTemp(this.#keys ? sealFrames(counted, this.#keys.current) : counted);
-    const sha256 = hash.digest('hex');
+    const counted = measured(source, options.maxBytes);
+    const tmp = await this.#writeTemp(this.#keys ? sealFrames(counted.chunks, this.#keys.current) : counted.chunks);
+    const sha256 = counted.sha256();
     await this.#commit(tmp, this.#path(sha256));
-    return { sha256, size };
+    return { sha256, size: counted.size() };
   }
 
   async read(sha256: string): Promise<Uint8Array> {

@@ -1,10 +1,10 @@
-import { createHash, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { Readable, type Writable } from 'node:stream';
 import { finished } from 'node:stream/promises';
 import { GridFSBucket, type Collection, type Db, type GridFSFile, type ObjectId } from 'mongodb';
 import type { Keyring } from '../crypto/data-key.ts';
 import { HEADER_BYTES, isSealedFile, openFrames, sealFrames } from '../crypto/frames.ts';
-import { BlobTooLargeError, type BlobInfo, type BlobStore } from '../files/files.ts';
+import { measured, type BlobInfo, type BlobStore } from '../files/files.ts';
 
 const SHA256 = /^[0-9a-f]{64}$/;
 /** An upload's name until it is known complete; never a SHA-256, so lookups by hash cannot find it. */
@@ -42,20 +42,11 @@ export class GridFsBlobStore implements BlobStore {
   }
 
   async put(source: AsyncIterable<Uint8Array>, options: { maxBytes: number }): Promise<BlobInfo> {
-    const hash = createHash('sha256');
-    let size = 0;
-    const counted = (async function* () {
-      for await (const chunk of source) {
-        size += chunk.byteLength;
-        if (size > options.maxBytes) throw new BlobTooLargeError(options.maxBytes);
-        hash.update(chunk);
-        yield chunk;
-      }
-    })();
-    const id = await this.#upload(this.#keys ? sealFrames(counted, this.#keys.current) : counted);
-    const sha256 = hash.digest('hex');
+    const counted = measured(source, options.maxBytes);
+    const id = await this.#upload(this.#keys ? sealFrames(counted.chunks, this.#keys.current) : counted.chunks);
+    const sha256 = counted.sha256();
     await this.#commit(id, sha256);
-    return { sha256, size };
+    return { sha256, size: counted.size() };
   }
 
   async read(sha256: string): Promise<Uint8Array> {

@@ -53,6 +53,24 @@ export interface JobQueue {
   counts(): Promise<QueueCounts>;
 }
 
+/** A handler as registered with a queue implementation. */
+export interface RegisteredHandler {
+  handler: JobHandler<unknown>;
+  options: HandlerOptions<unknown>;
+}
+
+/** Why a running job's signal was aborted, which decides what happens to its record. */
+export type AbortReason = 'stopping' | 'cancelled' | 'lost';
+
+/**
+ * The delay before retry number `attempt` (1 after the first failure): doubling from `firstMs` up
+ * to `maxMs`, with ±25 % jitter so the retries of a burst spread out.
+ */
+export function retryDelay(attempt: number, policy: { firstMs: number; maxMs: number; random: () => number }): number {
+  const base = Math.min(policy.maxMs, policy.firstMs * 2 ** Math.max(0, attempt - 1));
+  return Math.round(base * (0.75 + policy.random() * 0.5));
+}
+
 /** Thrown by a handler for failures that retrying cannot fix (a corrupt file). */
 export class PermanentJobError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {

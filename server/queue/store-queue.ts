@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import type { Collection, Filter } from '../store/store.ts';
 import { isDuplicateKeyError } from '../store/store.ts';
-import { PermanentJobError, type EnqueueOptions, type HandlerOptions, type Job, type JobHandler, type JobQueue, type QueueCounts } from './queue.ts';
+import { PermanentJobError, retryDelay, type AbortReason, type EnqueueOptions, type HandlerOptions, type Job, type JobHandler, type JobQueue, type QueueCounts, type RegisteredHandler } from './queue.ts';
 
 export interface JobDoc {
   _id: string;
@@ -47,18 +47,10 @@ export interface StoreQueueOptions {
   random?: () => number;
 }
 
-interface Registered {
-  handler: JobHandler<unknown>;
-  options: HandlerOptions<unknown>;
-}
-
-/** Why a running job's signal was aborted, which decides what happens to its record. */
-type Abort = 'stopping' | 'cancelled' | 'lost';
-
 interface Running {
   doc: JobDoc;
   controller: AbortController;
-  abort: Abort | null;
+  abort: AbortReason | null;
   done: Promise<void>;
 }
 
@@ -82,7 +74,7 @@ export class StoreQueue implements JobQueue {
   readonly #o: Required<Omit<StoreQueueOptions, 'kind'>>;
   /** This queue's owner id, unique per instance (a restarted process is a new owner). */
   readonly #owner = randomUUID();
-  readonly #handlers = new Map<string, Registered>();
+  readonly #handlers = new Map<string, RegisteredHandler>();
   readonly #running = new Map<string, Running>();
   #started = false;
   #stopping = false;
@@ -226,7 +218,7 @@ export class StoreQueue implements JobQueue {
     return { pending: pending ?? 0, running: running ?? 0, failed: failed ?? 0 };
   }
 
-  #abort(running: Running, why: Abort): void {
+  #abort(running: Running, why: AbortReason): void {
     if (running.abort) return;
     running.abort = why;
     running.controller.abort(why === 'cancelled' ? new CancelledError() : new Error(why === 'stopping' ? 'queue stopping' : 'job lease lost'));
@@ -333,7 +325,7 @@ export class StoreQueue implements JobQueue {
     this.#running.set(doc._id, running);
   }
 
-  async #settleFailure(running: Running, job: Job, registered: Registered, err: unknown): Promise<void> {
+  async #settleFailure(running: Running, job: Job, registered: RegisteredHandler, err: unknown): Promise<void> {
     const { doc } = running;
     const message = err instanceof Error ? err.message : String(err);
     if (running.abort === 'stopping') {
@@ -357,8 +349,7 @@ export class StoreQueue implements JobQueue {
       else await this.#o.jobs.deleteOne(this.#mine(doc, 'cancelled'));
       return;
     }
-    const base = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** (doc.attempts - 1));
-    const delay = Math.round(base * (0.75 + this.#o.random() * 0.5));
+    const delay = retryDelay(doc.attempts, { firstMs: this.#o.backoffMs, maxMs: this.#o.maxBackoffMs, random: this.#o.random });
     this.#o.log.info({ job: job.id, type: job.type, attempt: job.attempt, retryInMs: delay, err: message }, 'job failed; will retry');
     const runAt = new Date(this.#o.clock.now().getTime() + delay).toISOString();
     const { matchedCount } = await this.#o.jobs.updateOne(this.#mine(doc, 'running'), {

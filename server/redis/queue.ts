@@ -1,7 +1,7 @@
 import { DelayedError, Queue, UnrecoverableError, WaitingError, Worker, type Job as BullJob } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Logger } from '../logger.ts';
-import { PermanentJobError, type EnqueueOptions, type HandlerOptions, type Job, type JobHandler, type JobQueue, type QueueCounts } from '../queue/queue.ts';
+import { PermanentJobError, retryDelay, type AbortReason, type EnqueueOptions, type HandlerOptions, type Job, type JobHandler, type JobQueue, type QueueCounts, type RegisteredHandler } from '../queue/queue.ts';
 import { REDIS_PREFIX, type RedisConnection } from './connection.ts';
 import { FanOut } from './fan-out.ts';
 
@@ -34,14 +34,6 @@ export interface RedisQueueOptions {
   random?: () => number;
 }
 
-interface Registered {
-  handler: JobHandler<unknown>;
-  options: HandlerOptions<unknown>;
-}
-
-/** Why a running job's signal was aborted. */
-type Abort = 'stopping' | 'cancelled' | 'lost';
-
 interface CancelNotice {
   jobId: string;
 }
@@ -72,9 +64,9 @@ export class RedisQueue implements JobQueue {
   readonly #o: Required<RedisQueueOptions>;
   readonly #redis: RedisConnection;
   readonly #queue: Queue;
-  readonly #handlers = new Map<string, Registered>();
+  readonly #handlers = new Map<string, RegisteredHandler>();
   /** Jobs running here, and why their signal was aborted, if it was. */
-  readonly #running = new Map<string, { abort: Abort | null }>();
+  readonly #running = new Map<string, { abort: AbortReason | null }>();
   /** onFailed calls in flight, awaited by stop(). */
   readonly #reporting = new Set<Promise<void>>();
   #fanOut!: FanOut<CancelNotice>;
@@ -222,7 +214,7 @@ export class RedisQueue implements JobQueue {
   }
 
   /** Aborts the signal of a job running here; false if it does not run here. */
-  #abortHere(jobId: string, why: Abort): boolean {
+  #abortHere(jobId: string, why: AbortReason): boolean {
     const running = this.#running.get(jobId);
     if (!running) return false;
     if (!running.abort) {
@@ -233,8 +225,7 @@ export class RedisQueue implements JobQueue {
   }
 
   #backoff(attemptsMade: number): number {
-    const base = Math.min(this.#o.maxBackoffMs, this.#o.backoffMs * 2 ** Math.max(0, attemptsMade - 1));
-    return Math.round(base * (0.75 + this.#o.random() * 0.5));
+    return retryDelay(attemptsMade, { firstMs: this.#o.backoffMs, maxMs: this.#o.maxBackoffMs, random: this.#o.random });
   }
 
   #view(bull: BullJob): Job {
@@ -258,7 +249,7 @@ export class RedisQueue implements JobQueue {
     }
     // Its process died during the last attempt (a file that kills the parser would otherwise loop for ever).
     if (job.attempt > job.maxAttempts) throw new FinalFailure(new PermanentJobError('the process running the job stopped during its last attempt'), job);
-    const running = { abort: null as Abort | null };
+    const running = { abort: null as AbortReason | null };
     this.#running.set(job.id, running);
     try {
       await registered.handler(job, { signal: signal ?? new AbortController().signal });
