@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { describe } from 'node:test';
 import { revocationsContract } from '../auth/revocation-contract.ts';
 import { eventBusContract } from '../events/contract.ts';
@@ -9,7 +8,7 @@ import { detachedSessionsContract } from '../realtime/resume-state-contract.ts';
 import { RedisEventBus } from './bus.ts';
 import { openRedis, type RedisConnection } from './connection.ts';
 import { redisCounters } from './counters.ts';
-import { RedisQueue } from './queue.ts';
+import { redisQueueProcesses } from './queue-processes.ts';
 import { RedisDetachedSessions } from './resume-state.ts';
 import { RedisRevocations } from './revocations.ts';
 
@@ -51,23 +50,8 @@ describe('Redis adapters against REDIS_URL', { skip }, () => {
   });
 
   queueContract('redis (REDIS_URL, BullMQ)', async () => {
-    const leaseMs = 400;
-    const first = await twoProcesses();
-    await first.close();
-    const opened: Array<{ queue: RedisQueue; redis: RedisConnection }> = [];
-    return {
-      leaseMs,
-      process: async () => {
-        const redis = await openRedis(url!, log);
-        const queue = await RedisQueue.open(redis, { log, newId: randomUUID, concurrency: 2, backoffMs: 5, leaseMs, renewMs: leaseMs / 4 });
-        opened.push({ queue, redis });
-        return queue;
-      },
-      kill: (queue) => (queue as RedisQueue).abandon(),
-      close: async () => {
-        await Promise.all(opened.map(({ queue }) => queue.close()));
-        await Promise.all(opened.map(({ redis }) => redis.close()));
-      },
-    };
+    // Emptied first, as for the other suites.
+    await (await twoProcesses()).close();
+    return redisQueueProcesses(url!, log);
   });
 });

@@ -6,8 +6,9 @@ import { describe, it } from 'node:test';
 import { createLogger } from '../logger.ts';
 import { queueContract } from '../queue/contract.ts';
 import { redisMissing, startRedis } from '../../test/helpers/redis.ts';
-import { openRedis, type RedisConnection } from './connection.ts';
+import { openRedis } from './connection.ts';
 import { bullId, RedisQueue } from './queue.ts';
+import { redisQueueProcesses } from './queue-processes.ts';
 
 // Each "process" is a queue on its own connections to one redis-server, as two Lectern processes
 // on one REDIS_URL are.
@@ -18,22 +19,7 @@ const LEASE_MS = 400;
 describe('Redis job queue', { skip: redisMissing() }, () => {
   queueContract('redis (BullMQ)', async () => {
     const server = await startRedis();
-    const opened: Array<{ queue: RedisQueue; redis: RedisConnection }> = [];
-    return {
-      leaseMs: LEASE_MS,
-      process: async () => {
-        const redis = await openRedis(server.url, log);
-        const queue = await RedisQueue.open(redis, { log, newId: randomUUID, concurrency: 2, backoffMs: 5, leaseMs: LEASE_MS, renewMs: LEASE_MS / 4 });
-        opened.push({ queue, redis });
-        return queue;
-      },
-      kill: (queue) => (queue as RedisQueue).abandon(),
-      close: async () => {
-        await Promise.all(opened.map(({ queue }) => queue.close()));
-        await Promise.all(opened.map(({ redis }) => redis.close()));
-        await server.stop();
-      },
-    };
+    return redisQueueProcesses(server.url, log, () => server.stop());
   });
 
   it('runs a job again once the process running it was killed with SIGKILL', async () => {
