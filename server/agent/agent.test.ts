@@ -8,7 +8,8 @@ import { createLogger } from '../logger.ts';
 import { Agent, type AgentOptions } from './agent.ts';
 import { answerV2 } from './prompts/answer-v2.ts';
 import { testSearch, type TestSearch } from './testing.ts';
-import type { AgentEvent, AskInput, LlmPolicy } from './types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
+import type { AgentEvent, AskInput } from './types.ts';
 
 const TOOL = 'search_knowledge_base';
 const search = (query: string, extra: Record<string, unknown> = {}): ScriptedStep => ({ toolCalls: [{ name: TOOL, arguments: { query, ...extra } }] });

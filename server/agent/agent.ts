@@ -9,7 +9,9 @@ import { addFocus } from './excerpt.ts';
 import { EXTRACTIVE_VERSION, extractiveAnswer, quoteFor } from './extractive.ts';
 import type { AnswerPrompt } from './prompts/answer-v1.ts';
 import { answerV2 } from './prompts/answer-v2.ts';
-import type { AgentAnswer, AgentEvent, AskInput, EngineChoice, EngineGateway, LlmPolicy, Passage, PassageSearch } from './types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
+import type { EngineGateway } from '../llm/gateway.ts';
+import type { AgentAnswer, AgentEvent, AskInput, EngineChoice, Passage, PassageSearch } from './types.ts';
 
 // The answering agent: retrieval, prompting, tool use and citations on top of the engine gateway.
 // Models that call tools reliably search for themselves (up to a budget of searches per answer);

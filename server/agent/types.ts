@@ -1,10 +1,8 @@
-import type { ChatMessage, GenerateRequest, GenerateResult, LlmEngine } from '../llm/llm.ts';
+import type { ChatMessage } from '../llm/llm.ts';
 import type { KbHit } from '../kb/search.ts';
 
 // The contract between the answer API (which owns conversations, the ledger and transport) and
 // the agent (which owns prompting, tool use, citations and the extractive fallback).
-
-export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
 
 /** One retrieved passage, as the knowledge-base search returns it. */
 export type Passage = KbHit;
@@ -97,15 +95,4 @@ export interface AskInput {
   sessionKey?: string | undefined;
   signal?: AbortSignal | undefined;
   onEvent?: ((event: AgentEvent) => void) | undefined;
-}
-
-/** What the agent needs from the engine layer: generation under the organisation's policy. */
-export interface EngineGateway {
-  /** Engines the policy allows that are installed and not broken, best first; empty → extractive. */
-  candidates(policy: LlmPolicy): LlmEngine[];
-  /**
-   * Generates with the first engine that works, falling back along the policy's order only while
-   * nothing has been streamed. Reports which engine served and why.
-   */
-  generate(policy: LlmPolicy, request: GenerateRequest): Promise<{ result: GenerateResult; engine: LlmEngine; reason: string }>;
 }

@@ -1,4 +1,5 @@
-import type { AgentAnswer, AgentEvent, AskInput, HistoryTurn, LlmPolicy, Passage, PassageSearch } from '../agent/types.ts';
+import type { AgentAnswer, AgentEvent, AskInput, HistoryTurn, Passage, PassageSearch } from '../agent/types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
 import type { AuditLog } from '../audit/audit.ts';
 import type { Acting } from '../auth/principal.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';

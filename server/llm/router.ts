@@ -1,4 +1,5 @@
-import type { EngineGateway, LlmPolicy } from '../agent/types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
+import type { EngineGateway } from './gateway.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../logger.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerOptions, type BreakerStatus } from './breaker.ts';

@@ -8,10 +8,9 @@ import type { RetentionOverrides } from '../retention/policy.ts';
 import type { OrganisationDeletion } from './deletion.ts';
 import type { Organisation } from './schema.ts';
 import type { z } from 'zod';
+import type { LlmPolicy } from '../engines/policy.ts';
 import { requireStrongPassword, type NewUser, type UserDoc, type UserService } from '../users/users.ts';
 
-export type LlmPolicy = 'local-only' | 'local-then-cloud' | 'cloud-first';
-export const llmPolicies = ['local-only', 'local-then-cloud', 'cloud-first'] as const;
 
 // A type alias so it is assignable to the store's JSON value type.
 export type OrganisationSettings = {

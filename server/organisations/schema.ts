@@ -3,7 +3,7 @@ import { displayName } from '../http/names.ts';
 import { limitValuesSchema } from '../limits/values.ts';
 import { retentionSchema } from '../retention/policy.ts';
 import { User } from '../users/schema.ts';
-import { llmPolicies } from './organisations.ts';
+import { llmPolicies } from '../engines/policy.ts';
 
 export const organisationName = displayName(120);
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
-import { llmPolicies, type OrganisationService } from './organisations.ts';
+import { llmPolicies } from '../engines/policy.ts';
+import type { OrganisationService } from './organisations.ts';
 import { securitySettings, Settings } from './schema.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
 import { applyLimitsPatch, limitsPatch } from '../limits/values.ts';

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { after, before, test } from 'node:test';
 import { startOpenAiPeer, type OpenAiPeer, type PeerReply } from '../../test/fixtures/openai-peer.ts';
 import { TINY_TTS_FRAME, TINY_TTS_SAMPLE_RATE, writeTinyCtcStt, writeTinyVitsTts } from '../../test/fixtures/tiny-speech-models.ts';
-import type { LlmPolicy } from '../agent/types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
 import { ConfigError, loadConfig } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { CloudSttEngine, CloudTtsEngine, SpeechError } from './cloud.ts';

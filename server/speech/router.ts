@@ -1,4 +1,4 @@
-import type { LlmPolicy } from '../agent/types.ts';
+import type { LlmPolicy } from '../engines/policy.ts';
 import { systemClock, type Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import { CircuitBreaker, CircuitOpenError, type BreakerOptions, type BreakerStatus } from '../llm/breaker.ts';
