@@ -10,6 +10,13 @@ export interface EmbeddingModelInfo {
   maxTokens: number;
 }
 
+/** Whether embeddings are available, and if not why: search says so rather than failing. */
+export interface EmbeddingsStatus {
+  available: boolean;
+  model: string | null;
+  reason: string | null;
+}
+
 export interface EmbeddingEngine {
   readonly kind: string;
   readonly model: EmbeddingModelInfo;

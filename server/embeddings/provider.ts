@@ -1,9 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
 import type { Store } from '../store/store.ts';
-import type { EmbeddingsStatus } from '../kb/search.ts';
 import { CachedEmbeddingEngine } from './cache.ts';
-import type { EmbeddingEngine } from './embeddings.ts';
+import type { EmbeddingEngine, EmbeddingsStatus } from './embeddings.ts';
 import { openEmbeddingEngine } from './open.ts';
 
 export interface EmbeddingsProvider {

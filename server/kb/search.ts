@@ -1,6 +1,6 @@
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
-import type { EmbeddingEngine } from '../embeddings/embeddings.ts';
+import type { EmbeddingEngine, EmbeddingsStatus } from '../embeddings/embeddings.ts';
 import type { Analyzer } from '../search/analyzer.ts';
 import type { SearchHit, SearchIndex, SearchMode } from '../search/search.ts';
 import type { ChunkDoc } from '../search/sync.ts';
@@ -9,11 +9,7 @@ import type { KbHit } from './schema.ts';
 
 export type { KbHit };
 
-export interface EmbeddingsStatus {
-  available: boolean;
-  model: string | null;
-  reason: string | null;
-}
+export type { EmbeddingsStatus } from '../embeddings/embeddings.ts';
 
 export interface KbSearchDeps {
   index: SearchIndex;
