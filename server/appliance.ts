@@ -69,6 +69,9 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
+  // Listening beyond loopback before setup: whoever arrives first must not claim the box.
+  const setupToken = await services.auth.issueSetupToken(random);
+  if (setupToken) log.warn(`setup token ${setupToken}: HOST ${config.HOST} is reachable from other machines, so first-run setup asks for this one-time token (enter it on the console's setup page). It is printed only here and stops working once setup is done; set SETUP_TOKEN_FILE to choose your own`);
 
   // The server answers while the index catches up with the store; searches and index writes wait for it.
   const searchReady = services.sync.reconcile((message) => ports.searchReconciling(message)).then(

@@ -47,7 +47,7 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_ACCOUNT: positiveInt.default(5).describe('Login attempts for one email within the window (counted before the password is checked; a success resets it) before that account is locked for the window. Two-step sign-in codes are counted per user the same way.'),
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is slowed down: past it, its attempts are evaluated one at a time after a growing delay (never refused outright, since a whole clinic may share one address).'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
-  SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box.'),
+  SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box. Unset: on a loopback HOST (`127.0.0.1`, `::1`, `localhost`) setup is open; on any other HOST the server generates a one-time token at each start until setup is done and prints it once in its log (a `warn` line saying how to use it); only its hash is kept.'),
   RETENTION_CONVERSATIONS_DAYS: retentionDays.describe('Retention default: conversations (with their messages) not continued for this many days are deleted by the daily purge. Each organisation may set its own in Settings. Unset: kept until deleted.'),
   RETENTION_AUDIT_DAYS: retentionDays.refine((d) => d === undefined || d >= MIN_AUDIT_RETENTION_DAYS, `at least ${MIN_AUDIT_RETENTION_DAYS} days`).describe(`Retention default: audit entries older than this many days are deleted by the daily purge (at least ${MIN_AUDIT_RETENTION_DAYS}). Unset: kept for ever.`),
   RETENTION_USAGE_DAYS: retentionDays.describe('Retention default: usage ledger records older than this many days are deleted by the daily purge. Unset: kept for ever.'),
@@ -152,6 +152,8 @@ export type Config = z.output<typeof configSchema> & {
   espeakDataDir: string | null;
   /** The key in DATA_KEY_FILE, as a keyring of one; null when encryption at rest is off. */
   dataKeys: Keyring | null;
+  /** SETUP_TOKEN came from SETUP_TOKEN_FILE (the setup page says where to find it). */
+  setupTokenFromFile: boolean;
 };
 
 export class ConfigError extends Error {
@@ -203,6 +205,7 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
     modelsDir: path.resolve(data.MODELS_DIR),
     espeakDataDir: data.ESPEAK_NG_DATA_DIR ? path.resolve(data.ESPEAK_NG_DATA_DIR) : findEspeakNgData(),
     dataKeys,
+    setupTokenFromFile: Boolean(env['SETUP_TOKEN_FILE']),
   };
 }
 

@@ -32,8 +32,8 @@ export const errors = {
   invalidCredentials: () => new AppError(401, 'invalid_credentials', 'The email or password is not correct.'),
   forbidden: (message = 'Your role does not allow this.') => new AppError(403, 'forbidden', message),
   invalidSetupToken: (given: boolean) =>
-    new AppError(403, 'invalid_setup_token', given ? 'This setup token is not the one configured.' : 'This instance requires its setup token (SETUP_TOKEN).', {
-      details: [{ path: 'setupToken', message: given ? 'is not the configured token' : 'is required on this instance' }],
+    new AppError(403, 'invalid_setup_token', given ? 'This is not this instance\'s setup token.' : 'This instance requires its setup token (SETUP_TOKEN, SETUP_TOKEN_FILE, or the one printed in the server log).', {
+      details: [{ path: 'setupToken', message: given ? 'is not this instance\'s setup token' : 'is required on this instance' }],
     }),
   wrongPassword: (path = 'currentPassword') =>
     new AppError(400, 'wrong_password', 'The current password is not correct.', { details: [{ path, message: 'is not your current password' }] }),

@@ -2,7 +2,8 @@ import type http from 'node:http';
 import { ConfigError, loadConfig } from './config.ts';
 import { startingListener } from './http/starting.ts';
 import { createLogger } from './logger.ts';
-import { DataDirError, prepareDataDir } from './ops/data-dir.ts';
+import { DataDirBusyError, DataDirError, lockDataDir, prepareDataDir } from './ops/data-dir.ts';
+import { EnvFileError, loadEnvFile } from './ops/env-file.ts';
 import { Lifecycle } from './ops/lifecycle.ts';
 import { createAppliance, listen } from './appliance.ts';
 import { attachRealtime, type AttachedRealtime } from './realtime/server.ts';
@@ -12,9 +13,11 @@ import { attachRealtime, type AttachedRealtime } from './realtime/server.ts';
 
 let config;
 try {
+  // Before the configuration is read: .env only fills in what the environment leaves unset.
+  loadEnvFile();
   config = loadConfig();
 } catch (err) {
-  if (err instanceof ConfigError) {
+  if (err instanceof ConfigError || err instanceof EnvFileError) {
     process.stderr.write(`lectern: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
   }
@@ -26,10 +29,17 @@ try {
 process.umask(0o077);
 try {
   prepareDataDir(config.dataDir);
+  // Held for the life of the process: however it ends, even by kill -9, the OS drops the lock.
+  const lock = lockDataDir(config.dataDir);
+  process.once('exit', () => lock.release());
 } catch (err) {
   if (err instanceof DataDirError) {
     process.stderr.write(`lectern: ${err.message}\n`);
     process.exit(78); // EX_CONFIG
+  }
+  if (err instanceof DataDirBusyError) {
+    process.stderr.write(`lectern: ${err.message}\n`);
+    process.exit(75); // EX_TEMPFAIL
   }
   throw err;
 }

@@ -41,6 +41,7 @@ import { Exports } from './export/export.ts';
 import type { Counters } from './limits/counters.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { limitDefaults } from './limits/values.ts';
+import { isLoopbackHost } from './http/loopback.ts';
 
 /** Infrastructure behind the ports, each opened by the port registry (server/ports/) from configuration. */
 export interface Infrastructure {
@@ -127,7 +128,7 @@ export function createServices(deps: ServiceDeps) {
     clock,
     twoFactor,
     challenges: new LoginChallenges({ challenges: db.loginChallenges, clock, random }),
-    setupToken: config.SETUP_TOKEN,
+    setupGuard: { token: config.SETUP_TOKEN, fromFile: config.setupTokenFromFile, reachable: !isLoopbackHost(config.HOST) },
     throttle: deps.throttle,
   });
 

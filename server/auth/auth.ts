@@ -1,6 +1,6 @@
 import type { AuditActor, AuditLog } from '../audit/audit.ts';
 import { anonymous } from '../audit/audit.ts';
-import type { Clock } from '../clock.ts';
+import type { Clock, Random } from '../clock.ts';
 import type { Collections } from '../db.ts';
 import { AppError, errors } from '../errors.ts';
 import { isDuplicateKeyError } from '../store/store.ts';
@@ -13,7 +13,7 @@ import type { Acting, Principal } from './principal.ts';
 import type { SessionRestriction } from './restriction.ts';
 import type { IssuedSession, SessionService } from './sessions.ts';
 import type { LoginThrottle } from './throttle.ts';
-import { secretMatches, hashSecret } from './tokens.ts';
+import { issueSecret, secretMatches, hashSecret } from './tokens.ts';
 import type { SecondFactor, TwoFactorService } from './two-factor.ts';
 
 export interface ClientMeta {
@@ -30,6 +30,23 @@ export interface SetupInput {
 }
 
 const SETUP_CLAIM = 'setup';
+/** The hash of the setup token generated at start; the token itself is only ever in the log line. */
+const SETUP_TOKEN_RECORD = 'setup-token';
+
+/**
+ * Where whoever sets up finds the setup token: the operator's SETUP_TOKEN or SETUP_TOKEN_FILE, or
+ * the server's log, when the server generated one because it listens beyond loopback.
+ */
+export type SetupTokenSource = 'environment' | 'file' | 'log';
+
+/** How first-run setup is guarded: a configured token, else one generated when the server is reachable. */
+export interface SetupGuard {
+  token?: string | undefined;
+  /** The configured token came from SETUP_TOKEN_FILE. */
+  fromFile?: boolean;
+  /** The server listens beyond loopback: without a configured token, one is generated at start. */
+  reachable?: boolean;
+}
 
 export function userActor(user: UserDoc): AuditActor {
   return { type: 'user', id: user._id, name: user.email };
@@ -71,6 +88,7 @@ export class AuthService {
   readonly #audit: AuditLog;
   readonly #clock: Clock;
   readonly #setupTokenHash: string | null;
+  readonly #setupGuard: SetupGuard;
 
   constructor(deps: {
     db: Collections;
@@ -84,6 +102,7 @@ export class AuthService {
     audit: AuditLog;
     clock: Clock;
     setupToken?: string | undefined;
+    setupGuard?: SetupGuard;
   }) {
     this.#db = deps.db;
     this.#users = deps.users;
@@ -95,11 +114,43 @@ export class AuthService {
     this.#challenges = deps.challenges;
     this.#audit = deps.audit;
     this.#clock = deps.clock;
-    this.#setupTokenHash = deps.setupToken ? hashSecret(deps.setupToken) : null;
+    this.#setupGuard = deps.setupGuard ?? { token: deps.setupToken };
+    const configured = this.#setupGuard.token;
+    this.#setupTokenHash = configured ? hashSecret(configured) : null;
   }
 
   get setupTokenRequired(): boolean {
-    return this.#setupTokenHash !== null;
+    return this.setupTokenSource !== null;
+  }
+
+  /** Where the setup token is to be found; null when setup needs none (loopback, none configured). */
+  get setupTokenSource(): SetupTokenSource | null {
+    if (this.#setupTokenHash) return this.#setupGuard.fromFile ? 'file' : 'environment';
+    return this.#setupGuard.reachable ? 'log' : null;
+  }
+
+  /**
+   * At start: on a reachable server with setup still to do and no configured token, a fresh
+   * one-time token, for the caller to print once. Only its hash is kept (in the store, so every
+   * process on a shared store checks the same one; a restart replaces it), and it goes with setup.
+   * Null when setup needs no generated token.
+   */
+  async issueSetupToken(random: Random): Promise<string | null> {
+    if (this.setupTokenSource !== 'log') return null;
+    if (!(await this.setupNeeded())) {
+      await this.#db.meta.deleteOne({ _id: SETUP_TOKEN_RECORD });
+      return null;
+    }
+    const token = issueSecret(random).secret;
+    await this.#db.meta.replaceOne({ _id: SETUP_TOKEN_RECORD }, { _id: SETUP_TOKEN_RECORD, at: this.#clock.now().toISOString(), value: hashSecret(token) }, { upsert: true });
+    return token;
+  }
+
+  async #setupTokenMatches(given: string | undefined): Promise<boolean> {
+    const source = this.setupTokenSource;
+    if (source === null) return true;
+    const hash = source === 'log' ? (await this.#db.meta.findOne({ _id: SETUP_TOKEN_RECORD }))?.value : this.#setupTokenHash;
+    return Boolean(given && hash && secretMatches(given, hash));
   }
 
   async setupNeeded(): Promise<boolean> {
@@ -108,9 +159,7 @@ export class AuthService {
 
   async setup(input: SetupInput, client: ClientMeta): Promise<{ user: UserDoc; organisation: OrganisationDoc; session: IssuedSession }> {
     if (!(await this.setupNeeded())) throw errors.setupDone();
-    if (this.#setupTokenHash && !(input.setupToken && secretMatches(input.setupToken, this.#setupTokenHash))) {
-      throw errors.invalidSetupToken(Boolean(input.setupToken));
-    }
+    if (!(await this.#setupTokenMatches(input.setupToken))) throw errors.invalidSetupToken(Boolean(input.setupToken));
     // A unique claim record makes two simultaneous setup requests resolve to exactly one owner.
     try {
       await this.#db.meta.insertOne({ _id: SETUP_CLAIM, at: this.#clock.now().toISOString() });
@@ -125,6 +174,7 @@ export class AuthService {
         { role: 'owner', instanceOwner: true },
       );
       await this.#users.recordLogin(user);
+      await this.#db.meta.deleteOne({ _id: SETUP_TOKEN_RECORD });
       const session = await this.#sessions.create(user, client);
       await this.#audit.record({
         organisationId: organisation._id,

@@ -29,8 +29,13 @@ export function authRoutes(auth: AuthService, cookies: CookiePolicy) {
       summary: 'Whether first-run setup is still needed',
       tag: 'Setup',
       access: 'public',
-      responses: { 200: { description: 'Setup state; `tokenRequired` when the operator set SETUP_TOKEN', schema: SetupStatus } },
-      handler: async () => ({ needed: await auth.setupNeeded(), tokenRequired: auth.setupTokenRequired }),
+      responses: {
+        200: {
+          description: 'Setup state; `tokenRequired` when setup needs a token: the operator set SETUP_TOKEN (`tokenSource` `environment`) or SETUP_TOKEN_FILE (`file`), or the server listens beyond loopback and printed one in its log (`log`)',
+          schema: SetupStatus,
+        },
+      },
+      handler: async () => ({ needed: await auth.setupNeeded(), tokenRequired: auth.setupTokenRequired, tokenSource: auth.setupTokenSource }),
     }),
     route({
       method: 'post',

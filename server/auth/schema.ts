@@ -21,7 +21,12 @@ const ChooseOrganisation = z.object({
 });
 export const SignInResponse = z.union([SignedIn, SecondStep, ChooseOrganisation]);
 
-export const SetupStatus = z.object({ needed: z.boolean(), tokenRequired: z.boolean() });
+export const SetupStatus = z.object({
+  needed: z.boolean(),
+  tokenRequired: z.boolean(),
+  /** Where the token is: `log` when the server generated one (it listens beyond loopback and none was configured). */
+  tokenSource: z.enum(['environment', 'file', 'log']).nullable(),
+});
 export const SetupResponse = z.object({ user: User, organisation: OrganisationRef });
 
 export const MeResponse = z.object({

@@ -5,21 +5,31 @@ import { logContext, type Logger } from '../logger.ts';
 
 const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
 
-/** Accepts a sane incoming `x-request-id` (so a proxy's id follows the request) or makes one. */
-export function requestContext(log: Logger): Middleware {
+/**
+ * Accepts a sane incoming `x-request-id` (so a proxy's id follows the request) or makes one, and
+ * logs each request when it ends. Requests `quiet` says are routine (health probes, the console's
+ * files) are logged at debug only: a probe every few seconds and a page's assets would otherwise
+ * bury the requests that matter, and cost a synchronous write each.
+ */
+export function requestContext(log: Logger, options: { quiet?: (ctx: Context) => boolean } = {}): Middleware {
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
     ctx.state.requestId = requestId;
-    ctx.state.log = log.child({ reqId: requestId });
+    // The logger's mixin adds the request id from the async context below: a child binding it too
+    // would write it twice on every line.
+    ctx.state.log = log;
     ctx.set('x-request-id', requestId);
     const started = performance.now();
     await logContext.run({ reqId: requestId }, async () => {
       try {
         await next();
       } finally {
-        const ms = Math.round((performance.now() - started) * 10) / 10;
-        log.info({ req: { method: ctx.method, path: ctx.path, ip: ctx.ip }, res: { status: ctx.status }, ms }, 'request');
+        const level = options.quiet?.(ctx) ? 'debug' : 'info';
+        if (log.isLevelEnabled(level)) {
+          const ms = Math.round((performance.now() - started) * 10) / 10;
+          log[level]({ req: { method: ctx.method, path: ctx.path, ip: ctx.ip }, res: { status: ctx.status }, ms }, 'request');
+        }
       }
     });
   };

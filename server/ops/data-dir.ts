@@ -1,5 +1,6 @@
-import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
 
 /** DATA_DIR cannot hold Lectern's data: a configuration problem, said in one line. */
 export class DataDirError extends Error {
@@ -31,5 +32,58 @@ function closeToOthers(dir: string): void {
     chmodSync(dir, 0o700);
   } catch {
     // Left as the operator set it up.
+  }
+}
+
+/** Another Lectern process holds DATA_DIR: said in one line, exit 75 (EX_TEMPFAIL: try again once it stops). */
+export class DataDirBusyError extends Error {
+  override name = 'DataDirBusyError';
+}
+
+/** Held for the life of the process; released by `release()` or, whatever kills the process, by the OS. */
+export interface DataDirLock {
+  release(): void;
+}
+
+const LOCK_FILE = 'lectern.lock';
+const PID_FILE = 'lectern.pid';
+
+/**
+ * Makes this process the only Lectern server on DATA_DIR. Two servers on one embedded store
+ * would each keep their own search index and queue, and one's uploads would be invisible to the
+ * other's search. The lock is SQLite's exclusive lock on a small database of its own: an OS file
+ * lock (fcntl), which the kernel drops when the process dies, so a kill -9 leaves nothing to clean
+ * up — a pid file alone would outlive it. The pid file beside it only names the holder in the
+ * refusal. Operator commands never take this lock: those that are safe while the server runs
+ * keep working, and those that are not check the store itself (server/admin/store-in-use.ts).
+ */
+export function lockDataDir(dir: string): DataDirLock {
+  const db = new DatabaseSync(path.join(dir, LOCK_FILE));
+  try {
+    // EXCLUSIVE locking mode keeps the write lock after the first write transaction commits,
+    // until the connection closes; busy_timeout 0 makes a held lock an immediate refusal.
+    db.exec('PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder; COMMIT;');
+  } catch (err) {
+    db.close();
+    if (!/locked|busy/i.test((err as Error).message)) throw err;
+    const holder = readPid(path.join(dir, PID_FILE));
+    throw new DataDirBusyError(`DATA_DIR ${dir} is in use by another Lectern process${holder ? ` (pid ${holder})` : ''}; stop it first, or give this one another DATA_DIR`, { cause: err });
+  }
+  const pidFile = path.join(dir, PID_FILE);
+  writeFileSync(pidFile, `${process.pid}\n`);
+  return {
+    release: () => {
+      rmSync(pidFile, { force: true });
+      db.close();
+    },
+  };
+}
+
+function readPid(file: string): number | null {
+  try {
+    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : null;
+  } catch {
+    return null;
   }
 }

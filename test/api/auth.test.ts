@@ -12,7 +12,7 @@ describe('setup, login, sessions', () => {
 
   it('first-run setup creates the instance owner and signs them in', async () => {
     const anon = new Client(server.url);
-    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: true, tokenRequired: false });
+    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: true, tokenRequired: false, tokenSource: null });
     assert.equal((await anon.get('/api/v1/me')).json.error.code, 'unauthenticated');
 
     const short = await anon.post('/api/v1/setup', { ...OWNER, password: 'short' });
@@ -36,7 +36,7 @@ describe('setup, login, sessions', () => {
     assert.equal(me.json.user.email, OWNER.email);
     assert.equal(me.json.organisation.id, setup.json.organisation.id);
 
-    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: false, tokenRequired: false });
+    assert.deepEqual((await anon.get('/api/v1/setup')).json, { needed: false, tokenRequired: false, tokenSource: null });
     const again = await anon.post('/api/v1/setup', { ...OWNER, email: 'other@riverside.test' });
     assert.equal(again.status, 409);
     assert.equal(again.json.error.code, 'setup_done');
@@ -129,7 +129,7 @@ describe('setup token and HTTPS deployments', () => {
 
   it('requires the configured setup token', async () => {
     const c = new Client(server.url, { origin: 'https://lectern.example.test' });
-    assert.deepEqual((await c.get('/api/v1/setup')).json, { needed: true, tokenRequired: true });
+    assert.deepEqual((await c.get('/api/v1/setup')).json, { needed: true, tokenRequired: true, tokenSource: 'environment' });
     const without = await c.post('/api/v1/setup', OWNER);
     assert.equal(without.status, 403);
     assert.equal(without.json.error.code, 'invalid_setup_token');

@@ -188,7 +188,7 @@ export interface SetupInput {
   name: string;
   email: string;
   password: string;
-  /** Only when the operator configured SETUP_TOKEN. */
+  /** Only when setup needs one (`tokenRequired`): configured by the operator or printed in the server log. */
   setupToken?: string;
 }
 

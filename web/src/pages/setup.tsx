@@ -1,6 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { useLocation } from 'preact-iso';
-import { api, toApiError } from '../api.ts';
+import { api, toApiError, type SetupState } from '../api.ts';
 import { AuthLayout } from '../components/auth-layout.tsx';
 import { TextField } from '../components/field.tsx';
 import { Form } from '../components/form.tsx';
@@ -9,13 +9,29 @@ import { useSession } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
 import { email, password, passwordHint, required } from '../validation.ts';
 
+type TokenSource = SetupState['tokenSource'];
+
+/** Where the person setting up finds the token, in the words of whoever reads the hint. */
+function tokenHint(source: TokenSource): string {
+  if (source === 'log') return 'See the server log: this server printed a one-time token when it started, on a line beginning “setup token”.';
+  if (source === 'file') return 'The token in SETUP_TOKEN_FILE on the server, set by whoever installed this Lectern instance.';
+  return 'The SETUP_TOKEN configured by whoever installed this Lectern instance.';
+}
+
 export function SetupPage() {
   const session = useSession();
   const toast = useToast();
   const { route } = useLocation();
   const [tokenRequired, setTokenRequired] = useState(false);
+  const [tokenSource, setTokenSource] = useState<TokenSource>(null);
   useEffect(() => {
-    api.setupStatus().then((s) => setTokenRequired(s.tokenRequired), () => undefined);
+    api.setupStatus().then(
+      (s) => {
+        setTokenRequired(s.tokenRequired);
+        setTokenSource(s.tokenSource);
+      },
+      () => undefined,
+    );
   }, []);
   const form = useForm({
     initial: { organisation: '', name: '', email: '', password: '', setupToken: '' },
@@ -48,7 +64,7 @@ export function SetupPage() {
             label="Setup token"
             type="password"
             autoComplete="off"
-            hint="The SETUP_TOKEN configured by whoever installed this Lectern instance."
+            hint={tokenHint(tokenSource)}
             {...form.field('setupToken')}
           />
         )}
