@@ -3,9 +3,7 @@
 // generated temporary password, printed once, which must be changed at the next sign-in; every
 // session of the user ends; the audit log records it with the operator as actor.
 
-import os from 'node:os';
 import { parseArgs } from 'node:util';
-import type { AuditActor } from '../audit/audit.ts';
 import { AuditLog } from '../audit/audit.ts';
 import { SessionService } from '../auth/sessions.ts';
 import { cryptoRandom, systemClock } from '../clock.ts';
@@ -15,6 +13,7 @@ import type { OrganisationDoc } from '../organisations/organisations.ts';
 import { normaliseEmail, totpEnabled, UserService, type UserDoc } from '../users/users.ts';
 import { EXIT, UsageError, type AdminCommand } from './command.ts';
 import { openConfiguredStore } from './open-store.ts';
+import { operator } from './operator.ts';
 
 export const resetPassword: AdminCommand = {
   name: 'reset-password',
@@ -79,7 +78,7 @@ that email, or when it has accounts in several organisations and none was named.
       }
       const { account: user, organisation } = accounts[0];
       const hadTotp = totpEnabled(user);
-      const done = await users.forcePasswordReset(user, { removeTotp: values['disable-totp'] === true }, { actor: operator(), ip: null });
+      const done = await users.forcePasswordReset(user, { removeTotp: values['disable-totp'] === true }, { actor: operator('reset-password'), ip: null });
       const who = `${user.email} (${user.name}, ${user.instanceOwner ? 'instance owner' : user.role}${organisation ? ` of ${organisation.name}` : ''})`;
       out.say(`Password of ${who} reset.`);
       out.say(`Temporary password, shown this once: ${done.temporaryPassword}`);
@@ -99,14 +98,3 @@ that email, or when it has accounts in several organisations and none was named.
 const noErasure = {
   eraseUser: () => Promise.reject(new Error('reset-password does not delete users')),
 };
-
-/** The audit log's actor: the operator on the host, by account and machine where known. */
-function operator(): AuditActor {
-  let account = 'operator';
-  try {
-    account = `operator ${os.userInfo().username}@${os.hostname()}`;
-  } catch {
-    // No passwd entry for the uid (some containers): the plain label will do.
-  }
-  return { type: 'system', id: null, name: `${account} (npm run admin -- reset-password)` };
-}

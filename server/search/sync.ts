@@ -24,6 +24,13 @@ export function toChunkRecord(c: ChunkDoc): ChunkRecord {
 }
 
 const GENERATION_ID = 'search';
+/** An operator's request for a full rebuild at the next reconcile (`npm run admin -- reindex`): a counter of its own, so changes made meanwhile cannot cancel it. */
+const REBUILD_REQUEST_ID = 'search-rebuild';
+
+/** Asks for the index to be rebuilt from the store at the next reconcile (the next start of a server). */
+export async function requestSearchRebuild(counters: Collection<{ _id: string; n: number }>): Promise<void> {
+  await counters.findOneAndUpdate({ _id: REBUILD_REQUEST_ID }, { $inc: { n: 1 } }, { upsert: true, returnDocument: 'after' });
+}
 /** Chunks per store read or write: bounds memory while rebuilding and the time one transaction takes. */
 const REBUILD_BATCH = 256;
 
@@ -116,7 +123,8 @@ export class SearchSync {
       const indexed = await this.#d.index.generation();
       const notes = await this.#d.pending.find({}, { sort: { generation: 1 } }).toArray();
       const noted = new Set(notes.map((n) => n.generation));
-      const accounted = indexed !== null && indexed <= stored && Array.from({ length: stored - indexed }, (_, i) => indexed + 1 + i).every((g) => noted.has(g));
+      const requested = await this.#d.counters.findOne({ _id: REBUILD_REQUEST_ID });
+      const accounted = !requested && indexed !== null && indexed <= stored && Array.from({ length: stored - indexed }, (_, i) => indexed + 1 + i).every((g) => noted.has(g));
       if (accounted) {
         for (const [i, note] of notes.entries()) {
           report(`repairing interrupted changes: ${i} of ${notes.length}`);
@@ -130,14 +138,17 @@ export class SearchSync {
         return { rebuilt: false, repaired: notes.length, chunks: 0 };
       }
       // A new installation has nothing to rebuild; anything else means the index missed changes.
-      if (stored > 0) this.#d.log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
+      if (requested) this.#d.log.info({ indexed, stored }, 'a rebuild of the search index was requested (npm run admin -- reindex); rebuilding it');
+      else if (stored > 0) this.#d.log.warn({ indexed, stored }, 'search index is behind the store; rebuilding it');
       const started = performance.now();
       const expected = await this.#d.chunks.countDocuments({});
       await this.#d.index.clear();
       const total = await this.#copy({}, (copied) => report(`rebuilding from the store: ${copied} of ${expected} chunks`));
       await this.#d.index.setGeneration(stored);
       await this.#d.pending.deleteMany({});
-      if (stored > 0) this.#d.log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
+      // Only the requests this rebuild answered: one made while it ran asks for another.
+      if (requested) await this.#d.counters.deleteOne({ _id: REBUILD_REQUEST_ID, n: requested.n });
+      if (stored > 0 || requested) this.#d.log.info({ chunks: total, ms: Math.round(performance.now() - started) }, 'search index rebuilt');
       return { rebuilt: true, repaired: 0, chunks: total };
     });
   }
