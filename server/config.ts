@@ -48,6 +48,7 @@ export const configSchema = z.object({
   LOGIN_MAX_FAILURES_PER_IP: positiveInt.default(20).describe('Failed logins from one IP address within the window before that address is slowed down: past it, its attempts are evaluated one at a time after a growing delay (never refused outright, since a whole clinic may share one address).'),
   LOGIN_WINDOW_SECONDS: positiveInt.default(15 * 60).describe('Throttling window and block duration for failed logins.'),
   SETUP_TOKEN: z.string().min(16).optional().describe('Secret. When set, first-run setup requires it (`setupToken` in the request), so nobody else can claim a freshly started box. Unset: on a loopback HOST (`127.0.0.1`, `::1`, `localhost`) setup is open; on any other HOST the server generates a one-time token at each start until setup is done and prints it once in its log (a `warn` line saying how to use it); only its hash is kept.'),
+  METRICS_TOKEN: z.string().min(16).optional().describe('Secret. Bearer token Prometheus sends to scrape `GET /metrics` (`Authorization: Bearer <token>`; e.g. `openssl rand -hex 32`). Unset: `/metrics` answers only requests from the host itself, others get 401.'),
   RETENTION_CONVERSATIONS_DAYS: retentionDays.describe('Retention default: conversations (with their messages) not continued for this many days are deleted by the daily purge. Each organisation may set its own in Settings. Unset: kept until deleted.'),
   RETENTION_AUDIT_DAYS: retentionDays.refine((d) => d === undefined || d >= MIN_AUDIT_RETENTION_DAYS, `at least ${MIN_AUDIT_RETENTION_DAYS} days`).describe(`Retention default: audit entries older than this many days are deleted by the daily purge (at least ${MIN_AUDIT_RETENTION_DAYS}). Unset: kept for ever.`),
   RETENTION_USAGE_DAYS: retentionDays.describe('Retention default: usage ledger records older than this many days are deleted by the daily purge. Unset: kept for ever.'),
@@ -142,7 +143,7 @@ export const configSchema = z.object({
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY', 'METRICS_TOKEN'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
