@@ -1,8 +1,12 @@
 import assert from 'node:assert/strict';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { readWavFile } from '../../server/speech/wav.ts';
+import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../fixtures/tiny-speech-models.ts';
+import { appendEvents, RealtimeClient } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { setUp } from '../helpers/client.ts';
 import { valueOf } from '../helpers/metrics.ts';
@@ -123,5 +127,61 @@ describe('what /metrics measures', () => {
     assert.equal(valueOf(body, 'lectern_llm_breaker_state', { engine: 'local', state: 'closed' }), 1);
     assert.equal(valueOf(body, 'lectern_llm_breaker_state', { engine: 'local', state: 'open' }), 0);
     assert.equal(valueOf(body, 'lectern_realtime_sessions'), 0);
+  });
+});
+
+const SPEECH = path.join(import.meta.dirname, '../../../shared/speech');
+
+describe('voice in /metrics', { skip: !existsSync(SPEECH) && `${SPEECH} is absent` }, () => {
+  let server: TestServer;
+  let dataDir: string;
+  let url: string;
+  let key: string;
+  const scrape = async () => (await fetch(`${server.url}/metrics`)).text();
+
+  before(async () => {
+    // The tiny real sherpa-onnx recogniser and voice the realtime voice tests use.
+    dataDir = await mkdtemp(path.join(os.tmpdir(), 'lectern-metrics-voice-'));
+    const models = path.join(dataDir, 'models');
+    await mkdir(models, { recursive: true });
+    await writeTinyStreamingCtcStt(path.join(models, 'tiny-stream-stt'));
+    await writeFile(path.join(models, 'tiny-stream-stt', 'lectern.json'), JSON.stringify({ id: 'tiny-stream-stt', role: 'stt', stt: { type: 'online-ctc', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
+    await writeTinyVitsTts(path.join(models, 'tiny-voice'));
+    await writeFile(path.join(models, 'tiny-voice', 'lectern.json'), JSON.stringify({ id: 'tiny-voice', role: 'tts', tts: { type: 'vits', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
+    server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice' } });
+    const { owner } = await setUp(server.url);
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Workshop' })).json.id as string;
+    await owner.upload(kbId, [{ name: 'lathe.md', bytes: 'Always remove the chuck key before starting the lathe.' }]);
+    await owner.settle(kbId);
+    key = (await owner.post('/api/v1/api-keys', { name: 'voice', role: 'viewer' })).json.key as string;
+    url = `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`;
+  });
+  after(async () => {
+    await server.close();
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it('counts open sessions and records a spoken turn\'s latencies from the end of speech', async () => {
+    const c = await RealtimeClient.open(url, { authorization: `Bearer ${key}` });
+    await c.next('session.created');
+    assert.equal(valueOf(await scrape(), 'lectern_realtime_sessions'), 1);
+    const wav = await readWavFile(path.join(SPEECH, 'jfk.wav'));
+    const speech = wav.samples.slice(0, wav.sampleRate * 2);
+    const padded = new Float32Array(speech.length + wav.sampleRate * 1.5);
+    padded.set(speech);
+    for (const event of appendEvents(padded, wav.sampleRate)) c.send(event);
+    const done = await c.next('response.done', 0, 60_000);
+    const turn = done.response.metadata.lectern_metrics;
+    assert.equal(typeof turn.speech_end_to_first_audio_ms, 'number', JSON.stringify(turn));
+    c.close();
+
+    const body = await scrape();
+    for (const phase of ['transcript', 'first_token', 'first_audio']) assert.equal(valueOf(body, 'lectern_voice_turn_latency_seconds_count', { phase }), 1, phase);
+    const firstAudio = valueOf(body, 'lectern_voice_turn_latency_seconds_sum', { phase: 'first_audio' })!;
+    assert.ok(Math.abs(firstAudio - turn.speech_end_to_first_audio_ms / 1000) < 0.002, `${firstAudio} s vs ${turn.speech_end_to_first_audio_ms} ms`);
+    // The session's count goes down once its socket has closed.
+    const end = Date.now() + 5_000;
+    while (valueOf(await scrape(), 'lectern_realtime_sessions') !== 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(valueOf(await scrape(), 'lectern_realtime_sessions'), 0);
   });
 });
