@@ -6,7 +6,6 @@ import type { SearchHit, SearchIndex, SearchMode } from '../search/search.ts';
 import type { ChunkDoc } from '../search/sync.ts';
 import { passagePage } from './passage.ts';
 import type { KbHit } from './schema.ts';
-import type { SearchMetrics } from '../metrics/recorder.ts';
 
 export type { KbHit };
 
@@ -19,7 +18,6 @@ export interface KbSearchDeps {
   embeddingsStatus: () => EmbeddingsStatus;
   /** Text analysis shared with the agent (one word cache for the process). */
   analyzer: Analyzer;
-  metrics: SearchMetrics;
 }
 
 /**
@@ -91,9 +89,7 @@ export class KbSearch {
       vector,
     });
     const hits = kbHits(this.#analyzer, result.hits, input.query);
-    const ms = performance.now() - started;
-    this.#d.metrics.search(result.mode, ms / 1000);
-    return { hits, mode: result.mode, tookMs: Math.round(ms * 10) / 10, embeddings: this.#d.embeddingsStatus() };
+    return { hits, mode: result.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, embeddings: this.#d.embeddingsStatus() };
   }
 
   embeddingsStatus(): EmbeddingsStatus {
