@@ -36,6 +36,8 @@ import { retentionDefaults } from './retention/policy.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
+import { httpMetrics, metricsEndpoint } from './metrics/http.ts';
+import type { PrometheusMetrics } from './metrics/prometheus.ts';
 
 export interface AppDeps {
   config: Config;
@@ -47,6 +49,8 @@ export interface AppDeps {
   clock: Clock;
   llm: LlmProvider;
   embeddingEngine: () => EmbeddingEngine | null;
+  /** The process's metrics: requests are timed into it, and /metrics serves it. */
+  metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape'>;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -55,10 +59,10 @@ const API_BASE = '/api/v1';
 const repoRoot = path.resolve(import.meta.dirname, '..');
 const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
-const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz';
+const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
   // the rightmost ones were appended by our own proxies, anything further left by the client.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
@@ -147,6 +151,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     // only whether to send traffic.
     ctx.body = fromThisHost(ctx) ? report : { status: report.status };
   });
+  ops.get('/metrics', metricsEndpoint({ token: config.METRICS_TOKEN, fromThisHost, scrape: () => metrics.scrape() }));
   ops.get('/api/docs', (ctx) => {
     ctx.type = 'html';
     ctx.body = docsHtml;
@@ -156,8 +161,8 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ctx.body = docsCss;
   });
 
-  // Health probes and the console's own files are routine: logged at debug (an error still is at error).
-  app.use(requestContext(log, { quiet: (ctx) => ctx.path === '/healthz' || ctx.path === '/readyz' || (!isApiPath(ctx.path) && ctx.status < 400) }));
+  app.use(requestContext(log));
+  app.use(httpMetrics(metrics.recorder.http, (p) => (isApiPath(p) ? 'unmatched' : 'console')));
   app.use(errorHandler({ bodyLimit: config.BODY_LIMIT }));
   app.use(securityHeaders());
   app.use(async (ctx, next) => {

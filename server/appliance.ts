@@ -15,6 +15,8 @@ import { PortRegistry } from './ports/registry.ts';
 import { createServices } from './services.ts';
 import { scheduleRetention } from './retention/retention.ts';
 import type { RealtimeDeps } from './realtime/server.ts';
+import { openPrometheusMetrics } from './metrics/prometheus.ts';
+import { timedQueue } from './queue/timed.ts';
 
 export interface ApplianceOptions {
   clock?: Clock;
@@ -41,6 +43,8 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const random = options.random ?? cryptoRandom;
   const readiness = new Readiness();
   const registry = new PortRegistry({ lifecycle, readiness, log: log.child({ component: 'ports' }) });
+  // One registry per appliance: what the domains record, served at /metrics.
+  const metrics = await registry.open('metrics', () => ({ port: openPrometheusMetrics(), kind: 'prometheus' }));
   const ports = await openPorts({ config, log, clock, random, registry });
   const { store, index } = ports;
   const { embeddings, llm, speech, speechRouter, parser } = await openEngines({ config, log, clock, registry, store, localLlm: options.localLlm });
@@ -66,6 +70,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     revocations: ports.revocations,
     throttle: ports.limits.throttle,
     codeThrottle: ports.limits.codeThrottle,
+    metrics: metrics.recorder,
   });
   const ran = await migrate(store, services.db, clock, log);
   log.info({ store: store.kind, migrations: ran }, 'store ready');
@@ -81,7 +86,9 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
       log.error({ err }, 'search index reconciliation failed');
     },
   );
-  services.pipeline.register(queue);
+  services.pipeline.register(timedQueue(queue, metrics.recorder.jobs));
+  // Read when Prometheus scrapes, from the parts that own them.
+  metrics.watch({ queue: () => queue.counts(), engines: () => llm.router.status(), readiness: () => readiness.report(), dataDir: config.dataDir });
   const requeued = await services.documents.requeueUnfinished();
   if (requeued > 0) log.info({ documents: requeued }, 'unfinished documents queued again');
   await queue.start();
@@ -115,6 +122,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     blobs: ports.blobs,
     llm,
     embeddingEngine: () => embeddings.engine(),
+    metrics,
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
   const realtime: RealtimeDeps = {
@@ -149,12 +157,13 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     limits: { resumeMs: config.REALTIME_RESUME_SECONDS * 1000, maxSessions: config.REALTIME_MAX_SESSIONS },
     rateLimits: services.limits,
     detachedSessions: ports.detachedSessions,
+    metrics: metrics.recorder.voice,
   };
   /** Settles once the search index agrees with the store and is in memory (tests wait for it; the server does not). */
   const ready = searchReady.then(async () => {
     while (!index.progress().ready) await new Promise((resolve) => setTimeout(resolve, 20));
   });
-  return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime, ready };
+  return { app, openapi, services, store, readiness, streams, queue, index, llm, speech, realtime, ready, metrics };
 }
 
 /**

@@ -29,6 +29,11 @@ export const errors = {
     new AppError(400, 'validation_failed', details.length === 1 && details[0] ? `${details[0].path || 'body'}: ${details[0].message}` : 'The request is not valid.', { details }),
   badRequest: (message: string) => new AppError(400, 'bad_request', message),
   unauthenticated: () => new AppError(401, 'unauthenticated', 'Sign in or send a valid API key.'),
+  /** /metrics with METRICS_TOKEN set: the bearer token is missing or not the configured one. */
+  metricsToken: () => new AppError(401, 'unauthenticated', 'Send the metrics token (METRICS_TOKEN) as `Authorization: Bearer <token>`.', { headers: { 'www-authenticate': 'Bearer realm="metrics"' } }),
+  /** /metrics without METRICS_TOKEN: served only to this host. */
+  metricsLoopbackOnly: () =>
+    new AppError(401, 'unauthenticated', 'Metrics are served only to this host. To scrape them from elsewhere, set METRICS_TOKEN_FILE (or METRICS_TOKEN) and send it as `Authorization: Bearer <token>`.'),
   invalidCredentials: () => new AppError(401, 'invalid_credentials', 'The email or password is not correct.'),
   forbidden: (message = 'Your role does not allow this.') => new AppError(403, 'forbidden', message),
   invalidSetupToken: (given: boolean) =>

@@ -42,6 +42,7 @@ import type { Counters } from './limits/counters.ts';
 import { RateLimits } from './limits/rate-limits.ts';
 import { limitDefaults } from './limits/values.ts';
 import { isLoopbackHost } from './http/loopback.ts';
+import type { MetricsRecorder } from './metrics/recorder.ts';
 
 /** Infrastructure behind the ports, each opened by the port registry (server/ports/) from configuration. */
 export interface Infrastructure {
@@ -67,6 +68,8 @@ export interface Infrastructure {
   codeThrottle: LoginThrottle;
   /** Revocation notices, to this process's sockets and streams or every process's (REDIS_URL). */
   revocations: Revocations;
+  /** Where the domains record what they measure (the process's metrics registry). */
+  metrics: MetricsRecorder;
 }
 
 export interface ServiceDeps extends Infrastructure {
@@ -163,15 +166,17 @@ export function createServices(deps: ServiceDeps) {
     audit,
     clock,
     log: log.child({ component: 'ingest' }),
+    metrics: deps.metrics.ingest,
   });
   // One analyzer (and so one word cache) for knowledge-base search and the agent.
   const analyzer = createAnalyzer();
-  const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus, analyzer });
+  const search = new KbSearch({ index: deps.index, chunks: db.chunks, embeddings: deps.embeddings, embeddingsStatus: deps.embeddingsStatus, analyzer, metrics: deps.metrics.search });
   const ledger = new UsageLedger({
     usage: db.usage,
     clock,
     random,
     prices: { inputPerMTok: config.CLOUD_LLM_PRICE_INPUT_PER_MTOK, outputPerMTok: config.CLOUD_LLM_PRICE_OUTPUT_PER_MTOK },
+    metrics: deps.metrics.llm,
   });
   const agent = new Agent({ gateway: deps.llm.router, clock, log: log.child({ component: 'agent' }), analyzer });
   const answers = new AnswerService({ agent, kbs, search, conversations, organisations, ledger, audit, log: log.child({ component: 'answers' }) });

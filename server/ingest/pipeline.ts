@@ -6,6 +6,7 @@ import type { EmbeddingEngine } from '../embeddings/embeddings.ts';
 import type { BlobStore } from '../files/files.ts';
 import type { KbDoc } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
+import type { IngestMetrics } from '../metrics/recorder.ts';
 import type { Job, JobContext, JobQueue } from '../queue/queue.ts';
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
@@ -38,6 +39,7 @@ export interface PipelineDeps {
   audit: AuditLog;
   clock: Clock;
   log: Logger;
+  metrics: IngestMetrics;
 }
 
 // Where each stage sits on the document's single 0..1 progress bar. OCR, when needed, dominates.
@@ -83,6 +85,7 @@ export class IngestPipeline {
         const code = err instanceof IngestError ? err.code : 'internal';
         const message = err instanceof IngestError ? err.message : 'Processing failed repeatedly; the details are in the server log.';
         await this.#d.documents.update(job.payload.organisationId, job.payload.documentId, { status: 'failed', stage: 'failed', error: { code, message }, statusMessage: null });
+        this.#d.metrics.document('failed', 0);
       },
     });
   }
@@ -110,6 +113,7 @@ export class IngestPipeline {
       if (err instanceof IngestError && !err.retryable) {
         log.info({ code: err.code, reason: err.message }, 'document failed');
         await this.#d.documents.update(organisationId, documentId, { status: 'failed', stage: 'failed', error: { code: err.code, message: err.message }, statusMessage: null });
+        this.#d.metrics.document('failed', 0);
         return;
       }
       // Transient or unexpected: the queue retries with backoff, then calls onFailed.
@@ -226,6 +230,7 @@ export class IngestPipeline {
       ocr: parsed.pages?.some((p) => p.ocr) ?? parsed.format === 'image',
       warnings: parsed.warnings,
     });
+    this.#d.metrics.document('ready', parsed.pages?.length ?? 0);
   }
 
   /** Writes stage changes at once and progress within a stage at most every 250 ms. */
@@ -233,11 +238,19 @@ export class IngestPipeline {
     let lastWrite = 0;
     let current: DocumentStage = doc.stage;
     let stopped = false;
+    // Each stage's time, from when this run entered it to when it entered the next (or ended).
+    let timed: { stage: string; since: number } | null = null;
+    const timeStage = (next: string | null) => {
+      const now = performance.now();
+      if (timed) this.#d.metrics.stage(timed.stage, (now - timed.since) / 1000);
+      timed = next === null ? null : { stage: next, since: now };
+    };
     const update = (stage: DocumentStage, progress: number) =>
       this.#d.documents.update(doc.organisationId, doc._id, { status: 'processing', stage, progress: Math.round(progress * 1000) / 1000 });
     return {
       stage: async (stage: keyof typeof SPAN, fraction: number) => {
         if (stopped) return;
+        if (stage !== timed?.stage) timeStage(stage);
         const now = this.#d.clock.now().getTime();
         if (stage === current && now - lastWrite < PROGRESS_INTERVAL_MS) return;
         const [from, to] = SPAN[stage];
@@ -246,6 +259,7 @@ export class IngestPipeline {
         await update(stage, from + (to - from) * Math.max(0, Math.min(1, fraction)));
       },
       stop: () => {
+        if (!stopped) timeStage(null);
         stopped = true;
       },
     };

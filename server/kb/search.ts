@@ -6,6 +6,7 @@ import type { SearchHit, SearchIndex, SearchMode } from '../search/search.ts';
 import type { ChunkDoc } from '../search/sync.ts';
 import { passagePage } from './passage.ts';
 import type { KbHit } from './schema.ts';
+import type { SearchMetrics } from '../metrics/recorder.ts';
 
 export type { KbHit };
 
@@ -18,6 +19,7 @@ export interface KbSearchDeps {
   embeddingsStatus: () => EmbeddingsStatus;
   /** Text analysis shared with the agent (one word cache for the process). */
   analyzer: Analyzer;
+  metrics: SearchMetrics;
 }
 
 /**
@@ -89,7 +91,9 @@ export class KbSearch {
       vector,
     });
     const hits = kbHits(this.#analyzer, result.hits, input.query);
-    return { hits, mode: result.mode, tookMs: Math.round((performance.now() - started) * 10) / 10, embeddings: this.#d.embeddingsStatus() };
+    const ms = performance.now() - started;
+    this.#d.metrics.search(result.mode, ms / 1000);
+    return { hits, mode: result.mode, tookMs: Math.round(ms * 10) / 10, embeddings: this.#d.embeddingsStatus() };
   }
 
   embeddingsStatus(): EmbeddingsStatus {

@@ -56,6 +56,8 @@ export interface ResponseDeps {
   fail: (err: unknown) => void;
   now: () => number;
   audioLeadMs?: number | undefined;
+  /** Told each spoken turn's metrics as response.done goes out (the process's voice latency metrics). */
+  onTurn?: ((metrics: TurnMetrics) => void) | undefined;
 }
 
 const round = (ms: number | null) => (ms === null ? null : Math.round(ms));
@@ -194,6 +196,7 @@ export class RealtimeResponse {
       if (!signal.aborted) this.#d.fail(err);
     }
     const metrics = this.metrics();
+    if (this.#d.turn) this.#d.onTurn?.(metrics);
     if (final()) this.#emit(ev.response(this.id, status, usage, this.#d.conversation.get(), metrics, this.spoken.messageId));
     this.#end();
     if (this.spoken.messageId) await this.#record(this.spoken.messageId, metrics);

@@ -19,6 +19,7 @@ import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
+import type { VoiceMetrics } from '../metrics/recorder.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
 import { MemoryDetachedSessions, ownerOf, type DetachedSessions } from './resume-state.ts';
 import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
@@ -56,6 +57,8 @@ export interface RealtimeDeps {
    * a client may resume on any process.
    */
   detachedSessions?: DetachedSessions | undefined;
+  /** Open sessions and per-turn voice latencies, for /metrics. */
+  metrics?: VoiceMetrics | undefined;
 }
 
 export interface RealtimeLimits {
@@ -321,6 +324,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       resume: snapshot,
       conversationId: ctx.conversationId,
       admitAudio,
+      onTurn: (m) => deps.metrics?.turn({ transcriptMs: m.speech_end_to_transcript_ms, firstTokenMs: m.speech_end_to_first_token_ms, firstAudioMs: m.speech_end_to_first_audio_ms }),
     });
 
     let stopping: Promise<void> | null = null;
@@ -396,7 +400,8 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       });
     });
     open.add(closed);
-    void closed.then(() => open.delete(closed));
+    deps.metrics?.sessionOpened();
+    void closed.then(() => (open.delete(closed), deps.metrics?.sessionClosed()));
     sessionLog.info({ sessionId: session.config.id, via: principal.via, resumed: Boolean(snapshot) }, 'realtime session opened');
     session.start();
     if (refused) fail(refused);

@@ -9,7 +9,7 @@ import { AppError, errors } from '../errors.ts';
 import { pcm16ToFloat32 } from '../speech/resample.ts';
 import type { SttEngine, SttStream, TtsEngine, VoiceActivityDetector } from '../speech/speech.ts';
 import type { SileroVadModel, SileroVadOptions } from '../speech/vad.ts';
-import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate } from './protocol.ts';
+import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate, type TurnMetrics } from './protocol.ts';
 import { CHUNK_MS, RealtimeResponse, type SpokenItem, type TurnTiming } from './response.ts';
 import { heardText } from './speakable.ts';
 
@@ -53,6 +53,8 @@ export interface RealtimeSessionDeps {
   conversationId?: string | null | undefined;
   /** Counts input audio (milliseconds) against the caller's quota; rejects, and the audio is dropped, once it is spent. */
   admitAudio?: ((ms: number) => Promise<void>) | undefined;
+  /** Told each spoken turn's metrics (the process's voice latency metrics). */
+  onTurn?: ((metrics: TurnMetrics) => void) | undefined;
 }
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
@@ -411,6 +413,7 @@ export class RealtimeSession {
       fail: this.#d.fail,
       now: this.#now,
       audioLeadMs: this.#d.audioLeadMs,
+      onTurn: this.#d.onTurn,
     });
     // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
     const settled = response.run(() => !this.#closed);

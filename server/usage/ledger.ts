@@ -2,6 +2,7 @@ import type { Clock, Random } from '../clock.ts';
 import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import { newId } from '../auth/tokens.ts';
+import type { LlmMetrics } from '../metrics/recorder.ts';
 
 /** One answer's consumption: the unit of the usage ledger. */
 export interface UsageDoc {
@@ -58,9 +59,9 @@ export interface UsageRow {
 }
 
 export class UsageLedger {
-  readonly #d: { usage: Collection<UsageDoc>; clock: Clock; random: Random; prices: PriceTable };
+  readonly #d: { usage: Collection<UsageDoc>; clock: Clock; random: Random; prices: PriceTable; metrics: LlmMetrics };
 
-  constructor(deps: { usage: Collection<UsageDoc>; clock: Clock; random: Random; prices: PriceTable }) {
+  constructor(deps: { usage: Collection<UsageDoc>; clock: Clock; random: Random; prices: PriceTable; metrics: LlmMetrics }) {
     this.#d = deps;
   }
 
@@ -70,6 +71,12 @@ export class UsageLedger {
     const cost = entry.engineKind === 'cloud' ? (entry.promptTokens * inputPerMTok + entry.completionTokens * outputPerMTok) / 1e6 : 0;
     const doc: UsageDoc = { ...entry, _id: newId(this.#d.random), at, day: at.slice(0, 10), cost: Math.round(cost * 1e6) / 1e6 };
     await tenantCollection(this.#d.usage, entry.organisationId).insertOne(doc);
+    // Every generated answer passes here, with its engine, timings, tokens and cost.
+    if (entry.engineKind !== 'extractive') {
+      const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
+      this.#d.metrics.generation(entry.engineKind, seconds(entry.firstTokenMs), entry.completionTokens, entry.totalMs / 1000);
+      if (entry.engineKind === 'cloud') this.#d.metrics.cloudCall(entry.engine, doc.cost);
+    }
     return doc;
   }
 

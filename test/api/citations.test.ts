@@ -124,3 +124,41 @@ describe('page-exact citations on the shared PDFs', { skip: existsSync(PDFS) ? f
     });
   }
 });
+
+// Word files carry pages too (#13, item 7): Word's own layout markers put each passage on the page
+// a reader of the file saw (the Russian calendar has 15 pages, the lists sample 2, as
+// docProps/app.xml says).
+const WORD = path.resolve(import.meta.dirname, '../../../shared/docs/docx');
+const WORD_QUESTIONS: Question[] = [
+  { document: 'ru-library-calendar-2017.docx', page: 11, question: 'День народного единства', answer: 'День народного единства' },
+  { document: 'ru-library-calendar-2017.docx', page: 6, question: 'Праздник весны и труда', answer: 'Праздник весны и труда' },
+  { document: 'word-sample-lists-images.docx', page: 2, question: 'How many calories are in a portion of berries?', answer: 'Berries | Blueberry, Strawberry, Cranberry | 150' },
+  { document: 'word-sample-lists-images.docx', page: 1, question: 'What should you wear against the sun while swimming?', answer: 'Wear sunglasses' },
+];
+
+describe('page citations on the shared Word files', { skip: existsSync(WORD) ? false : `no ${WORD} (shared test material absent)` }, () => {
+  let server: TestServer;
+  let owner: Client;
+  let kbId: string;
+
+  before(async () => {
+    server = await startTestServer();
+    owner = (await setUp(server.url)).owner;
+    kbId = (await owner.post('/api/v1/kbs', { name: 'Word files' })).json.id;
+    const names = [...new Set(WORD_QUESTIONS.map((q) => q.document))];
+    assert.equal((await owner.upload(kbId, names.map((name) => ({ name, bytes: readFileSync(path.join(WORD, name)) })))).status, 202);
+    for (const d of await owner.settle(kbId, 60_000)) assert.equal(d['status'], 'ready', `${d['name']}: ${JSON.stringify(d['error'])}`);
+  });
+  after(() => server?.close());
+
+  for (const q of WORD_QUESTIONS) {
+    it(`“${q.question}” → ${q.document}, page ${q.page}`, async () => {
+      const hit = (await owner.post(`/api/v1/kbs/${kbId}/search`, { query: q.question, mode: 'keyword' })).json.hits[0];
+      assert.equal(hit.documentName, q.document);
+      assert.equal(hit.page, q.page, `the hit names the answer's page (its passage runs over pages ${hit.firstPage}–${hit.lastPage})`);
+      assert.ok(onPage(hit, q.page).includes(q.answer), 'the answer is in the hit’s text on that page');
+      const cited = (await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: q.question })).json.citations[0];
+      assert.deepEqual([cited.documentName, cited.page], [q.document, q.page]);
+    });
+  }
+});

@@ -169,6 +169,41 @@ describe('parseDocx', () => {
     await assert.rejects(parseDocx(big, testRun({ maxTextChars: 1000 })), { code: 'too_large' });
   });
 
+  describe('pages', () => {
+    const rendered = (before: string, after = '') => `<w:p><w:r>${before ? `<w:t xml:space="preserve">${before}</w:t>` : ''}<w:lastRenderedPageBreak/><w:t xml:space="preserve">${after}</w:t></w:r></w:p>`;
+
+    it('takes the pages Word laid out, a block on the page it begins on', async () => {
+      const run = testRun();
+      const { pages } = await parseDocx(docx(para('One') + rendered('', 'Two') + rendered('Three begins', ' and ends over the page') + `<w:tbl>${row(cell('Four'), cell('4'))}</w:tbl>` + rendered('', 'Five')), run);
+      assert.deepEqual(pages, [{ number: 1 }, { number: 2 }, { number: 3 }, { number: 4 }]);
+      assert.deepEqual(run.blocks.map((b) => `${b.text}@${b.page}`), ['One@1', 'Two@2', 'Three begins and ends over the page@2', 'Four | 4@3', 'Five@4']);
+      assert.deepEqual(run.warnings, []);
+    });
+
+    it('counts the author\'s breaks where Word left no layout, and says the pages are approximate', async () => {
+      const run = testRun();
+      const body =
+        para('Cover', '<w:pageBreakBefore/>') + // before any text: no blank first page
+        `<w:p><w:r><w:br w:type="page"/><w:t>After a page break</w:t></w:r></w:p>` +
+        para('Chapter', '<w:pageBreakBefore/>') +
+        para('Ends a continuous section', '<w:sectPr><w:type w:val="continuous"/></w:sectPr>') +
+        para('Same page') +
+        para('Ends a section', '<w:sectPr/>') +
+        para('New section') +
+        para('Not before', '<w:pageBreakBefore w:val="0"/>');
+      const { pages } = await parseDocx(docx(body), run);
+      assert.equal(pages?.length, 4);
+      assert.deepEqual(run.blocks.map((b) => `${b.text}@${b.page}`), ['Cover@1', 'After a page break@2', 'Chapter@3', 'Ends a continuous section@3', 'Same page@3', 'Ends a section@3', 'New section@4', 'Not before@4']);
+      assert.match(run.warnings.join(), /Page numbers are approximate/);
+    });
+
+    it('gives no pages to a file with neither', async () => {
+      const run = testRun();
+      assert.equal((await parseDocx(docx(para('One') + para('Two')), run)).pages, undefined);
+      assert.ok(run.blocks.every((b) => b.page === undefined));
+    });
+  });
+
   describe('shared documents', { skip: needsShared }, () => {
     it('reads the lists-and-images sample', async () => {
       const run = testRun();
@@ -194,6 +229,18 @@ describe('parseDocx', () => {
       const result = await blocks(sharedFile('docx/ru-library-calendar-2017.docx'));
       assert.equal(result[1]?.text, 'Большечерниговская районная библиотека');
       assert.ok(result.some((b) => b.kind === 'table-row' && b.text === '7 | Рождество Христово'));
+    });
+
+    it('pages the Word files as Word did (docProps/app.xml says 15 and 2 pages)', async () => {
+      const run = testRun();
+      const { pages } = await parseDocx(sharedFile('docx/ru-library-calendar-2017.docx'), run);
+      assert.equal(pages?.length, 15);
+      const numbers = run.blocks.map((b) => b.page ?? 0);
+      assert.ok(numbers.every((n, i) => n >= 1 && n >= (numbers[i - 1] ?? 1)), 'every block has a page, in order');
+      assert.deepEqual([numbers[0], numbers.at(-1)], [1, 15]);
+      assert.equal(run.blocks.find((b) => b.text === 'Июнь')?.page, 7);
+      const lists = testRun();
+      assert.equal((await parseDocx(sharedFile('docx/word-sample-lists-images.docx'), lists)).pages?.length, 2);
     });
   });
 });

@@ -3,9 +3,10 @@
 // Only the parts named here are ever inflated, each against the container's budget.
 
 import type { ParseRun } from '../run.ts';
-import { IngestError } from '../types.ts';
+import { IngestError, type PageInfo } from '../types.ts';
 import { parseXml, type XmlHandlers } from '../xml.ts';
 import { ZipReader } from '../zip.ts';
+import { DocxPages, type PagePlace } from './docx-pages.ts';
 
 const ALIASES: Record<string, string> = {
   'http://schemas.openxmlformats.org/wordprocessingml/2006/main': 'w',
@@ -26,6 +27,10 @@ interface StyleProps {
 
 interface Paragraph {
   parts: string[];
+  /** Where its first text was read. */
+  at?: PagePlace;
+  /** It ends a section (w:sectPr in its properties) that the next one starts on a new page. */
+  sectionBreak?: boolean;
   style?: string;
   outline?: number;
   numId?: string;
@@ -44,10 +49,15 @@ interface Table {
   cells: Cell[];
   /** Grid columns the current row leaves out before its first cell (w:gridBefore). */
   skip: number;
+  /** Where the current row's first text was read. */
+  rowAt?: PagePlace;
 }
 
 // Tracked-change history, alternate renderings and moved-from copies would duplicate or resurrect text.
 const SKIPPED = new Set(['mc:Fallback', 'w:pPrChange', 'w:rPrChange', 'w:del', 'w:moveFrom', 'w:delText', 'w:instrText']);
+
+/** Values that turn a WordprocessingML on/off property off. */
+const OFF = new Set(['0', 'false', 'off']);
 
 const int = (value: string | undefined): number | undefined => {
   const n = value === undefined ? Number.NaN : Number.parseInt(value, 10);
@@ -159,7 +169,7 @@ function readCoreTitle(zip: ZipReader, run: ParseRun): string | undefined {
   return title.trim() || undefined;
 }
 
-export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ title?: string }> {
+export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ title?: string; pages?: PageInfo[] }> {
   const zip = new ZipReader(bytes, run.limits.maxUncompressedBytes);
   if (!zip.entries.has('word/document.xml')) throw new IngestError('corrupt', 'The DOCX has no word/document.xml');
   const { styles, defaultStyle } = readStyles(zip, run);
@@ -183,29 +193,46 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
     return merged;
   };
 
+  const pages = new DocxPages();
+  const add = (place: PagePlace, ...args: Parameters<ParseRun['add']>): void => {
+    const before = run.blocks.length;
+    run.add(...args);
+    if (run.blocks.length > before) pages.place(run.blocks.at(-1), place);
+  };
+
   const emit = (p: Paragraph): void => {
     const text = p.parts.join('');
+    const at = p.at ?? pages.here();
     const style = resolve(p.style);
     const outline = p.outline ?? style.outline;
     const heading = style.heading ?? (style.title ? 1 : outline !== undefined && outline < 9 ? outline + 1 : undefined);
     if (heading !== undefined) {
       if (style.title && title === undefined && text.trim()) title = text.trim();
-      run.add('heading', text, { level: Math.min(6, heading) });
+      add(at, 'heading', text, { level: Math.min(6, heading) });
       return;
     }
     const numId = p.numId ?? style.numId;
     const level = p.ilvl ?? style.ilvl ?? 0;
     const format = numId === undefined ? undefined : numbering.get(numId);
-    if (format && format.get(level) !== 'none') run.add('list-item', text, { level });
-    else run.add(style.caption ? 'caption' : 'paragraph', text);
+    if (format && format.get(level) !== 'none') add(at, 'list-item', text, { level });
+    else add(at, style.caption ? 'caption' : 'paragraph', text);
   };
 
   const paragraphs: Paragraph[] = [];
   const tables: Table[] = [];
   let cell: Cell | undefined;
   let inText = false;
+  let inProps = false;
   const top = () => paragraphs.at(-1);
-  const append = (text: string) => top()?.parts.push(text);
+  const append = (text: string) => {
+    const p = top();
+    if (!p) return;
+    if (text.trim()) {
+      p.at ??= pages.here();
+      pages.text();
+    }
+    p.parts.push(text);
+  };
 
   walk(zip, 'word/document.xml', run, {
     open(name, a) {
@@ -217,10 +244,30 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
         case 'w:t':
           inText = true;
           break;
-        case 'w:tab':
         case 'w:br':
+          if (a['w:type'] === 'page') pages.explicit();
+          append(' ');
+          break;
+        case 'w:tab':
         case 'w:cr':
           append(' ');
+          break;
+        case 'w:lastRenderedPageBreak':
+          pages.rendered();
+          break;
+        case 'w:pageBreakBefore':
+          if (!OFF.has(a['w:val'] ?? 'true')) pages.explicit();
+          break;
+        case 'w:pPr':
+          inProps = true;
+          break;
+        case 'w:sectPr':
+          // In a paragraph's properties it ends a section; the body's last one ends the document.
+          if (inProps && p) p.sectionBreak = true;
+          break;
+        case 'w:type':
+          // A continuous (or next-column) section goes on on the same page.
+          if (p?.sectionBreak && (a['w:val'] === 'continuous' || a['w:val'] === 'nextColumn')) p.sectionBreak = false;
           break;
         case 'w:noBreakHyphen':
           append('-');
@@ -259,11 +306,16 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
     },
     close(name) {
       if (name === 'w:t') inText = false;
+      else if (name === 'w:pPr') inProps = false;
       else if (name === 'w:p') {
         const p = paragraphs.pop();
         // Paragraphs inside a table cell (or a text box inside one) become part of that cell's text.
-        if (p && cell && paragraphs.length === 0) cell.parts.push(p.parts.join(''));
-        else if (p) emit(p);
+        if (p && cell && paragraphs.length === 0) {
+          cell.parts.push(p.parts.join(''));
+          const table = tables.at(-1);
+          if (table && p.at) table.rowAt ??= p.at;
+        } else if (p) emit(p);
+        if (p?.sectionBreak) pages.explicit();
       } else if (name === 'w:tr') closeRow();
       else if (name === 'w:tbl') {
         tables.pop();
@@ -293,13 +345,17 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
     while (texts.length > 0 && !texts.at(-1)) texts.pop();
     const row = texts.join(' | ');
     const outer = tables.at(-2)?.cells.at(-1);
+    const at = table.rowAt ?? pages.here();
+    table.rowAt = undefined;
     // A nested table's rows fold into the enclosing cell; top-level rows become blocks.
     if (outer) outer.parts.push(row);
-    else run.add('table-row', row);
+    else add(at, 'table-row', row);
     cell = undefined;
   }
 
   const images = [...zip.entries.keys()].filter((name) => name.startsWith('word/media/')).length;
   if (images > 0) run.warnings.push(`${images} embedded image${images === 1 ? ' was' : 's were'} not read`);
-  return title === undefined ? {} : { title };
+  const paged = pages.finish();
+  if (paged.warning) run.warnings.push(paged.warning);
+  return { ...(title === undefined ? {} : { title }), ...(paged.pages ? { pages: paged.pages } : {}) };
 }
