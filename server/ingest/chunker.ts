@@ -137,8 +137,10 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
   let currentHeadings: string[] = [];
 
   const tokensOf = (pieces: Piece[]) => pieces.reduce((n, p) => n + p.tokens, 0);
-  const flush = (keepOverlap: boolean) => {
-    if (current.every((p) => p.level !== null)) {
+  // Headings alone make no chunk: they label the chunks of their section. Except in a document that
+  // is nothing but headings (a text file of one heading-like line), whose text would else be lost.
+  const flush = (keepOverlap: boolean, headingsAlone = false) => {
+    if (current.length === 0 || (!headingsAlone && current.every((p) => p.level !== null))) {
       return;
     }
     const first = current[0]!;
@@ -200,6 +202,6 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
       current.push(piece);
     }
   }
-  flush(false);
+  flush(false, chunks.length === 0);
   return chunks;
 }

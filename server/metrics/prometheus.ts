@@ -16,6 +16,11 @@ export interface MetricSources {
   readiness?: () => Promise<{ status: string; components: ReadonlyArray<{ name: string; state: string }> }>;
   /** The folder whose file system's free space is reported (DATA_DIR). */
   dataDir?: string;
+  /**
+   * The last backup and drill as the backup service keeps them (in the store, so every process
+   * reports the same). When set it wins over what was pushed through `recorder.backups`.
+   */
+  backups?: () => Promise<{ lastSuccessAt: Date | null; lastDrill: { ok: boolean; at: Date } | null }>;
 }
 
 export interface PrometheusMetrics {
@@ -57,8 +62,9 @@ export function openPrometheusMetrics(): PrometheusMetrics {
     labelNames: ['state'],
     registers,
     async collect() {
-      if (!sources.queue) return;
-      const counts = await sources.queue();
+      // A store that cannot answer is /readyz's to report; the scrape still succeeds without it.
+      const counts = await sources.queue?.().catch(() => null);
+      if (!counts) return;
       for (const state of ['pending', 'running', 'failed'] as const) this.set({ state }, counts[state]);
     },
   });
@@ -102,9 +108,40 @@ export function openPrometheusMetrics(): PrometheusMetrics {
     buckets: VOICE,
     registers,
   });
-  const backupSuccess = new Gauge({ name: `${PREFIX}backup_last_success_timestamp_seconds`, help: 'When the last backup was written (Unix time); 0: none yet.', registers });
-  const drillAt = new Gauge({ name: `${PREFIX}backup_drill_timestamp_seconds`, help: 'When the last restore drill ran (Unix time); 0: none yet.', registers });
-  const drillOk = new Gauge({ name: `${PREFIX}backup_drill_success`, help: 'Whether the last restore drill passed (1) or failed (0); 0 before the first drill too (see its timestamp).', registers });
+  // The three backup gauges are collected side by side in one scrape: they share one read.
+  let backupRead: { at: number; read: Promise<Awaited<ReturnType<NonNullable<MetricSources['backups']>>> | null> } | null = null;
+  const readBackups = () => {
+    if (!sources.backups) return null;
+    if (!backupRead || performance.now() - backupRead.at > 1_000) backupRead = { at: performance.now(), read: sources.backups().catch(() => null) };
+    return backupRead.read;
+  };
+  const backupSuccess = new Gauge({
+    name: `${PREFIX}backup_last_success_timestamp_seconds`,
+    help: 'When the last backup was written (Unix time); 0: none yet.',
+    registers,
+    async collect() {
+      const read = await readBackups();
+      if (read) this.set(read.lastSuccessAt ? read.lastSuccessAt.getTime() / 1000 : 0);
+    },
+  });
+  const drillAt = new Gauge({
+    name: `${PREFIX}backup_drill_timestamp_seconds`,
+    help: 'When the last restore drill ran (Unix time); 0: none yet.',
+    registers,
+    async collect() {
+      const read = await readBackups();
+      if (read) this.set(read.lastDrill ? read.lastDrill.at.getTime() / 1000 : 0);
+    },
+  });
+  const drillOk = new Gauge({
+    name: `${PREFIX}backup_drill_success`,
+    help: 'Whether the last restore drill passed (1) or failed (0); 0 before the first drill too (see its timestamp).',
+    registers,
+    async collect() {
+      const read = await readBackups();
+      if (read) this.set(read.lastDrill?.ok ? 1 : 0);
+    },
+  });
   new Gauge({
     name: `${PREFIX}ready`,
     help: 'Whether /readyz would answer 200 (1) or not (0), read at scrape time.',
@@ -116,7 +153,8 @@ export function openPrometheusMetrics(): PrometheusMetrics {
   const disk = { free: 0, size: 0 };
   const readDisk = async () => {
     if (!sources.dataDir) return;
-    const fs = await statfs(sources.dataDir);
+    const fs = await statfs(sources.dataDir).catch(() => null);
+    if (!fs) return;
     // bavail: what an unprivileged process (Lectern) may still write.
     disk.free = fs.bavail * fs.bsize;
     disk.size = fs.blocks * fs.bsize;

@@ -147,6 +147,14 @@ describe('knowledge bases and documents API', () => {
     assert.ok(!names.includes('big.txt') && !names.includes('half.txt') && !names.some((n: string) => /^f\d\.txt$/.test(n)), 'a refused request records nothing');
   });
 
+  it('indexes a text file whose only line looks like a heading, rather than ending ready with nothing', async () => {
+    assert.equal((await owner.upload(kbId, [{ name: 'sign.txt', bytes: 'WARD 7 VISITING HOURS 14:00 TO 20:00\n' }])).status, 202);
+    const sign = (await owner.settle(kbId)).find((d) => d['name'] === 'sign.txt')!;
+    assert.deepEqual([sign['status'], sign['chunks']], ['ready', 1]);
+    const hit = (await owner.post(`/api/v1/kbs/${kbId}/search`, { query: 'ward visiting hours', mode: 'keyword' })).json.hits[0];
+    assert.equal(hit.documentId, sign['id']);
+  });
+
   it('pushes live document updates over server-sent events', async () => {
     const res = await fetch(`${server.url}/api/v1/kbs/${kbId}/events`, { headers: { cookie: owner.cookie! } });
     assert.equal(res.status, 200);
@@ -164,7 +172,10 @@ describe('knowledge bases and documents API', () => {
       }
     })();
     await owner.upload(kbId, [{ name: 'live.txt', bytes: 'Hand hygiene before and after every patient contact.' }]);
-    await Promise.race([reading, new Promise((_, reject) => setTimeout(() => reject(new Error(`no ready event; saw ${seen.join(',')}`)), 30_000))]);
+    // Cleared once the stream has its answer: a pending timer would hold the test file open for 30 s.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`no ready event; saw ${seen.join(',')}`)), 30_000)));
+    await Promise.race([reading, timeout]).finally(() => clearTimeout(timer));
     await reader.cancel();
     assert.equal(seen[0], 'queued');
     assert.ok(seen.includes('parsing'));
