@@ -11,6 +11,7 @@ import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { setUp } from '../helpers/client.ts';
 import { valueOf } from '../helpers/metrics.ts';
 import { ScriptedEngine } from '../fixtures/scripted-engine.ts';
+import { startOpenAiPeer, type OpenAiPeer } from '../fixtures/openai-peer.ts';
 
 // GET /metrics (#12, item 5): Prometheus text format, behind METRICS_TOKEN or for this host only,
 // one registry per appliance, requests counted under their route pattern, and the domains'
@@ -183,5 +184,49 @@ describe('voice in /metrics', { skip: !existsSync(SPEECH) && `${SPEECH} is absen
     const end = Date.now() + 5_000;
     while (valueOf(await scrape(), 'lectern_realtime_sessions') !== 0 && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     assert.equal(valueOf(await scrape(), 'lectern_realtime_sessions'), 0);
+  });
+});
+
+describe('a cloud engine in /metrics', () => {
+  let server: TestServer;
+  let peer: OpenAiPeer;
+  let failing = false;
+  before(async () => {
+    peer = await startOpenAiPeer(() =>
+      failing
+        ? { kind: 'error', status: 503 }
+        : { kind: 'stream', text: ['The generator is tested ', 'every Monday [1].'], usage: { promptTokens: 1_000, completionTokens: 500 } },
+    );
+    server = await startTestServer({
+      env: { CLOUD_LLM_URL: peer.url, CLOUD_LLM_MODEL: 'peer-model', CLOUD_LLM_API_KEY: 'sk-test', CLOUD_LLM_NAME: 'peer', CLOUD_LLM_PRICE_INPUT_PER_MTOK: '1', CLOUD_LLM_PRICE_OUTPUT_PER_MTOK: '2' },
+    });
+  });
+  after(async () => {
+    await server.close();
+    await peer.close();
+  });
+
+  it('counts cloud answers with their estimated cost, and shows the breaker opening', async () => {
+    const { owner } = await setUp(server.url);
+    await owner.patch('/api/v1/settings', { llmPolicy: 'cloud-first' });
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Facilities' })).json.id as string;
+    await owner.upload(kbId, [{ name: 'generator.txt', bytes: 'The backup generator is tested every Monday at 09:00.' }]);
+    await owner.settle(kbId);
+    const asked = await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'When is the generator tested?' });
+    assert.equal(asked.json.engine?.kind, 'cloud', asked.text);
+    let body = await (await fetch(`${server.url}/metrics`)).text();
+    assert.equal(valueOf(body, 'lectern_cloud_llm_calls_total', { engine: 'cloud:peer' }), 1);
+    // (1,000 prompt tokens × 1 + 500 completion tokens × 2) per million.
+    assert.equal(valueOf(body, 'lectern_cloud_llm_cost_total', { engine: 'cloud:peer' }), 0.002);
+    assert.equal(valueOf(body, 'lectern_llm_tokens_generated_total', { engine: 'cloud' }), 500);
+    assert.equal(valueOf(body, 'lectern_llm_breaker_state', { kind: 'cloud', state: 'closed' }), 1);
+
+    failing = true;
+    for (let i = 0; i < 10 && valueOf(body, 'lectern_llm_breaker_state', { kind: 'cloud', state: 'open' }) !== 1; i++) {
+      await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'When is the generator tested?' });
+      body = await (await fetch(`${server.url}/metrics`)).text();
+    }
+    assert.equal(valueOf(body, 'lectern_llm_breaker_state', { kind: 'cloud', state: 'open' }), 1);
+    assert.equal(valueOf(body, 'lectern_llm_breaker_state', { kind: 'cloud', state: 'closed' }), 0);
   });
 });
