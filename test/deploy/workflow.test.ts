@@ -62,4 +62,14 @@ describe('.github/workflows/ci.yml', () => {
     const syntax = spawnSync('bash', ['-n', 'scripts/compose-smoke.sh'], { cwd: root, encoding: 'utf8' });
     assert.equal(syntax.status, 0, syntax.stderr);
   });
+
+  it('formats and validates deploy/terraform with hashicorp/setup-terraform (its provider cannot be downloaded on the project\'s machines)', () => {
+    const job = workflow.jobs['terraform'];
+    assert.equal(job.defaults.run['working-directory'], 'deploy/terraform');
+    assert.ok(job.steps.some((s: { uses?: string }) => /^hashicorp\/setup-terraform@v\d+$/.test(s.uses ?? '')));
+    const runs = job.steps.map((s: { run?: string }) => s.run ?? '');
+    assert.ok(runs.includes('terraform fmt -check -recursive'));
+    assert.ok(runs.includes('terraform init -backend=false && terraform validate'));
+    assert.equal(JSON.stringify(job).includes('HCLOUD_TOKEN'), false, 'validating needs no token');
+  });
 });
