@@ -52,6 +52,19 @@ export const configSchema = z.object({
   RETENTION_CONVERSATIONS_DAYS: retentionDays.describe('Retention default: conversations (with their messages) not continued for this many days are deleted by the daily purge. Each organisation may set its own in Settings. Unset: kept until deleted.'),
   RETENTION_AUDIT_DAYS: retentionDays.refine((d) => d === undefined || d >= MIN_AUDIT_RETENTION_DAYS, `at least ${MIN_AUDIT_RETENTION_DAYS} days`).describe(`Retention default: audit entries older than this many days are deleted by the daily purge (at least ${MIN_AUDIT_RETENTION_DAYS}). Unset: kept for ever.`),
   RETENTION_USAGE_DAYS: retentionDays.describe('Retention default: usage ledger records older than this many days are deleted by the daily purge. Unset: kept for ever.'),
+  BACKUP_DIR: z.string().min(1).optional().describe('Where backups are written, one folder per backup named by its UTC time. Default: `backups` beside DATA_DIR (`<DATA_DIR>/../backups`), never inside it: a backup inside DATA_DIR would be copied into every later one, and a restore needs an empty DATA_DIR. Put it on another disk, or send it off the box with RESTIC_REPOSITORY.'),
+  BACKUP_KEY_FILE: z.string().min(1).optional().describe('Backups are encrypted (AES-256-GCM) under the key in this file: 64 hex digits (`openssl rand -hex 32`), outside DATA_DIR. Keep a copy off the box: without it no backup can be restored. Unset: backups are refused unless BACKUP_ENCRYPTION is `off`.'),
+  BACKUP_ENCRYPTION: z.enum(['on', 'off']).default('on').describe('`off` writes backups unencrypted when BACKUP_KEY_FILE is unset (a backup holds every document and conversation in the clear: only where the backup disk is as safe as the box).'),
+  BACKUP_SCHEDULE: z
+    .string()
+    .regex(/^(off|daily@([01]\d|2[0-3]):[0-5]\d|hourly@[0-5]\d)$/, 'off, daily@HH:MM or hourly@MM (UTC)')
+    .default('daily@03:00')
+    .describe('When the server backs up by itself, in UTC: `daily@03:00`, `hourly@15` (a quarter past each hour) or `off`. Processes sharing a store back up once between them. A verify of the latest backup (a restore drill) runs weekly after the Sunday backup.'),
+  BACKUP_KEEP_DAILY: z.coerce.number().int().min(1).max(1_000).default(7).describe('Retention: the newest backup of each of this many most recent days is kept (at least 1: the newest backup is never deleted).'),
+  BACKUP_KEEP_WEEKLY: z.coerce.number().int().min(0).max(1_000).default(4).describe('Retention: also the newest backup of each of this many most recent ISO weeks.'),
+  BACKUP_KEEP_MONTHLY: z.coerce.number().int().min(0).max(1_000).default(6).describe('Retention: also the newest backup of each of this many most recent months. Older backups are deleted after each backup.'),
+  RESTIC_REPOSITORY: z.string().min(1).optional().describe('Secret (it may hold credentials). Off-site copies: after each backup, `restic backup` sends it to this restic repository (`sftp:…`, `s3:…`, `b2:…`, a path; Debian\'s `restic`), which must exist (`restic init`). Needs RESTIC_PASSWORD_FILE. Unset: backups stay in BACKUP_DIR.'),
+  RESTIC_PASSWORD_FILE: z.string().min(1).optional().describe('The file holding the restic repository\'s password (passed to restic as RESTIC_PASSWORD_FILE).'),
   SHUTDOWN_TIMEOUT_MS: positiveInt.default(10_000).describe('How long graceful shutdown waits for in-flight requests before closing them.'),
   UPLOAD_MAX_FILE_MB: positiveInt.default(100).describe('Largest single uploaded file.'),
   UPLOAD_MAX_FILES: positiveInt.default(50).describe('Most files in one upload request.'),
@@ -143,7 +156,7 @@ export const configSchema = z.object({
 });
 
 /** Variables that may instead be given as `NAME_FILE=/run/secrets/...` (Docker/Compose secrets). */
-export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY', 'METRICS_TOKEN'] as const;
+export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY', 'METRICS_TOKEN', 'RESTIC_REPOSITORY'] as const;
 
 export type Config = z.output<typeof configSchema> & {
   /** DATA_DIR and MODELS_DIR resolved against the working directory. */
@@ -197,6 +210,7 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
   if (parsed.success && parsed.data.MEILI_URL && !parsed.data.MEILI_MASTER_KEY) problems.push('MEILI_MASTER_KEY: required when MEILI_URL is set (or MEILI_MASTER_KEY_FILE)');
   if (parsed.success && parsed.data.CLOUD_LLM_FLAVOUR === 'azure' && parsed.data.CLOUD_LLM_URL && !parsed.data.CLOUD_LLM_API_VERSION) problems.push('CLOUD_LLM_API_VERSION: required for CLOUD_LLM_FLAVOUR=azure');
   if (parsed.success) problems.push(...speechProblems(parsed.data));
+  if (parsed.success && parsed.data.RESTIC_REPOSITORY && !parsed.data.RESTIC_PASSWORD_FILE) problems.push('RESTIC_PASSWORD_FILE: required when RESTIC_REPOSITORY is set');
   const dataKeys = parsed.success ? loadDataKeys(parsed.data, problems) : null;
   if (problems.length > 0 || !parsed.success) throw new ConfigError(problems);
   const data = parsed.data;

@@ -1,0 +1,93 @@
+// restore: a backup back into an empty DATA_DIR (or MongoDB database), with the server stopped.
+
+import { existsSync } from 'node:fs';
+import { mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { BackupDamagedError } from '../backup/manifest.ts';
+import { BackupKeyError, isEmptyDataDir, restoreInto } from '../backup/restore.ts';
+import { backupKey, BackupConfigError } from '../backup/settings.ts';
+import { EXIT, UsageError, type AdminCommand } from './command.ts';
+import { storeFileIn, storeInUse } from './store-in-use.ts';
+
+/** The server's DATA_DIR lock (server/ops/data-dir.ts): an SQLite file a running server holds exclusively. */
+const SERVER_LOCK = 'lectern.lock';
+
+export const restoreCommand: AdminCommand = {
+  name: 'restore',
+  summary: 'Restore a backup into an empty DATA_DIR (server stopped).',
+  help: `Usage: npm run admin -- restore <backup>
+
+Restores <backup> — the path \`backup\` printed as its last line, or one list-backups lists —
+into DATA_DIR, which must be empty or missing: the store (with the embedded search index), the
+originals and quarantined files, each checked against the manifest's SHA-256 and the restored
+store against its document counts. The backed-up settings (secrets left out) are written to
+DATA_DIR/restored-settings.json for reference; nothing reads them.
+
+  BACKUP_KEY_FILE  the key the backup was encrypted under
+  DATA_DIR         where to restore (empty); DATA_KEY_FILE must then hold the data key the
+                   manifest names, if DATA_DIR was encrypted at rest, for the server to start
+
+The files are restored into a folder beside DATA_DIR and moved into place only once all of
+them check out, so a failed restore leaves DATA_DIR as it was. With Meilisearch (MEILI_URL),
+rebuild search after starting the server: it is derived from the store and not in the backup.
+
+Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the backup is damaged
+(naming what differs), 78 when BACKUP_KEY_FILE does not hold the backup's key.`,
+
+  async run(args, { config, out }) {
+    const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
+    if (positionals.length !== 1 || !positionals[0]) throw new UsageError('the path of one backup is required');
+    const backup = path.resolve(positionals[0]);
+    const dataDir = config.dataDir;
+    if (storeInUse(path.join(dataDir, SERVER_LOCK)) || storeInUse(storeFileIn(dataDir))) {
+      out.warn(`DATA_DIR ${dataDir} is in use by a running Lectern server; stop it first`);
+      return EXIT.busy;
+    }
+    if (!(await isEmptyDataDir(dataDir))) {
+      out.warn(`DATA_DIR ${dataDir} is not empty; restore only into an empty DATA_DIR (move the old one aside first)`);
+      return EXIT.failed;
+    }
+    let key;
+    try {
+      key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
+    } catch (err) {
+      if (!(err instanceof BackupConfigError)) throw err;
+      out.warn(err.message);
+      return EXIT.config;
+    }
+    await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(dataDir), { recursive: true }));
+    const staging = await mkdtemp(`${dataDir}.restoring-`);
+    try {
+      const restored = await restoreInto(backup, staging, key);
+      if (restored.manifest.store === 'mongodb') {
+        out.warn('this backup holds a MongoDB store; restoring it is not built yet (nothing was changed)');
+        return EXIT.failed;
+      }
+      if (existsSync(dataDir)) {
+        for (const name of await readdir(dataDir)) await rm(path.join(dataDir, name), { force: true }); // a stopped server's lock file
+        await rmdir(dataDir);
+      }
+      await rename(staging, dataDir);
+      const { manifest, files, bytes } = restored;
+      const documents = Object.values(manifest.counts).reduce((a, b) => a + b, 0);
+      out.say(`Restored ${backup} (taken ${manifest.createdAt}, Lectern ${manifest.lectern}) into ${dataDir}: ${files} files, ${bytes} bytes, ${documents} documents in ${Object.keys(manifest.counts).length} collections, all matching the manifest.`);
+      if (manifest.dataKeyId) out.say(`DATA_DIR is encrypted at rest under data key ${manifest.dataKeyId}: start the server with DATA_KEY_FILE holding it.`);
+      if (manifest.search === 'rebuild') out.say('Search (Meilisearch) is not in the backup: after starting the server, rebuild it from the store (npm run admin -- reindex).');
+      out.say('Start the server.');
+      return EXIT.ok;
+    } catch (err) {
+      if (err instanceof BackupDamagedError) {
+        out.warn(`backup ${backup} is damaged, nothing was restored: ${err.message}`);
+        return EXIT.failed;
+      }
+      if (err instanceof BackupKeyError) {
+        out.warn(err.message);
+        return EXIT.config;
+      }
+      throw err;
+    } finally {
+      await rm(staging, { recursive: true, force: true });
+    }
+  },
+};
