@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -17,6 +17,7 @@ import { startOpenAiPeer, type OpenAiPeer } from '../fixtures/openai-peer.ts';
 // one registry per appliance, requests counted under their route pattern, and the domains'
 // measurements (ingestion, queue, search, LLM) recorded where the work happens.
 
+const PDF = path.join(import.meta.dirname, '../../../shared/docs/pdf/inform-benutzerhandbuch-de-6p.pdf');
 const TEXT_FORMAT = 'text/plain; version=0.0.4; charset=utf-8';
 const TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -86,6 +87,7 @@ describe('what /metrics measures', () => {
   let other: TestServer;
   let kbId: string;
   let owner: Awaited<ReturnType<typeof setUp>>['owner'];
+  let documents: Array<Record<string, any>>;
   const engine = new ScriptedEngine({ name: 'local', script: () => ({ text: ['The generator is tested ', 'every Monday [1].'], usage: { promptTokens: 300, completionTokens: 24 } }) });
   const scrape = async (s: TestServer) => (await fetch(`${s.url}/metrics`)).text();
 
@@ -94,7 +96,8 @@ describe('what /metrics measures', () => {
     owner = (await setUp(server.url)).owner;
     kbId = (await owner.post('/api/v1/kbs', { name: 'Facilities' })).json.id;
     await owner.upload(kbId, [{ name: 'generator.txt', bytes: 'The backup generator is tested every Monday at 09:00.\n\nFuel is topped up at one quarter.' }]);
-    await owner.settle(kbId);
+    if (existsSync(PDF)) await owner.upload(kbId, [{ name: 'handbook.pdf', bytes: await readFile(PDF), type: 'application/pdf' }]);
+    documents = await owner.settle(kbId);
   });
   after(() => Promise.all([server.close(), other.close()]));
 
@@ -118,9 +121,15 @@ describe('what /metrics measures', () => {
     const asked = await owner.post(`/api/v1/kbs/${kbId}/ask`, { question: 'When is the generator tested?' });
     assert.equal(asked.status, 200, asked.text);
     const body = await scrape(server);
-    assert.equal(valueOf(body, 'lectern_ingest_documents_total', { outcome: 'ready' }), 1);
-    assert.equal(valueOf(body, 'lectern_queue_job_duration_seconds_count', { type: 'ingest', outcome: 'done' }), 1);
-    for (const stage of ['parsing', 'chunking', 'indexing']) assert.equal(valueOf(body, 'lectern_ingest_stage_duration_seconds_count', { stage }), 1, stage);
+    const n = documents.length;
+    assert.ok(documents.every((d) => d['status'] === 'ready'));
+    assert.equal(valueOf(body, 'lectern_ingest_documents_total', { outcome: 'ready' }), n);
+    // Pages: the PDF's (a text file has none), as the document itself reports them.
+    const pages = documents.reduce((sum, d) => sum + (d['pages'] ?? 0), 0);
+    if (existsSync(PDF)) assert.ok(pages >= 6, `${pages} pages`);
+    assert.equal(valueOf(body, 'lectern_ingest_pages_total'), pages);
+    assert.equal(valueOf(body, 'lectern_queue_job_duration_seconds_count', { type: 'ingest', outcome: 'done' }), n);
+    for (const stage of ['parsing', 'chunking', 'indexing']) assert.equal(valueOf(body, 'lectern_ingest_stage_duration_seconds_count', { stage }), n, stage);
     for (const state of ['pending', 'running', 'failed']) assert.equal(valueOf(body, 'lectern_queue_jobs', { state }), 0, state);
     assert.equal(valueOf(body, 'lectern_search_duration_seconds_count', { mode: 'keyword' }), 3);
     assert.equal(valueOf(body, 'lectern_llm_tokens_generated_total', { engine: 'local' }), 24);
