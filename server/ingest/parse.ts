@@ -40,6 +40,8 @@ async function extract(format: ParsedDocument['format'], source: ByteSource, run
       return (await import('./formats/markdown.ts')).parseMarkdown(source, run);
     case 'text':
       return (await import('./formats/text.ts')).parseText(source, run);
+    case 'xml':
+      return (await import('./formats/xml-document.ts')).parseXmlDocument(await source.all(), run);
     case 'image':
       return ocrImage(await source.all(), run, run.ocr);
   }

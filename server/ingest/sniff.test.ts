@@ -43,7 +43,17 @@ describe('sniff', () => {
     refused(bytes('GIF89a\u0001\u0000'), 'x.md', 'unsupported_type', /PNG and JPEG/);
     refused(bytes('{\\rtf1\\ansi hello}'), 'x.txt', 'unsupported_type', /RTF/);
     refused(new Uint8Array(0), 'empty.txt', 'no_text');
-    refused(bytes('<?xml version="1.0"?><rss><channel/></rss>'), 'feed.txt', 'unsupported_type', /XML/);
+    refused(bytes('<?xml version="1.0"?><svg xmlns="http://www.w3.org/2000/svg"/>'), 'logo.txt', 'unsupported_type', /SVG/);
+    refused(bytes('<svg viewBox="0 0 1 1"></svg>'), 'logo.svg', 'unsupported_type', /SVG/);
+  });
+
+  it('recognises XML by its declaration, DOCTYPE, a JATS article, or an XML name, and JATS among it', () => {
+    assert.equal(format(bytes('<?xml version="1.0"?><rss><channel/></rss>'), 'feed.txt'), 'xml');
+    assert.equal(format(bytes('<!DOCTYPE article PUBLIC "-//NLM//DTD JATS (Z39.96) Journal Archiving DTD//EN" "x.dtd"><article><body/></article>'), 'a.txt'), 'xml');
+    assert.equal(sniff(bytes('<article><front><article-meta/></front></article>'), 'pmc1.txt').mimeType, 'application/jats+xml');
+    assert.equal(sniff(bytes('<?xml version="1.0"?><rss/>'), 'f.xml').mimeType, 'application/xml');
+    assert.equal(format(bytes('<records><r>1</r></records>'), 'export.xml'), 'xml');
+    assert.equal(format(bytes('<records><r>1</r></records>'), 'export.txt'), 'text', 'tags alone, in a file that says nothing of XML, stay text');
   });
 
   it('recognises HTML after a BOM, whitespace, comments or an XML declaration', () => {

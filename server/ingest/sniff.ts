@@ -77,6 +77,23 @@ function looksHtml(text: string, extension: string): boolean {
   return /^(html?|xhtml)$/.test(extension) && /^<[a-z!]/i.test(start) && /<\/?(p|div|h[1-6]|table|ul|ol|span|a)\b/i.test(text);
 }
 
+/**
+ * Whether text that is not HTML is XML, and which: declared (an XML declaration or a DOCTYPE), a
+ * JATS article (root <article> holding <front> or <article-meta>), or any root element in a file
+ * named as XML. Tags in a file that says none of this stay text. JATS is told apart so it can be
+ * read as an article.
+ */
+function xmlKind(text: string, extension: string): 'jats' | 'svg' | 'xml' | null {
+  const start = text.replace(/^\ufeff/, '').replace(/^(\s|<!--[\s\S]*?-->)+/, '');
+  const declared = /^<\?xml\b/.test(start) || /^<!DOCTYPE\s+[A-Za-z_]/i.test(start);
+  const body = start.replace(/^(<\?[^>]*\?>|\s|<!--[\s\S]*?-->|<!DOCTYPE[^>[]*(\[[\s\S]*?\])?\s*>)+/i, '');
+  const root = /^<([A-Za-z_][\w.:-]*)[\s>/]/.exec(body)?.[1];
+  if (root?.toLowerCase() === 'svg') return 'svg';
+  const article = root === 'article' && /<(front|article-meta)[\s>]/.test(text);
+  if (!declared && !article && !(root !== undefined && /^(xml|nxml|jats|rss|atom)$/.test(extension))) return null;
+  return article || /^<!DOCTYPE\s+article[^>]*(JATS|NLM)/i.test(start) ? 'jats' : 'xml';
+}
+
 /** Markdown structure: ATX headings, fenced code, list markers, links, GFM table rules. */
 export function looksMarkdown(text: string): boolean {
   const count = (re: RegExp) => text.match(re)?.length ?? 0;
@@ -108,7 +125,9 @@ export function sniff(bytes: Uint8Array, filename: string): Sniffed {
   const text = decodeText(sample).text;
   const extension = /\.([a-z0-9]+)$/i.exec(filename)?.[1]?.toLowerCase() ?? '';
   if (looksHtml(text, extension)) return { format: 'html', mimeType: 'text/html' };
-  if (/^\ufeff?\s*(<\?xml\b|<svg\b)/i.test(text)) throw unsupported('XML and SVG files are not supported; upload the document as PDF, DOCX, HTML or text');
+  const xml = xmlKind(text, extension);
+  if (xml === 'svg') throw unsupported('SVG images are not supported; upload the document as PDF, DOCX, HTML, XML or text');
+  if (xml) return { format: 'xml', mimeType: xml === 'jats' ? 'application/jats+xml' : 'application/xml' };
   if (/^(md|markdown|mdown|mkd|mdx)$/.test(extension) || looksMarkdown(text)) {
     return { format: 'markdown', mimeType: 'text/markdown' };
   }

@@ -25,7 +25,7 @@ export interface PageInfo {
   ocr?: boolean;
 }
 
-export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text' | 'image';
+export type DocumentFormat = 'pdf' | 'docx' | 'html' | 'markdown' | 'text' | 'xml' | 'image';
 
 export interface ParsedDocument {
   format: DocumentFormat;

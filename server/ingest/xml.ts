@@ -23,7 +23,8 @@ export interface XmlOptions {
 
 const CHUNK = 1 << 20;
 
-function decodeXml(bytes: Uint8Array): string {
+/** XML text from its bytes: a BOM, else the declared encoding, else UTF-8. */
+export function decodeXml(bytes: Uint8Array): string {
   const bom = detectBom(bytes);
   if (bom) return decodeWith(bytes.subarray(bom.length), bom.encoding);
   const declaration = /^<\?xml[^>]*encoding\s*=\s*["']([A-Za-z0-9._-]+)["']/.exec(
