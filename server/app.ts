@@ -34,6 +34,8 @@ import { settingsRoutes } from './organisations/settings-routes.ts';
 import { exportRoutes } from './export/routes.ts';
 import { retentionDefaults } from './retention/policy.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
+import { backupRoutes } from './backup/routes.ts';
+import type { BackupService } from './backup/service.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import { httpMetrics, metricsEndpoint } from './metrics/http.ts';
@@ -51,6 +53,8 @@ export interface AppDeps {
   embeddingEngine: () => EmbeddingEngine | null;
   /** The process's metrics: requests are timed into it, and /metrics serves it. */
   metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape'>;
+  /** Built-in backups (server/backup/); absent in apps built without them. */
+  backups?: BackupService;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -62,7 +66,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, backups, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
   // the rightmost ones were appended by our own proxies, anything further left by the client.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
@@ -108,6 +112,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
     ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services), readiness }),
+    ...(backups ? backupRoutes(backups) : []),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);

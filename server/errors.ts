@@ -56,6 +56,8 @@ export const errors = {
   notFound: (what = 'resource') => new AppError(404, 'not_found', `No such ${what}.`),
   methodNotAllowed: () => new AppError(405, 'method_not_allowed', 'That method is not allowed here.'),
   conflict: (message: string) => new AppError(409, 'conflict', message),
+  /** A backup asked for where backups cannot run as configured (no BACKUP_KEY_FILE, …): the reason says what to set. */
+  backupsNotConfigured: (reason: string) => new AppError(409, 'backups_not_configured', `Backups are not configured: ${reason}`),
   /** The original of a document the malware scanner flagged: moved out of the served files. */
   quarantined: (signature: string) => new AppError(409, 'quarantined', `This file was quarantined: the malware scanner found ${signature}. It is not served.`),
   /** With scanning on, an original is served only once the scanner has called it clean. */

@@ -105,10 +105,10 @@ export class BackupService {
     };
   }
 
-  /** Seconds since the last successful backup, and whether the last drill passed (null: none yet): for the metrics. */
-  async health(): Promise<{ lastSuccessAt: Date | null; lastDrillOk: boolean | null }> {
+  /** The last successful backup and the last drill (null: none yet), for the metrics (server/metrics/prometheus.ts reads it at scrape time). */
+  async health(): Promise<{ lastSuccessAt: Date | null; lastDrill: { ok: boolean; at: Date } | null }> {
     const status = await this.status();
-    return { lastSuccessAt: status.lastSuccess ? new Date(status.lastSuccess.at) : null, lastDrillOk: status.lastDrill ? status.lastDrill.ok : null };
+    return { lastSuccessAt: status.lastSuccess ? new Date(status.lastSuccess.at) : null, lastDrill: status.lastDrill ? { ok: status.lastDrill.ok, at: new Date(status.lastDrill.at) } : null };
   }
 
   async list(): Promise<BackupInfo[]> {

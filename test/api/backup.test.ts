@@ -5,7 +5,13 @@ import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
+import { execFileSync } from 'node:child_process';
+import { loadConfig } from '../../server/config.ts';
+import { BackupService } from '../../server/backup/service.ts';
+import { createLogger } from '../../server/logger.ts';
+import { systemClock } from '../../server/clock.ts';
 import { admin } from '../helpers/admin.ts';
+import { valueOf } from '../helpers/metrics.ts';
 import { type Client, setUp, signedIn } from '../helpers/client.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -165,5 +171,79 @@ describe('backup and restore', () => {
     assert.equal(refused.code, 1);
     assert.match(refused.stderr, /damaged, nothing was restored/);
     assert.ok(!existsSync(path.join(elsewhere, 'store')), 'DATA_DIR left as it was');
+  });
+});
+
+describe('backups from the console', () => {
+  let root: string;
+  let server: TestServer;
+  let owner: Client;
+  let env: Record<string, string>;
+  before(async () => {
+    root = await mkdtemp(path.join(os.tmpdir(), 'lectern-backups-api-'));
+    await writeFile(path.join(root, 'backup.key'), randomBytes(32).toString('hex'));
+    await writeFile(path.join(root, 'restic.password'), 'a restic repository password');
+    const repository = path.join(root, 'restic');
+    execFileSync('restic', ['init', '--quiet', '--no-cache'], { env: { PATH: process.env['PATH'] ?? '', RESTIC_REPOSITORY: repository, RESTIC_PASSWORD_FILE: path.join(root, 'restic.password') } });
+    env = { BACKUP_KEY_FILE: path.join(root, 'backup.key'), BACKUP_DIR: path.join(root, 'backups'), BACKUP_SCHEDULE: 'daily@03:00', RESTIC_REPOSITORY: repository, RESTIC_PASSWORD_FILE: path.join(root, 'restic.password') };
+    server = await startTestServer({ dataDir: path.join(root, 'data'), env });
+    owner = (await setUp(server.url)).owner;
+    assert.equal((await owner.post('/api/v1/users', { name: 'Ann Admin', email: 'ann@riverside.test', role: 'admin', password: PW })).status, 201);
+  });
+  after(async () => {
+    await server?.close();
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('the instance owner runs one now and follows it; it is copied to restic; status, readiness and metrics show it', async () => {
+    const ann = await signedIn(server.url, 'ann@riverside.test', PW);
+    assert.equal((await ann.get('/api/v1/system/backups')).status, 403, 'an organisation admin is not the instance owner');
+    assert.equal((await ann.post('/api/v1/system/backups')).status, 403);
+    const empty = (await owner.get('/api/v1/system/backups')).json;
+    assert.deepEqual([empty.backups, empty.lastSuccess, empty.problem, empty.offsite], [[], null, null, true]);
+    assert.match(empty.nextRun, /T03:00:00.000Z$/);
+
+    const started = await owner.post('/api/v1/system/backups');
+    assert.equal(started.status, 202);
+    let report;
+    for (const end = Date.now() + 60_000; ; ) {
+      report = (await owner.get('/api/v1/system/backups')).json;
+      if (report.job.stage === 'done' || report.job.stage === 'failed' || Date.now() > end) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    assert.equal(report.job.id, started.json.id);
+    assert.equal(report.job.stage, 'done', report.job.message);
+    assert.equal(report.backups.length, 1);
+    assert.equal(report.backups[0].verified, null);
+    assert.match(report.lastSuccess.message, /off-site: restic snapshot [0-9a-f]{8,64}/);
+    const snapshots = JSON.parse(execFileSync('restic', ['snapshots', '--json', '--no-cache'], { env: { PATH: process.env['PATH'] ?? '', RESTIC_REPOSITORY: env['RESTIC_REPOSITORY']!, RESTIC_PASSWORD_FILE: env['RESTIC_PASSWORD_FILE']! } }).toString());
+    assert.equal(snapshots.length, 1);
+    assert.ok(snapshots[0].tags.includes(report.backups[0].name), 'the restic snapshot is tagged with the backup');
+
+    // The weekly drill, run as the schedule runs it: recorded in the store for the console and the metrics.
+    const config = loadConfig({ DATA_DIR: server.dataDir, ...env });
+    const drill = await new BackupService({ config, store: server.store, clock: systemClock, log: createLogger({ level: 'silent' }) }).drill();
+    assert.equal(drill?.ok, true, drill?.message ?? '');
+    const after_ = (await owner.get('/api/v1/system/backups')).json;
+    assert.equal(after_.lastDrill.ok, true);
+    assert.equal(after_.backups[0].verified.ok, true);
+    const ready = (await owner.get('/readyz')).json.components.find((c: { name: string }) => c.name === 'backups');
+    assert.equal(`${ready.kind}:${ready.state}`, 'local+restic:ok');
+    const metrics = (await owner.get('/metrics')).text;
+    assert.equal(valueOf(metrics, 'lectern_backup_last_success_timestamp_seconds'), Date.parse(report.lastSuccess.at) / 1000);
+    assert.equal(valueOf(metrics, 'lectern_backup_drill_success'), 1);
+  });
+
+  it('refuses to run without a backup key, saying what to set', async () => {
+    const bare = await startTestServer();
+    try {
+      const c = (await setUp(bare.url)).owner;
+      const refused = await c.post('/api/v1/system/backups');
+      assert.equal(refused.status, 409);
+      assert.equal(refused.json.error.code, 'backups_not_configured');
+      assert.match(refused.json.error.message, /BACKUP_KEY_FILE/);
+    } finally {
+      await bare.close();
+    }
   });
 });
