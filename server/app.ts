@@ -34,10 +34,9 @@ import { settingsRoutes } from './organisations/settings-routes.ts';
 import { exportRoutes } from './export/routes.ts';
 import { retentionDefaults } from './retention/policy.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
-import { backupRoutes } from './backup/routes.ts';
-import type { BackupService } from './backup/service.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
+import type { RealtimeSpeech } from './realtime/session.ts';
 import { httpMetrics, metricsEndpoint } from './metrics/http.ts';
 import type { PrometheusMetrics } from './metrics/prometheus.ts';
 
@@ -53,8 +52,8 @@ export interface AppDeps {
   embeddingEngine: () => EmbeddingEngine | null;
   /** The process's metrics: requests are timed into it, and /metrics serves it. */
   metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape'>;
-  /** Built-in backups (server/backup/); absent in apps built without them. */
-  backups?: BackupService;
+  /** The voice engines realtime sessions use, for what /system/models says of them; none in tests that build the app alone. */
+  speech?: RealtimeSpeech;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -66,7 +65,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, backups, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, speech, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
   // the rightmost ones were appended by our own proxies, anything further left by the client.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
@@ -111,8 +110,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       },
     }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
-    ...systemRoutes({ modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services), readiness }),
-    ...(backups ? backupRoutes(backups) : []),
+    ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness }),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);
@@ -191,15 +189,21 @@ function fromThisHost(ctx: { req: { socket: { remoteAddress?: string | undefined
   return loopback && ctx.req.headers['x-forwarded-for'] === undefined && ctx.req.headers['forwarded'] === undefined;
 }
 
-function modelsInUse(llm: LlmProvider, services: Services): RoleInUse {
+function modelsInUse(llm: LlmProvider, services: Services, speech: RealtimeSpeech | undefined): RoleInUse {
   const embeddings = services.search.embeddingsStatus();
   return {
     llm: llm.local
       ? { using: `local:${llm.local.model.id}`, note: llm.cloud ? `cloud fallback ${llm.cloud.name} where an organisation's policy allows it` : 'local only' }
       : { using: llm.cloud?.name ?? null, note: `${llm.localReason ?? 'no local LLM'}; answers are extractive (quoted passages)${llm.cloud ? ` unless a policy allows ${llm.cloud.name}` : ''}` },
     embeddings: embeddings.available ? { using: embeddings.model, note: 'hybrid search' } : { using: null, note: `${embeddings.reason ?? 'no embedding model'}; search is keyword-only` },
-    stt: { using: null, note: 'voice input arrives with the realtime voice release' },
-    tts: { using: null, note: 'spoken answers arrive with the realtime voice release' },
-    vad: { using: null, note: 'voice activity detection arrives with the realtime voice release' },
+    stt: speech?.stt
+      ? { using: `${speech.stt.kind}:${speech.stt.model.id}`, note: speech.stt.model.streaming ? 'voice input, transcribed as it is spoken' : 'voice input, transcribed per utterance' }
+      : { using: null, note: `${speech?.sttReason ?? 'no speech-to-text model'}; voice input is unavailable` },
+    tts: speech?.tts
+      ? { using: `${speech.tts.kind}:${speech.tts.voice.id}`, note: speech.ttsReason ?? 'spoken answers' }
+      : { using: null, note: speech?.ttsReason ?? 'no voice; answers are text only' },
+    vad: speech?.vad
+      ? { using: 'local:silero-vad-v5', note: 'hands-free turns: detects the end of speech' }
+      : { using: null, note: `${speech?.vadReason ?? 'no voice activity detection'}; voice turns are push-to-talk only` },
   };
 }

@@ -1,12 +1,13 @@
 import { route } from '../http/route.ts';
 import type { Readiness } from '../ops/health.ts';
 import { modelRoles, scanModels, type ModelRole } from './catalog.ts';
-import { HealthReport, ModelsStatus } from './schema.ts';
+import { diskSpace } from './disk.ts';
+import { DiskStatus, HealthReport, ModelsStatus } from './schema.ts';
 
 /** What each role runs on right now, as the live engines report it. */
 export type RoleInUse = Record<ModelRole, { using: string | null; note: string }>;
 
-export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'> }) {
+export function systemRoutes(d: { dataDir: string; modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'> }) {
   return [
     route({
       method: 'get',
@@ -21,6 +22,20 @@ export function systemRoutes(d: { modelsDir: string; manifestPath: string; inUse
         },
       },
       handler: () => d.readiness.report(),
+    }),
+    route({
+      method: 'get',
+      path: '/system/disk',
+      summary: 'Free and total space of the filesystem holding DATA_DIR, as the server may use it',
+      tag: 'System',
+      access: 'instanceOwner',
+      responses: {
+        200: {
+          description: 'Space under DATA_DIR',
+          schema: DiskStatus,
+        },
+      },
+      handler: async () => ({ of: 'DATA_DIR' as const, ...(await diskSpace(d.dataDir)) }),
     }),
     route({
       method: 'get',

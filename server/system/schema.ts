@@ -23,3 +23,10 @@ export const ModelsStatus = z.object({
   ),
   fetchCommand: z.string(),
 });
+
+export const DiskStatus = z.object({
+  /** What the numbers are of: the filesystem holding DATA_DIR. */
+  of: z.literal('DATA_DIR'),
+  freeBytes: z.number(),
+  totalBytes: z.number(),
+});

@@ -27,6 +27,8 @@ import type {
   MeAnswer,
   Message,
   ModelsStatus,
+  HealthReport,
+  DiskStatus,
   OrganisationList,
   PasswordReset,
   RecoveryCodes,
@@ -296,6 +298,8 @@ export const api = {
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),
+  systemHealth: () => request<HealthReport>('GET', '/system/health'),
+  systemDisk: () => request<DiskStatus>('GET', '/system/disk'),
 };
 
 export const canManageUsers = (user: User): boolean => user.role === 'owner' || user.role === 'admin';

@@ -22,6 +22,7 @@ import { OrganisationsPage } from './pages/organisations.tsx';
 import { RestrictedScreen } from './pages/restricted.tsx';
 import { SettingsPage } from './pages/settings.tsx';
 import { SetupPage } from './pages/setup.tsx';
+import { SystemPage } from './pages/system.tsx';
 import { UsagePage } from './pages/usage.tsx';
 import { UsersPage } from './pages/users.tsx';
 
@@ -45,6 +46,7 @@ const sections: readonly Section[] = [
   { path: '/audit', label: 'Audit log', component: AuditPage, allow: admins },
   { path: '/organisations', label: 'Organisations', component: OrganisationsPage, allow: (me) => me.user.instanceOwner },
   { path: '/usage', label: 'Usage', component: UsagePage, allow: admins },
+  { path: '/system', label: 'System', component: SystemPage, allow: admins },
   // Everyone may read which engines answer them; only admins change it, so only they need the link.
   { path: '/settings', label: 'Settings', component: SettingsPage, listed: admins },
   { path: '/account', label: 'Account', component: AccountPage },

@@ -186,7 +186,8 @@ const modelColumns: Column<RoleRow>[] = [
   },
 ];
 
-function Models({ models }: { models: ModelsStatus }) {
+/** The models table with the command that fetches them; the System page shows it too. */
+export function Models({ models }: { models: ModelsStatus }) {
   return (
     <>
       <DataTable caption="Models per role" columns={modelColumns} rows={models.roles} rowKey={(r) => r.role} empty="No model roles reported." />

@@ -1,0 +1,82 @@
+import assert from 'node:assert/strict';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import type { Browser } from 'playwright-core';
+import { heading, launchBrowser, openAs, resultsDir } from '../helpers/browser.ts';
+import { setUp, signedIn } from '../helpers/client.ts';
+import { startTestServer, type TestServer } from '../helpers/server.ts';
+
+// The console's System page (#12, item 7): the instance owner sees each component's health, the
+// job queue, disk space under DATA_DIR and the models with the command that fetches them; another
+// admin sees the models and is told the rest is the instance owner's; others have no such page.
+
+let browser: Browser;
+let server: TestServer;
+before(async () => {
+  browser = await launchBrowser();
+  server = await startTestServer({ env: { TTS_MODEL: 'off' } });
+});
+after(async () => {
+  await browser.close();
+  await server.close();
+});
+
+test('the instance owner sees components, queue, disk and models', async (t) => {
+  const { owner } = await setUp(server.url);
+  const { context, page, problems } = await openAs(browser, owner, server.url);
+  t.after(() => context.close());
+  await page.goto(`${server.url}/system`);
+  await heading(page, 'System').waitFor();
+
+  const components = page.getByRole('table', { name: 'Components and their readiness' });
+  await components.waitFor();
+  const store = components.getByRole('row').filter({ has: page.getByRole('cell', { name: 'store', exact: true }) });
+  assert.match(await store.innerText(), /embedded[\s\S]*OK/);
+  assert.match(await page.getByRole('status').filter({ hasText: /Ready|Starting/ }).innerText(), /^(Ready|Starting)/);
+
+  const queue = page.getByRole('region', { name: 'Job queue' });
+  assert.match(await queue.innerText(), /In the embedded store: 0 pending, 0 running, 0 failed/);
+  const disk = page.getByRole('region', { name: 'Disk' });
+  assert.match(await disk.innerText(), /GB free of [\d.,]+ GB \(\d+ %\) on the disk holding DATA_DIR/);
+  const meter = disk.getByRole('meter');
+  assert.equal(Number(await meter.getAttribute('value')) > 0, true);
+
+  const models = page.getByRole('region', { name: 'Models' });
+  await models.getByRole('table', { name: 'Models per role' }).waitFor();
+  assert.match(await models.innerText(), /npm run models/);
+  // Voice is built: the roles say what runs, not that it comes in a later release.
+  assert.doesNotMatch(await models.innerText(), /arrives? with the realtime voice release/);
+  assert.match(await models.innerText(), /text only/, 'TTS_MODEL=off: answers are text only');
+
+  assert.ok(await page.getByRole('link', { name: 'System' }).isVisible(), 'listed in the navigation');
+  await page.screenshot({ path: path.join(resultsDir, 'system-page.png'), fullPage: true });
+  assert.deepEqual(problems, []);
+});
+
+test('another admin sees the models only; an editor has no System page', async (t) => {
+  const PW = 'a sufficiently long password';
+  const owner = await signedIn(server.url, 'ada@riverside.test', 'correct horse battery staple');
+  assert.equal((await owner.post('/api/v1/users', { email: 'adam@riverside.test', name: 'Adam Admin', role: 'admin', password: PW })).status, 201);
+  assert.equal((await owner.post('/api/v1/users', { email: 'eddie@riverside.test', name: 'Eddie Editor', role: 'editor', password: PW })).status, 201);
+
+  const admin = await signedIn(server.url, 'adam@riverside.test', PW);
+  assert.equal((await admin.get('/api/v1/system/disk')).status, 403, 'disk space is the instance owner\'s');
+  const disk = (await owner.get('/api/v1/system/disk')).json;
+  assert.equal(disk.of, 'DATA_DIR');
+  assert.ok(disk.freeBytes > 0 && disk.freeBytes <= disk.totalBytes, JSON.stringify(disk));
+  const asAdmin = await openAs(browser, admin, server.url);
+  t.after(() => asAdmin.context.close());
+  await asAdmin.page.goto(`${server.url}/system`);
+  await heading(asAdmin.page, 'System').waitFor();
+  await asAdmin.page.getByText('shown to the instance owner').waitFor();
+  await asAdmin.page.getByRole('table', { name: 'Models per role' }).waitFor();
+  assert.equal(await asAdmin.page.getByRole('region', { name: 'Components' }).count(), 0);
+  assert.deepEqual(asAdmin.problems, [], 'no request the admin may not make');
+
+  const editor = await signedIn(server.url, 'eddie@riverside.test', PW);
+  const asEditor = await openAs(browser, editor, server.url);
+  t.after(() => asEditor.context.close());
+  await asEditor.page.goto(`${server.url}/system`);
+  await heading(asEditor.page, 'Not available for your role').waitFor();
+  assert.equal(await asEditor.page.getByRole('link', { name: 'System' }).count(), 0);
+});
