@@ -34,6 +34,8 @@ import { settingsRoutes } from './organisations/settings-routes.ts';
 import { exportRoutes } from './export/routes.ts';
 import { retentionDefaults } from './retention/policy.ts';
 import { systemRoutes, type RoleInUse } from './system/routes.ts';
+import { backupRoutes } from './backup/routes.ts';
+import type { BackupService } from './backup/service.ts';
 import { usageRoutes } from './usage/routes.ts';
 import { realtimeRoutes } from './realtime/routes.ts';
 import type { RealtimeSpeech } from './realtime/session.ts';
@@ -54,6 +56,8 @@ export interface AppDeps {
   metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape'>;
   /** The voice engines realtime sessions use, for what /system/models says of them; none in tests that build the app alone. */
   speech?: RealtimeSpeech;
+  /** Built-in backups (server/backup/); absent in apps built without them. */
+  backups?: BackupService;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -65,7 +69,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, speech, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, speech, backups, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
   // the rightmost ones were appended by our own proxies, anything further left by the client.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
@@ -111,6 +115,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
     ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness }),
+    ...(backups ? backupRoutes(backups) : []),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
   const docsHtml = renderDocsPage(openapi);

@@ -16,6 +16,7 @@ import { createServices } from './services.ts';
 import { scheduleRetention } from './retention/retention.ts';
 import type { RealtimeDeps } from './realtime/server.ts';
 import { openPrometheusMetrics } from './metrics/prometheus.ts';
+import { openBackups } from './backup/open.ts';
 import { timedQueue } from './queue/timed.ts';
 
 export interface ApplianceOptions {
@@ -89,6 +90,9 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   services.pipeline.register(timedQueue(queue, metrics.recorder.jobs));
   // Read when Prometheus scrapes, from the parts that own them.
   metrics.watch({ queue: () => queue.counts(), engines: () => llm.router.status(), readiness: () => readiness.report(), dataDir: config.dataDir });
+  // Opened after the store, so its schedule stops (a running backup finishing) before the store closes.
+  const backups = await openBackups({ config, log, clock, store, registry });
+  metrics.watch({ backups: async () => backups.health() });
   const requeued = await services.documents.requeueUnfinished();
   if (requeued > 0) log.info({ documents: requeued }, 'unfinished documents queued again');
   await queue.start();
@@ -124,6 +128,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     embeddingEngine: () => embeddings.engine(),
     metrics,
     speech,
+    backups,
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
   const realtime: RealtimeDeps = {
