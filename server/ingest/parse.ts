@@ -83,6 +83,9 @@ export async function parseDocument(input: ParseInput, limits: ParseLimits, opti
     const extracted = await extract(format, source, run);
     if (run.blocks.length === 0) throw new IngestError('no_text', 'No text was found in the document');
     if (run.stage === 'parsing') run.progress('parsing', 1);
+    if (run.mojibakeRepaired > 0) {
+      run.warnings.push(`Repaired double-encoded characters (such as “Ã¸” for “ø”) in ${run.mojibakeRepaired} passage${run.mojibakeRepaired === 1 ? '' : 's'}: the text had been read in the wrong encoding before it was saved`);
+    }
     return { format, mimeType, ...extracted, blocks: run.blocks, warnings: run.warnings };
   } catch (error) {
     throw toIngestError(error);

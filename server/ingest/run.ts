@@ -3,6 +3,7 @@
 // limit is enforced in one place instead of once per parser.
 
 import type * as Ocr from './ocr.ts';
+import { repairMojibake } from './mojibake.ts';
 import { IngestError, type Block, type BlockKind, type ParseLimits, type ParseProgress, type ParseStage } from './types.ts';
 
 export type { OcrResult } from './ocr.ts';
@@ -47,6 +48,8 @@ export class ParseRun {
   readonly blocks: Block[] = [];
   readonly warnings: string[] = [];
   #chars = 0;
+  /** Blocks whose double-encoded UTF-8 was repaired. */
+  mojibakeRepaired = 0;
   readonly #now: () => number;
   readonly #deadline: number;
   readonly #onProgress: ParseProgress | undefined;
@@ -86,8 +89,13 @@ export class ParseRun {
 
   /** Appends a block unless its text is empty after normalisation; enforces `maxTextChars`. */
   add(kind: BlockKind, text: string, extra: { level?: number; page?: number } = {}): void {
-    const clean = kind === 'code' ? normalizeCode(text) : normalizeSpace(text);
+    let clean = kind === 'code' ? normalizeCode(text) : normalizeSpace(text);
     if (!clean) return;
+    const repaired = repairMojibake(clean);
+    if (repaired !== null) {
+      clean = repaired;
+      this.mojibakeRepaired++;
+    }
     this.#chars += clean.length;
     if (this.#chars > this.limits.maxTextChars) {
       throw new IngestError(
