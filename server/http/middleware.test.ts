@@ -72,7 +72,7 @@ describe('request log', () => {
     app.use(errorHandler({ bodyLimit: '1kb' }));
     app.use((ctx) => {
       if (ctx.path === '/known') throw errors.conflict('Already there.');
-      (ctx.state.log as typeof log).info('handled');
+      (ctx.state.log as typeof log).info({ login: { password: 'hunter2' } }, 'handled');
       ctx.body = { ok: true };
     });
     server = http.createServer(app.callback()).listen(0, '127.0.0.1');
@@ -93,6 +93,9 @@ describe('request log', () => {
     const lines = raw.filter((l) => l.includes('once-'));
     assert.equal(lines.length, 4, raw.join('\n')); // handled + request, catalogue error + request
     for (const line of lines) assert.equal(line.match(/"reqId"/g)?.length, 1, line);
+    assert.ok(!raw.join('\n').includes('hunter2'), 'what the handler logs is still redacted');
+    const request = lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l['msg'] === 'request' && l['reqId'] === 'once-1');
+    assert.deepEqual(request?.['req'], { method: 'GET', path: '/work', ip: '127.0.0.1' });
   });
 
   it('logs quiet requests at debug only', async () => {

@@ -12,6 +12,10 @@ const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
  * bury the requests that matter, and cost a synchronous write each.
  */
 export function requestContext(log: Logger, options: { quiet?: (ctx: Context) => boolean } = {}): Middleware {
+  // The request line is built here from fields that hold no secret (method, path, address, status),
+  // so it skips redaction: matching the wildcard paths costs about five times the rest of the line,
+  // on every request. Everything else logged while serving goes through `log`, redacted.
+  const requestLog = log.child({}, { redact: { paths: [] } });
   return async (ctx, next) => {
     const incoming = ctx.get('x-request-id');
     const requestId = REQUEST_ID.test(incoming) ? incoming : randomUUID();
@@ -26,9 +30,9 @@ export function requestContext(log: Logger, options: { quiet?: (ctx: Context) =>
         await next();
       } finally {
         const level = options.quiet?.(ctx) ? 'debug' : 'info';
-        if (log.isLevelEnabled(level)) {
+        if (requestLog.isLevelEnabled(level)) {
           const ms = Math.round((performance.now() - started) * 10) / 10;
-          log[level]({ req: { method: ctx.method, path: ctx.path, ip: ctx.ip }, res: { status: ctx.status }, ms }, 'request');
+          requestLog[level]({ req: { method: ctx.method, path: ctx.path, ip: ctx.ip }, res: { status: ctx.status }, ms }, 'request');
         }
       }
     });
