@@ -5,7 +5,6 @@
 // indexes and swaps them in at once, so it is rebuilt now, while servers go on searching.
 
 import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { parseArgs } from 'node:util';
 import type { Config } from '../config.ts';
 import { collections } from '../db.ts';
@@ -16,8 +15,7 @@ import { sqliteFileOf } from '../store/open.ts';
 import type { Store } from '../store/store.ts';
 import { EXIT, UsageError, type AdminCommand, type AdminOutput } from './command.ts';
 import { openConfiguredStore } from './open-store.ts';
-import { serverHolds } from './status.ts';
-import { storeInUse } from './store-in-use.ts';
+import { separateIndexFileIn, serverHolds } from './status.ts';
 
 export const reindex: AdminCommand = {
   name: 'reindex',
@@ -41,8 +39,12 @@ the store or the index cannot be opened.`,
     const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(`reindex takes no arguments (got ${positionals.join(' ')})`);
     // Asked before this command opens the store: its own connection would count as a holder.
-    const separateIndex = path.join(config.dataDir, 'search', 'index.sqlite');
-    const held = serverHolds(config.dataDir) || (existsSync(separateIndex) && storeInUse(separateIndex));
+    const held = serverHolds(config.dataDir);
+    if (config.MONGODB_URL && !config.MEILI_URL && !existsSync(separateIndexFileIn(config.dataDir))) {
+      // Each process on a shared store keeps its own embedded index in its own DATA_DIR.
+      out.warn(`DATA_DIR holds no embedded search index (${separateIndexFileIn(config.dataDir)}); with MONGODB_URL and no MEILI_URL, point DATA_DIR at the server's`);
+      return EXIT.failed;
+    }
     const store = await openConfiguredStore(config, out);
     if (!store) return EXIT.failed;
     try {

@@ -22,9 +22,15 @@ import { storeFileIn, storeInUse } from './store-in-use.ts';
 /** The server's lock on DATA_DIR (server/ops/data-dir.ts): a SQLite file it holds exclusively while it runs. */
 const LOCK_FILE = 'lectern.lock';
 
-/** Whether a server holds DATA_DIR: its lock, or (before the lock existed) an open embedded store. */
+/** Where the embedded search index is kept when the store is not embedded (server/search/open.ts). */
+export const separateIndexFileIn = (dataDir: string): string => path.join(dataDir, 'search', 'index.sqlite');
+
+/**
+ * Whether a server holds DATA_DIR: its lock (taken by `npm start`), or an open embedded store or
+ * embedded search index (what an in-process server, or one from before the lock, holds).
+ */
 export function serverHolds(dataDir: string): boolean {
-  return storeInUse(path.join(dataDir, LOCK_FILE)) || storeInUse(storeFileIn(dataDir));
+  return [path.join(dataDir, LOCK_FILE), storeFileIn(dataDir), separateIndexFileIn(dataDir)].some((file) => storeInUse(file));
 }
 
 export const status: AdminCommand = {

@@ -9,6 +9,7 @@ import { admin } from '../helpers/admin.ts';
 import { Client, OWNER, setUp } from '../helpers/client.ts';
 
 type SignedIn = Client;
+import { ferretdbMissing, startFerretDB } from '../helpers/ferretdb.ts';
 import { startTestServer } from '../helpers/server.ts';
 
 // The operator command line (#12, item 4): status, create-owner, reindex and models, run as the
@@ -203,5 +204,52 @@ describe('npm run admin: status, create-owner, reindex, models', () => {
     assert.match(satisfied.stdout, /llm +my-own +installed \(your own \(not in the manifest\)\)/);
     assert.match(satisfied.stdout, /tts +espeak +system/);
     assert.doesNotMatch(satisfied.stdout, /Fetch the missing/);
+  });
+});
+
+describe('npm run admin on the full stack (MONGODB_URL): create-owner, status, reindex', { skip: ferretdbMissing() }, () => {
+  it('sets up, counts and rebuilds a process\'s embedded index against a shared store', async () => {
+    const ferret = await startFerretDB();
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lectern-admin-mongo-'));
+    let server = await startTestServer({ dataDir, env: { MONGODB_URL: ferret.url, TTS_MODEL: 'off' } });
+    const env = { DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), MONGODB_URL: ferret.url };
+    try {
+      const created = await admin(['create-owner', '--email', OWNER.email, '--name', OWNER.name, '--organisation', OWNER.organisation], env);
+      assert.equal(created.code, 0, created.stderr);
+      const password = /Password, shown this once: (\S+)/.exec(created.stdout)![1]!;
+      const owner = new Client(server.url);
+      assert.equal((await owner.post('/api/v1/auth/login', { email: OWNER.email, password })).status, 200);
+      assert.equal((await owner.post('/api/v1/auth/password', { currentPassword: password, newPassword: OWNER.password })).status < 300, true);
+      const kbId = (await owner.post('/api/v1/kbs', { name: 'Policies' })).json.id as string;
+      assert.equal((await owner.upload(kbId, [{ name: 'fire.txt', bytes: 'Fire doors must stay closed at all times.' }])).status, 202);
+      await owner.settle(kbId);
+
+      const status = await admin(['status'], env);
+      assert.equal(status.code, 0, status.stderr);
+      assert.match(status.stdout, /Store +MongoDB \(MONGODB_URL\)/);
+      assert.match(status.stdout, /held by a running Lectern server/);
+      assert.match(status.stdout, /Counts +1 organisations, 1 users, 1 knowledge bases/);
+      assert.match(status.stdout, /Documents +1 \(0 queued, 0 processing, 1 ready, 0 failed\)/);
+      assert.match(status.stdout, /Queue +in the store: 0 pending, 0 running, 0 failed/);
+
+      const online = await admin(['reindex'], env);
+      assert.equal(online.code, 0, online.stderr);
+      assert.match(online.stdout, /a rebuild is requested in the store/);
+      const elsewhere = await admin(['reindex'], { ...env, DATA_DIR: path.join(dataDir, 'operator') });
+      assert.equal(elsewhere.code, 1);
+      assert.match(elsewhere.stderr, /DATA_DIR holds no embedded search index/);
+      await server.close();
+
+      const offline = await admin(['reindex'], env);
+      assert.equal(offline.code, 0, offline.stderr);
+      assert.match(offline.stdout, /Rebuilt the embedded index from the store: [1-9]\d* chunks/);
+      server = await startTestServer({ dataDir, env: { MONGODB_URL: ferret.url, TTS_MODEL: 'off' } });
+      const hits = (await owner.withBase(server.url).post(`/api/v1/kbs/${kbId}/search`, { query: 'fire doors', mode: 'keyword' })).json.hits as Array<{ documentName: string }>;
+      assert.deepEqual(hits.map((h) => h.documentName), ['fire.txt']);
+    } finally {
+      await server.close();
+      await ferret.stop();
+      await rm(dataDir, { recursive: true, force: true });
+    }
   });
 });
