@@ -28,8 +28,8 @@ RUN apt-get update \
 # A fixed uid, so files on the volumes keep one owner across rebuilds.
 RUN groupadd --system --gid 10001 lectern \
  && useradd --system --uid 10001 --gid lectern --home-dir /data --no-create-home --shell /usr/sbin/nologin lectern \
- && mkdir -p /data /models \
- && chown lectern:lectern /data /models
+ && mkdir -p /data /models /backups \
+ && chown lectern:lectern /data /models /backups
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
@@ -43,7 +43,8 @@ ENV NODE_ENV=production \
     DATA_DIR=/data \
     MODELS_DIR=/models
 USER lectern
-VOLUME ["/data", "/models"]
+# /backups: BACKUP_DIR by default (beside DATA_DIR, never inside it).
+VOLUME ["/data", "/models", "/backups"]
 EXPOSE 8080
 # /healthz answers from the moment the server listens, before models and the index are loaded.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \

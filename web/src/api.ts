@@ -29,6 +29,8 @@ import type {
   ModelsStatus,
   HealthReport,
   DiskStatus,
+  Backups,
+  BackupJob,
   OrganisationList,
   PasswordReset,
   RecoveryCodes,
@@ -300,6 +302,8 @@ export const api = {
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),
   systemHealth: () => request<HealthReport>('GET', '/system/health'),
   systemDisk: () => request<DiskStatus>('GET', '/system/disk'),
+  backups: () => request<Backups>('GET', '/system/backups'),
+  startBackup: () => request<BackupJob>('POST', '/system/backups'),
 };
 
 export const canManageUsers = (user: User): boolean => user.role === 'owner' || user.role === 'admin';

@@ -11,6 +11,7 @@ import { ToastContext, useToastState } from './hooks/use-toast.ts';
 import { AccountPage } from './pages/account.tsx';
 import { ApiKeysPage } from './pages/api-keys.tsx';
 import { AuditPage } from './pages/audit.tsx';
+import { BackupsPage } from './pages/backups.tsx';
 import { ChatPage } from './pages/chat.tsx';
 import { DocumentPage } from './pages/document.tsx';
 import { HomePage } from './pages/home.tsx';
@@ -47,6 +48,7 @@ const sections: readonly Section[] = [
   { path: '/organisations', label: 'Organisations', component: OrganisationsPage, allow: (me) => me.user.instanceOwner },
   { path: '/usage', label: 'Usage', component: UsagePage, allow: admins },
   { path: '/system', label: 'System', component: SystemPage, allow: admins },
+  { path: '/backups', label: 'Backups', component: BackupsPage, allow: (me) => me.user.instanceOwner },
   // Everyone may read which engines answer them; only admins change it, so only they need the link.
   { path: '/settings', label: 'Settings', component: SettingsPage, listed: admins },
   { path: '/account', label: 'Account', component: AccountPage },
