@@ -253,3 +253,29 @@ describe('npm run admin on the full stack (MONGODB_URL): create-owner, status, r
     }
   });
 });
+
+const MEILI_URL = process.env['MEILI_URL'];
+describe('npm run admin -- reindex on Meilisearch (MEILI_URL)', { skip: MEILI_URL ? false : 'MEILI_URL is not set: set MEILI_URL (and MEILI_MASTER_KEY) to a Meilisearch 1.x to run it' }, () => {
+  it('rebuilds while the server serves, which keeps finding the document', async () => {
+    const dataDir = await mkdtemp(path.join(os.tmpdir(), 'lectern-admin-meili-'));
+    const meili = { MEILI_URL: MEILI_URL!, MEILI_MASTER_KEY: process.env['MEILI_MASTER_KEY'] ?? '', MEILI_INDEX_PREFIX: `lectern-admin-${process.pid}-${Date.now().toString(36)}` };
+    const server = await startTestServer({ dataDir, env: { ...meili, TTS_MODEL: 'off' } });
+    try {
+      const { owner } = await setUp(server.url);
+      const kbId = await (async () => {
+        const id = (await owner.post('/api/v1/kbs', { name: 'Policies' })).json.id as string;
+        assert.equal((await owner.upload(id, [{ name: 'fire.txt', bytes: 'Fire doors must stay closed at all times.' }])).status, 202);
+        await owner.settle(id);
+        return id;
+      })();
+      const run = await admin(['reindex'], { DATA_DIR: dataDir, MODELS_DIR: path.join(dataDir, 'models'), ...meili });
+      assert.equal(run.code, 0, run.stderr);
+      assert.match(run.stdout, /Rebuilt Meilisearch at \S+ from the store: [1-9]\d* chunks/);
+      const hits = (await owner.post(`/api/v1/kbs/${kbId}/search`, { query: 'fire doors', mode: 'keyword' })).json.hits as Array<{ documentName: string }>;
+      assert.deepEqual(hits.map((h) => h.documentName), ['fire.txt']);
+    } finally {
+      await server.close();
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  });
+});
