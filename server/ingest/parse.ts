@@ -4,7 +4,7 @@
 // loads pdf.js.
 
 import { ParseRun, type OcrEngine, type ParseOptions } from './run.ts';
-import { withoutDrawingInstructions } from './gibberish.ts';
+import { cleanUp } from './clean-up.ts';
 import { sniff } from './sniff.ts';
 import { ByteSource, HEAD_BYTES } from './source.ts';
 import { IngestError, type ParsedDocument, type ParseInput, type ParseLimits } from './types.ts';
@@ -83,18 +83,8 @@ export async function parseDocument(input: ParseInput, limits: ParseLimits, opti
     run.progress('parsing', 0);
     const extracted = await extract(format, source, run);
     if (run.blocks.length === 0) throw new IngestError('no_text', 'No text was found in the document');
-    const language = withoutDrawingInstructions(run.blocks);
-    if (language.blocks.length === 0) {
-      throw new IngestError('no_text', 'The document’s text is not language: it reads like PDF drawing instructions (a damaged or unusual file). Save it again as PDF from the program that made it, or print it to PDF.');
-    }
-    if (language.dropped > 0) {
-      run.blocks.splice(0, run.blocks.length, ...language.blocks);
-      run.warnings.push(`${language.dropped} of ${language.pages} page${language.pages === 1 ? '' : 's'} held PDF drawing instructions instead of text and ${language.dropped === 1 ? 'was' : 'were'} left out`);
-    }
+    cleanUp(run);
     if (run.stage === 'parsing') run.progress('parsing', 1);
-    if (run.mojibakeRepaired > 0) {
-      run.warnings.push(`Repaired double-encoded characters (such as “Ã¸” for “ø”) in ${run.mojibakeRepaired} passage${run.mojibakeRepaired === 1 ? '' : 's'}: the text had been read in the wrong encoding before it was saved`);
-    }
     return { format, mimeType, ...extracted, blocks: run.blocks, warnings: run.warnings };
   } catch (error) {
     throw toIngestError(error);
