@@ -1,6 +1,7 @@
-import { chmodSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { pathToFileURL } from 'node:url';
 
 /** DATA_DIR cannot hold Lectern's data: a configuration problem, said in one line. */
 export class DataDirError extends Error {
@@ -46,43 +47,49 @@ export interface DataDirLock {
 }
 
 const LOCK_FILE = 'lectern.lock';
-const PID_FILE = 'lectern.pid';
 
 /**
  * Makes this process the only Lectern server on DATA_DIR. Two servers on one embedded store
  * would each keep their own search index and queue, and one's uploads would be invisible to the
  * other's search. The lock is SQLite's exclusive lock on a small database of its own: an OS file
  * lock (fcntl), which the kernel drops when the process dies, so a kill -9 leaves nothing to clean
- * up — a pid file alone would outlive it. The pid file beside it only names the holder in the
- * refusal. Operator commands never take this lock: those that are safe while the server runs
- * keep working, and those that are not check the store itself (server/admin/store-in-use.ts).
+ * up (a pid file would outlive it) and DATA_DIR holds just `lectern.lock` beside the data. The
+ * holder writes its pid into it, for the refusal to name. Operator commands never take this lock:
+ * those that are safe while the server runs keep working, and those that are not check the store
+ * itself (server/admin/store-in-use.ts).
  */
 export function lockDataDir(dir: string): DataDirLock {
-  const db = new DatabaseSync(path.join(dir, LOCK_FILE));
+  const file = path.join(dir, LOCK_FILE);
+  const db = new DatabaseSync(file);
   try {
     // EXCLUSIVE locking mode keeps the write lock after the first write transaction commits,
-    // until the connection closes; busy_timeout 0 makes a held lock an immediate refusal.
-    db.exec('PRAGMA busy_timeout = 0; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder; COMMIT;');
+    // until the connection closes; busy_timeout 0 makes a held lock an immediate refusal. The
+    // journal stays in memory, so no `-journal` file lingers in DATA_DIR beside the lock.
+    db.exec(`PRAGMA busy_timeout = 0; PRAGMA journal_mode = MEMORY; PRAGMA locking_mode = EXCLUSIVE; BEGIN EXCLUSIVE; CREATE TABLE IF NOT EXISTS holder (pid INTEGER); DELETE FROM holder; INSERT INTO holder VALUES (${process.pid}); COMMIT;`);
   } catch (err) {
     db.close();
     if (!/locked|busy/i.test((err as Error).message)) throw err;
-    const holder = readPid(path.join(dir, PID_FILE));
+    const holder = holderPid(file);
     throw new DataDirBusyError(`DATA_DIR ${dir} is in use by another Lectern process${holder ? ` (pid ${holder})` : ''}; stop it first, or give this one another DATA_DIR`, { cause: err });
   }
-  const pidFile = path.join(dir, PID_FILE);
-  writeFileSync(pidFile, `${process.pid}\n`);
-  return {
-    release: () => {
-      rmSync(pidFile, { force: true });
-      db.close();
-    },
-  };
+  return { release: () => db.close() };
 }
 
-function readPid(file: string): number | null {
+/**
+ * The pid the holder wrote, read past its lock: `immutable=1` makes SQLite read the committed pages
+ * without taking any lock (safe here: the holder never writes again). Null when it cannot be read.
+ */
+function holderPid(file: string): number | null {
   try {
-    const pid = Number.parseInt(readFileSync(file, 'utf8'), 10);
-    return Number.isInteger(pid) && pid > 0 ? pid : null;
+    const url = pathToFileURL(file);
+    url.searchParams.set('immutable', '1');
+    const db = new DatabaseSync(url, { readOnly: true });
+    try {
+      const row = db.prepare('SELECT pid FROM holder').get() as { pid?: unknown } | undefined;
+      return typeof row?.pid === 'number' && row.pid > 0 ? row.pid : null;
+    } finally {
+      db.close();
+    }
   } catch {
     return null;
   }

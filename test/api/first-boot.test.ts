@@ -94,6 +94,8 @@ describe('safe first boot', () => {
       first.child.kill('SIGKILL');
       await first.exited;
     }
+    // Nothing to clean up after the kill: the lock went with the process, and no pid file stayed behind.
+    assert.deepEqual(readdirSync(dataDir).filter((name) => name.startsWith('lectern.')), ['lectern.lock']);
     const third = await startServerProcess({ DATA_DIR: dataDir, ...LIGHT });
     try {
       assert.equal((await new Client(third.url).get('/healthz')).status, 200);
