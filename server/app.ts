@@ -169,7 +169,8 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ctx.body = docsCss;
   });
 
-  app.use(requestContext(log));
+  // Health probes and the console's own files are routine: logged at debug (an error still is at error).
+  app.use(requestContext(log, { quiet: (ctx) => ctx.path === '/healthz' || ctx.path === '/readyz' || (!isApiPath(ctx.path) && ctx.status < 400) }));
   app.use(httpMetrics(metrics.recorder.http, (p) => (isApiPath(p) ? 'unmatched' : 'console')));
   app.use(errorHandler({ bodyLimit: config.BODY_LIMIT }));
   app.use(securityHeaders());

@@ -73,6 +73,15 @@ describe('safe first boot', () => {
       const c = new Client(server.url);
       assert.deepEqual((await c.get('/api/v1/setup')).json, { needed: true, tokenRequired: false, tokenSource: null });
       assert.equal((await c.post('/api/v1/setup', OWNER)).status, 201);
+
+      // The request log (issue #12, item 8): probes and the console's files at debug, API requests at info.
+      for (const path of ['/healthz', '/readyz', '/', '/users']) await c.get(path);
+      await c.get('/api/v1/me');
+      const requests = async () => {
+        for (let i = 0; i < 100 && !server.lines.some((l) => l['msg'] === 'request' && (l['req'] as { path: string }).path === '/api/v1/me'); i++) await new Promise((r) => setTimeout(r, 20));
+        return server.lines.filter((l) => l['msg'] === 'request').map((l) => (l['req'] as { path: string }).path);
+      };
+      assert.deepEqual(await requests(), ['/api/v1/setup', '/api/v1/setup', '/api/v1/me']);
     } finally {
       await stop(server);
     }
