@@ -4,10 +4,15 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { BackupDamagedError } from '../backup/manifest.ts';
+import { BackupDamagedError, readManifest } from '../backup/manifest.ts';
+import { isEmptyDatabase, loadMongo } from '../backup/mongo.ts';
+import type { Config } from '../config.ts';
+import { createLogger } from '../logger.ts';
+import { mongoDatabaseOf } from '../mongo/mongo.ts';
+import { openStore } from '../store/open.ts';
 import { BackupKeyError, isEmptyDataDir, restoreInto } from '../backup/restore.ts';
 import { backupKey, BackupConfigError } from '../backup/settings.ts';
-import { EXIT, UsageError, type AdminCommand } from './command.ts';
+import { EXIT, UsageError, type AdminCommand, type AdminOutput } from './command.ts';
 import { storeFileIn, storeInUse } from './store-in-use.ts';
 
 /** The server's DATA_DIR lock (server/ops/data-dir.ts): an SQLite file a running server holds exclusively. */
@@ -15,7 +20,7 @@ const SERVER_LOCK = 'lectern.lock';
 
 export const restoreCommand: AdminCommand = {
   name: 'restore',
-  summary: 'Restore a backup into an empty DATA_DIR (server stopped).',
+  summary: 'Restore a backup into an empty DATA_DIR, or an empty MongoDB database (server stopped).',
   help: `Usage: npm run admin -- restore <backup>
 
 Restores <backup> — the path \`backup\` printed as its last line, or one list-backups lists —
@@ -29,7 +34,11 @@ DATA_DIR/restored-settings.json for reference; nothing reads them.
                    manifest names, if DATA_DIR was encrypted at rest, for the server to start
 
 The files are restored into a folder beside DATA_DIR and moved into place only once all of
-them check out, so a failed restore leaves DATA_DIR as it was. With Meilisearch (MEILI_URL),
+them check out, so a failed restore leaves DATA_DIR as it was.
+
+A backup of a MongoDB store (MONGODB_URL) is restored into the database MONGODB_URL names,
+which must be empty (no server on it): indexes first, then every collection and the GridFS
+originals; DATA_DIR is not touched. With Meilisearch (MEILI_URL),
 rebuild search after starting the server: it is derived from the store and not in the backup.
 
 Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the backup is damaged
@@ -40,6 +49,23 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
     if (positionals.length !== 1 || !positionals[0]) throw new UsageError('the path of one backup is required');
     const backup = path.resolve(positionals[0]);
     const dataDir = config.dataDir;
+    let manifest;
+    try {
+      manifest = await readManifest(backup);
+    } catch (err) {
+      if (!(err instanceof BackupDamagedError)) throw err;
+      out.warn(err.message);
+      return EXIT.failed;
+    }
+    if (manifest.store === 'mongodb' && !config.MONGODB_URL) {
+      out.warn('this backup holds a MongoDB store: set MONGODB_URL (or MONGODB_URL_FILE) to the empty database to restore it into');
+      return EXIT.failed;
+    }
+    if (manifest.store === 'embedded' && config.MONGODB_URL) {
+      out.warn('this backup holds an embedded store: unset MONGODB_URL to restore it into DATA_DIR');
+      return EXIT.failed;
+    }
+    if (manifest.store === 'mongodb') return restoreMongo(backup, config, out);
     if (storeInUse(path.join(dataDir, SERVER_LOCK)) || storeInUse(storeFileIn(dataDir))) {
       out.warn(`DATA_DIR ${dataDir} is in use by a running Lectern server; stop it first`);
       return EXIT.busy;
@@ -60,10 +86,6 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
     const staging = await mkdtemp(`${dataDir}.restoring-`);
     try {
       const restored = await restoreInto(backup, staging, key);
-      if (restored.manifest.store === 'mongodb') {
-        out.warn('this backup holds a MongoDB store; restoring it is not built yet (nothing was changed)');
-        return EXIT.failed;
-      }
       if (existsSync(dataDir)) {
         for (const name of await readdir(dataDir)) await rm(path.join(dataDir, name), { force: true }); // a stopped server's lock file
         await rmdir(dataDir);
@@ -91,3 +113,45 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
     }
   },
 };
+
+/** A MongoDB backup into the (empty) database MONGODB_URL names; DATA_DIR is not touched. */
+async function restoreMongo(backup: string, config: Config, out: AdminOutput): Promise<number> {
+  let key;
+  try {
+    key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
+  } catch (err) {
+    if (!(err instanceof BackupConfigError)) throw err;
+    out.warn(err.message);
+    return EXIT.config;
+  }
+  const store = await openStore(config, createLogger({ level: 'silent' }));
+  const scratch = await mkdtemp(path.join(path.dirname(backup), '.restore-'));
+  try {
+    const db = mongoDatabaseOf(store)!;
+    // A server on it has migrated it at least: so this also refuses while one runs.
+    if (!(await isEmptyDatabase(db))) {
+      out.warn(`the database ${db.databaseName} is not empty; restore only into an empty database (a server on it must be stopped, and the database dropped or another named)`);
+      return EXIT.failed;
+    }
+    const { manifest, files, bytes } = await restoreInto(backup, scratch, key, (from) => loadMongo(db, from));
+    const documents = Object.values(manifest.counts).reduce((a, b) => a + b, 0);
+    out.say(`Restored ${backup} (taken ${manifest.createdAt}, Lectern ${manifest.lectern}) into the database ${db.databaseName}: ${files} files, ${bytes} bytes checked, ${documents} documents in ${Object.keys(manifest.counts).length} collections, all matching the manifest.`);
+    if (manifest.dataKeyId) out.say(`The data is encrypted at rest under data key ${manifest.dataKeyId}: start the server with DATA_KEY_FILE holding it.`);
+    if (manifest.search === 'rebuild') out.say('Search (Meilisearch) is not in the backup: after starting the server, rebuild it from the store (npm run admin -- reindex).');
+    out.say('Start the server.');
+    return EXIT.ok;
+  } catch (err) {
+    if (err instanceof BackupDamagedError) {
+      out.warn(`backup ${backup} is damaged: ${err.message} (the database may hold part of it: drop it before trying another backup)`);
+      return EXIT.failed;
+    }
+    if (err instanceof BackupKeyError) {
+      out.warn(err.message);
+      return EXIT.config;
+    }
+    throw err;
+  } finally {
+    await rm(scratch, { recursive: true, force: true });
+    await store.close();
+  }
+}

@@ -40,7 +40,7 @@ export interface BackupTarget {
   /** The time the backup is named by. */
   now: Date;
   /** The MongoDB half, when the store is MongoDB (server/backup/mongo.ts); null: the embedded store in DATA_DIR. */
-  dumpStore?: ((into: string) => Promise<{ files: FileEntry[]; counts: Record<string, number> }>) | null;
+  dumpStore?: ((into: string, key: DataKey | null) => Promise<{ files: FileEntry[]; counts: Record<string, number> }>) | null;
 }
 
 /** Writes one backup and returns its folder and manifest. */
@@ -52,7 +52,7 @@ export async function createBackup(target: BackupTarget): Promise<{ path: string
   await mkdir(partial, { recursive: true, mode: 0o700 });
   try {
     let part;
-    if (target.dumpStore) part = await target.dumpStore(partial);
+    if (target.dumpStore) part = await target.dumpStore(partial, key);
     else {
       if (!existsSync(path.join(config.dataDir, STORE_FILE))) throw new Error(`DATA_DIR holds no Lectern store (${path.join(config.dataDir, STORE_FILE)})`);
       part = await snapshotEmbedded(config.dataDir, partial, key);

@@ -36,6 +36,16 @@ export async function copyFile(from: string, to: string, key: DataKey | null, di
   return { source: { size: read.size, sha256: read.hash.digest('hex') }, target: { size: written.size, sha256: written.hash.digest('hex') } };
 }
 
+/** Writes what `source` yields to `to`, sealed under `key` (null: as is), without a plaintext copy on disk. */
+export async function writeSealed(source: AsyncIterable<Uint8Array>, to: string, key: DataKey | null): Promise<Copied> {
+  await mkdir(path.dirname(to), { recursive: true, mode: 0o700 });
+  const read = { size: 0, hash: createHash('sha256') };
+  const written = { size: 0, hash: createHash('sha256') };
+  const plain = hashing(source, read);
+  await pipeline(hashing(key === null ? plain : sealFrames(plain, key), written), createWriteStream(to, { mode: 0o600 }));
+  return { source: { size: read.size, sha256: read.hash.digest('hex') }, target: { size: written.size, sha256: written.hash.digest('hex') } };
+}
+
 /** Size and SHA-256 of a file as it is. */
 export async function hashFile(file: string): Promise<{ size: number; sha256: string }> {
   const into = { size: 0, hash: createHash('sha256') };

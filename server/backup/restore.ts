@@ -12,6 +12,7 @@ import { SealedDataError } from '../crypto/data-key.ts';
 import { CONFIG_FILE } from './create.ts';
 import { countTables, STORE_FILE } from './embedded.ts';
 import { copyFile, hashFile } from './files.ts';
+import { countDump } from './mongo.ts';
 import { BackupDamagedError, MANIFEST, readManifest, type Manifest } from './manifest.ts';
 import { VERIFIED } from './list.ts';
 
@@ -31,8 +32,8 @@ export class BackupKeyError extends Error {
 
 /**
  * Restores the backup in `backup` into `into` (which should be empty) and checks it; throws a
- * BackupDamagedError naming the first thing that differs from the manifest. `loadStore` restores
- * a MongoDB dump (server/backup/mongo.ts); without it, a MongoDB backup is only checked.
+ * BackupDamagedError naming the first thing that differs from the manifest. `loadStore` loads a
+ * MongoDB dump into its database (server/backup/mongo.ts); without it, the dump is only counted.
  */
 export async function restoreInto(backup: string, into: string, key: DataKey | null, loadStore?: (from: string) => Promise<Record<string, number>>): Promise<Restored> {
   const manifest = await readManifest(backup);
@@ -65,12 +66,11 @@ export async function restoreInto(backup: string, into: string, key: DataKey | n
     bytes += opened.target.size;
   }
 
-  const counts = manifest.store === 'embedded' ? openAndCount(path.join(into, STORE_FILE)) : loadStore ? await loadStore(into) : null;
-  if (counts) {
-    for (const [name, expected] of Object.entries(manifest.counts)) {
-      const found = counts[name] ?? 0;
-      if (found !== expected) throw new BackupDamagedError(`${name}: ${found} documents restored, the manifest says ${expected}`);
-    }
+  // A MongoDB dump is loaded by `loadStore` (restore), else only counted (verify-backup, the drill).
+  const counts = manifest.store === 'embedded' ? openAndCount(path.join(into, STORE_FILE)) : loadStore ? await loadStore(into) : await countDump(into);
+  for (const [name, expected] of Object.entries(manifest.counts)) {
+    const found = counts[name] ?? 0;
+    if (found !== expected) throw new BackupDamagedError(`${name}: ${found} documents restored, the manifest says ${expected}`);
   }
   return { manifest, files: manifest.files.length, bytes };
 }

@@ -203,7 +203,8 @@ export class BackupService {
         const job = { id: randomUUID(), startedAt: this.#d.clock.now().toISOString(), stage: 'waiting' as const, backup: null, message: null };
         this.#job = job;
         this.#running = this.run(job, at)
-          .then(async () => (at.getUTCDay() === DRILL_WEEKDAY && at.getUTCHours() === (schedule.every === 'day' ? schedule.hour : 0) ? this.drill() : null))
+          // The process that took the backup drills it; one that found it taken does not.
+          .then(async (folder) => (folder !== null && at.getUTCDay() === DRILL_WEEKDAY && at.getUTCHours() === (schedule.every === 'day' ? schedule.hour : 0) ? this.drill() : null))
           .catch(() => undefined)
           .finally(() => !stopped && tick());
       }, Math.min(at.getTime() - now.getTime(), 2 ** 31 - 1));

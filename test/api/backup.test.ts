@@ -165,6 +165,15 @@ describe('backup and restore', () => {
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, new RegExp(`damaged: ${original.path.replaceAll('/', '\\/')}: its SHA-256 differs from the manifest`));
 
+    const { BACKUP_KEY_FILE: _key, ...withoutKey } = env;
+    const refusedBackup = await admin(['backup'], withoutKey);
+    assert.equal(refusedBackup.code, 78, 'no key, no backup');
+    assert.match(refusedBackup.stderr, /set BACKUP_KEY_FILE .* or BACKUP_ENCRYPTION=off/);
+    await writeFile(path.join(root, 'other.key'), randomBytes(32).toString('hex'));
+    const wrongKey = await admin(['verify-backup', backupPath], { ...env, BACKUP_KEY_FILE: path.join(root, 'other.key') });
+    assert.equal(wrongKey.code, 78);
+    assert.match(wrongKey.stderr, /encrypted under backup key [0-9a-f]{16}, and BACKUP_KEY_FILE holds key [0-9a-f]{16}/);
+
     const elsewhere = path.join(root, 'other-data');
     await mkdir(elsewhere);
     const refused = await admin(['restore', damaged], { ...env, DATA_DIR: elsewhere });
