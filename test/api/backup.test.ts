@@ -87,7 +87,7 @@ describe('backup and restore', () => {
     await rm(root, { recursive: true, force: true });
   });
 
-  it('backs up while requests run, and restores into an empty DATA_DIR a server finds everything in', async () => {
+  it('backs up while requests run, and restores into an empty DATA_DIR a server finds everything in', async (t) => {
     before_ = await snapshot(server.url);
     assert.equal(before_.documents.length, 3);
     assert.ok(before_.hits.every((h) => h.length > 0), 'every query has hits');
@@ -115,6 +115,7 @@ describe('backup and restore', () => {
     assert.equal(path.dirname(backupPath), path.join(root, 'backups'), 'BACKUP_DIR defaults to beside DATA_DIR');
     assert.ok(served >= 2, `requests were served during the backup (${served})`);
     const manifest = JSON.parse(await readFile(path.join(backupPath, 'manifest.json'), 'utf8'));
+    t.diagnostic(`${served} requests served during the backup; ${manifest.files.length} files, ${Object.keys(manifest.counts).length} tables, ${manifest.counts.documents} documents`);
     assert.equal(manifest.store, 'embedded');
     assert.equal(manifest.counts.users, 2);
     assert.ok(manifest.counts.documents >= 3);
