@@ -2,25 +2,8 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { isDrawingInstructions } from './gibberish.ts';
 import { parseDocument } from './parse.ts';
-import { pdf, testLimits } from './testing.ts';
+import { testLimits, textPagesPdf as pagesPdf } from './testing.ts';
 import { IngestError } from './types.ts';
-
-/** A PDF whose pages show these strings in Helvetica, as a broken producer might have written them. */
-function pagesPdf(pages: string[]): Uint8Array {
-  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
-  const first = 4;
-  const objects = [
-    '<< /Type /Catalog /Pages 2 0 R >>',
-    `<< /Type /Pages /Kids [${pages.map((_, i) => `${first + i * 2} 0 R`).join(' ')}] /Count ${pages.length} >>`,
-    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
-  ];
-  pages.forEach((text, i) => {
-    const content = `BT /F1 10 Tf 20 700 Td (${escape(text)}) Tj ET`;
-    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${first + i * 2 + 1} 0 R >>`);
-    objects.push(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
-  });
-  return pdf(objects);
-}
 
 const OPERATORS = 'Tj /A 1 Tf 0.1 0 0 -0.1 497.4 612.3 Tm (x) Tj ET q 1 0 0 1 72 720 cm BT /F2 9 Tf 0 0 Td 0.5 g /GS1 gs Q 12 0 0 12 0 0 cm BT ET';
 const PROSE = 'Rub hands with an alcohol-based rub for twenty seconds before and after every patient contact, and after touching any surface near the patient.';

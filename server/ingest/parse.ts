@@ -5,6 +5,7 @@
 
 import { ParseRun, type OcrEngine, type ParseOptions } from './run.ts';
 import { cleanUp } from './clean-up.ts';
+import { lowConfidenceNote } from './ocr-confidence.ts';
 import { sniff } from './sniff.ts';
 import { ByteSource, HEAD_BYTES } from './source.ts';
 import { IngestError, type ParsedDocument, type ParseInput, type ParseLimits } from './types.ts';
@@ -25,6 +26,8 @@ async function ocrImage(bytes: Uint8Array, run: ParseRun, engine: OcrEngine | un
   });
   run.progress('ocr', 1);
   run.addParagraphs(result.text, 1);
+  const unsure = lowConfidenceNote([result], run.limits.ocrLanguages);
+  if (unsure) run.warnings.push(unsure);
   return { pages: [{ number: 1, ocr: true }] };
 }
 

@@ -4,7 +4,8 @@
 // headings, end up in the heading path of every passage after them. A line at a page's edge is
 // taken for one when it carries a page number and, without it, repeats at that edge on other
 // pages or is the name of a section; bare page numbers go too, and so do "This page intentionally
-// left blank" notices anywhere.
+// left blank" notices anywhere. (PDF lines already lose margin lines repeated on many pages in
+// formats/pdf.ts; this catches those that change with each section, and works for any paged format.)
 
 import type { Block } from './types.ts';
 

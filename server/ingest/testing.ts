@@ -134,3 +134,20 @@ export function pdf(objects: string[]): Uint8Array {
   out += `trailer\n<< /Size ${objects.length + 1} /Root 1 0 R >>\nstartxref\n${xref}\n%%EOF\n`;
   return new TextEncoder().encode(out);
 }
+
+/** A PDF whose pages each show one string in Helvetica (an empty string: a blank page). */
+export function textPagesPdf(pages: string[]): Uint8Array {
+  const escape = (s: string) => s.replace(/[\\()]/g, (c) => `\\${c}`);
+  const first = 4;
+  const objects = [
+    '<< /Type /Catalog /Pages 2 0 R >>',
+    `<< /Type /Pages /Kids [${pages.map((_, i) => `${first + i * 2} 0 R`).join(' ')}] /Count ${pages.length} >>`,
+    '<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+  ];
+  pages.forEach((text, i) => {
+    const content = `BT /F1 10 Tf 20 700 Td (${escape(text)}) Tj ET`;
+    objects.push(`<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Resources << /Font << /F1 3 0 R >> >> /Contents ${first + i * 2 + 1} 0 R >>`);
+    objects.push(`<< /Length ${content.length} >>\nstream\n${content}\nendstream`);
+  });
+  return pdf(objects);
+}

@@ -9,6 +9,7 @@
 
 import { createRequire } from 'node:module';
 import path from 'node:path';
+import { lowConfidenceNote } from '../ocr-confidence.ts';
 import type { OcrResult, ParseRun } from '../run.ts';
 import { IngestError, type PageInfo } from '../types.ts';
 
@@ -30,6 +31,8 @@ interface PageText {
   chars: number;
   /** pdf.js could not read the page's content; it is skipped (and not sent to OCR). */
   broken?: boolean;
+  /** For a page without text: whether it paints any image (a scan); a blank one is not OCR'd. */
+  images?: boolean;
   ocr?: OcrResult;
 }
 
@@ -112,7 +115,7 @@ function dropMarginals(pages: PageText[], boxes: Array<readonly number[]>): void
     page.lines = page.lines.filter(
       (l) => !inMargin(l, i) || !(PAGE_NUMBER.test(l.text.trim()) || (seen.get(norm(l.text)) ?? 0) >= threshold),
     );
-    page.chars = page.lines.reduce((sum, l) => sum + l.text.replace(/\s/g, '').length, 0);
+    page.chars = countChars(page.lines);
   });
 }
 
@@ -223,6 +226,7 @@ export async function parsePdf(bytes: Uint8Array, run: ParseRun): Promise<{ titl
         const page = await doc.getPage(number);
         const content = await page.getTextContent();
         text.lines = itemsToLines(content.items.filter((item): item is RawItem & typeof item => 'str' in item));
+        if (countChars(text.lines) < MIN_PAGE_CHARS) text.images = await paintsImages(page, imageOps(pdfjs.OPS));
         boxes.push(page.view);
         page.cleanup();
       } catch {
@@ -238,7 +242,7 @@ export async function parsePdf(bytes: Uint8Array, run: ParseRun): Promise<{ titl
     if (broken.length > 0) run.warnings.push(`${plural(broken.length, 'page')} could not be read and ${were(broken.length)} skipped: ${broken.join(', ')}`);
     dropMarginals(pages, boxes);
     const ocrd = await ocrEmptyPages(bytes, pages, run);
-    if (pages.every((p) => p.chars === 0 && !p.ocr?.text.trim())) throw noText(run, pages.length);
+    if (pages.every((p) => p.chars === 0 && !p.ocr?.text.trim())) throw noText(run, pages.length, pages.every((p) => p.broken || p.images === false));
     const levels = headingLevels(pages.filter((p) => !p.ocr));
     for (const page of pages) emitPage(page, levels, run);
     if (run.blocks.length === 0) throw noText(run, pages.length);
@@ -253,7 +257,8 @@ export async function parsePdf(bytes: Uint8Array, run: ParseRun): Promise<{ titl
   }
 }
 
-function noText(run: ParseRun, pages: number): IngestError {
+function noText(run: ParseRun, pages: number, blank = false): IngestError {
+  if (blank) return new IngestError('no_text', `The PDF's ${plural(pages, 'page')} ${pages === 1 ? 'is' : 'are'} blank: no text and no images`);
   const why = run.ocrUnavailable();
   return new IngestError(
     'no_text',
@@ -263,9 +268,24 @@ function noText(run: ParseRun, pages: number): IngestError {
   );
 }
 
-/** OCRs the pages without a text layer; returns how many were OCR'd. */
+const countChars = (lines: readonly Line[]) => lines.reduce((sum, l) => sum + l.text.replace(/\s/g, '').length, 0);
+
+/** pdf.js's operator codes that paint an image. */
+const imageOps = (ops: Record<string, number>) => new Set(Object.entries(ops).filter(([name]) => /^paint.*Image/.test(name)).map(([, code]) => code));
+
+/** Whether a page paints an image: only then can OCR find text on a page without a text layer. */
+async function paintsImages(page: { getOperatorList(): Promise<{ fnArray: number[] }> }, ops: ReadonlySet<number>): Promise<boolean> {
+  try {
+    return (await page.getOperatorList()).fnArray.some((op) => ops.has(op));
+  } catch {
+    // Undecided: let OCR look.
+    return true;
+  }
+}
+
+/** OCRs the pages without a text layer that show an image; returns how many were OCR'd. */
 async function ocrEmptyPages(bytes: Uint8Array, pages: PageText[], run: ParseRun): Promise<number> {
-  const empty = pages.filter((p) => p.chars < MIN_PAGE_CHARS && !p.broken).map((p) => p.number);
+  const empty = pages.filter((p) => p.chars < MIN_PAGE_CHARS && !p.broken && p.images !== false).map((p) => p.number);
   if (empty.length === 0) return 0;
   const why = run.ocrUnavailable();
   const engine = run.ocr;
@@ -292,13 +312,16 @@ async function ocrEmptyPages(bytes: Uint8Array, pages: PageText[], run: ParseRun
     throw new IngestError('internal', `OCR failed: ${(error as Error).message}`, { retryable: true, cause: error });
   }
   run.progress('ocr', 1);
-  let count = 0;
+  const read: OcrResult[] = [];
   for (const page of pages) {
     const result = results.get(page.number);
     if (result && result.text.trim()) {
       page.ocr = result;
-      count++;
+      read.push(result);
     }
   }
-  return count;
+  const unsure = lowConfidenceNote(read, run.limits.ocrLanguages);
+  if (unsure) run.warnings.push(unsure);
+  return read.length;
 }
+
