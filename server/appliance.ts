@@ -156,6 +156,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
         },
       });
     },
+    voiceAnswerSeconds: async (organisationId) => (await services.organisations.settings(organisationId)).voice.answerSeconds,
     minSpeechMs: config.VAD_MIN_SPEECH_MS,
     log,
     random,

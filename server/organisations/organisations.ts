@@ -22,14 +22,17 @@ export type OrganisationSettings = {
   retention?: RetentionOverrides;
   /** Sign-in rules. `requireTotp`: members without two-step sign-in must set it up right after signing in. */
   security?: SecuritySettings;
+  /** Spoken answers. `answerSeconds`: about how long the voice speaks an answer (its best sentences and the source); the screen shows all of it. */
+  voice?: VoiceSettings;
 };
 
 export type SecuritySettings = { requireTotp: boolean };
+export type VoiceSettings = { answerSeconds: number };
 
 /** Settings with the defaults filled in where an organisation chose none: what is in force. */
-export type SettingsInForce = OrganisationSettings & { security: SecuritySettings };
+export type SettingsInForce = OrganisationSettings & { security: SecuritySettings; voice: VoiceSettings };
 
-export const defaultOrganisationSettings: SettingsInForce = { llmPolicy: 'local-only', security: { requireTotp: false } };
+export const defaultOrganisationSettings: SettingsInForce = { llmPolicy: 'local-only', security: { requireTotp: false }, voice: { answerSeconds: 20 } };
 
 export interface OrganisationDoc {
   _id: string;

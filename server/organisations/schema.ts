@@ -32,6 +32,10 @@ export const securitySettings = z
   .strictObject({ requireTotp: z.boolean().describe('Members without two-step sign-in must set it up right after signing in (their sessions can do nothing else until they have)') })
   .describe('Sign-in rules');
 
+export const voiceSettings = z
+  .strictObject({ answerSeconds: z.number().int().min(5).max(300).describe('About how long a spoken answer takes, its spoken source included: the best sentences that fit are said, the whole answer is shown. Default 20') })
+  .describe('Spoken answers');
+
 export const Settings = z
   .object({
     llmPolicy: z.enum(llmPolicies),
@@ -42,6 +46,7 @@ export const Settings = z
     limits: limitValuesSchema.describe("Rate limits and quotas in force: this organisation's own values, the instance's defaults for the rest. Per user or API key; the organisation as a whole gets `organisationMultiplier` times each. 0: not limited."),
     limitDefaults: limitValuesSchema.describe('The instance\'s defaults (LIMIT_* configuration), which a limit set to null returns to.'),
     security: securitySettings,
+    voice: voiceSettings,
     retention: retentionSchema.describe(
       "Days kept in force (this organisation's own, the instance's defaults for the rest): conversations not continued for `conversationsDays` go with their messages, audit entries and usage records older than theirs; null: kept for ever. A daily purge applies them and records what it removed in the audit log.",
     ),

@@ -3,7 +3,7 @@ import { actingOf, principalOf } from '../http/context.ts';
 import { route } from '../http/route.ts';
 import { llmPolicies } from '../engines/policy.ts';
 import type { OrganisationService } from './organisations.ts';
-import { securitySettings, Settings } from './schema.ts';
+import { securitySettings, Settings, voiceSettings } from './schema.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
 import { applyLimitsPatch, limitsPatch } from '../limits/values.ts';
 import { applyRetentionPatch, retentionInForce, retentionPatch, type Retention } from '../retention/policy.ts';
@@ -43,6 +43,7 @@ export function settingsRoutes(organisations: OrganisationService, engines: () =
         llmPolicy: z.enum(llmPolicies).optional(),
         limits: limitsPatch.optional().describe('Rate limits and quotas to change: a number sets one for this organisation, null returns it to the default.'),
         security: securitySettings.optional(),
+        voice: voiceSettings.optional(),
         retention: retentionPatch.optional().describe('Retention to change: days, null to keep for ever, or "default" to follow the instance\'s default again.'),
       }),
       responses: { 200: { description: 'Updated settings', schema: Settings } },

@@ -12,6 +12,8 @@ import { createResampler, float32ToPcm16 } from '../speech/resample.ts';
 import type { TtsEngine } from '../speech/speech.ts';
 import { serverEvents as ev, type TurnMetrics, type Usage } from './protocol.ts';
 import { createSentenceSplitter, speakable, spokenSources, type SpokenSentence } from './speakable.ts';
+import { defaultOrganisationSettings } from '../organisations/organisations.ts';
+import { answerCharacters, SpokenAnswer } from './spoken-answer.ts';
 
 /** ~100 ms of audio per `response.output_audio.delta`. */
 export const CHUNK_MS = 100;
@@ -56,6 +58,8 @@ export interface ResponseDeps {
   fail: (err: unknown) => void;
   now: () => number;
   audioLeadMs?: number | undefined;
+  /** How long the spoken part of an answer may take (the organisation's `voice.answerSeconds`), read as the response starts. */
+  voiceAnswerSeconds?: (() => Promise<number>) | undefined;
   /** Told each spoken turn's metrics as response.done goes out (the process's voice latency metrics). */
   onTurn?: ((metrics: TurnMetrics) => void) | undefined;
 }
@@ -137,18 +141,28 @@ export class RealtimeResponse {
     this.#emit(ev.response(this.id, 'in_progress', null, this.#d.conversation.get()));
     const splitter = createSentenceSplitter();
     let voice = Promise.resolve();
+    let transcript = '';
+    // What is said, in the order said; the transcript events carry it, the text events the whole answer.
     const speak = (sentences: string[], written = true) => {
       if (!tts) return;
-      for (const sentence of sentences) voice = voice.then(() => this.#speak(tts, sentence, written));
+      for (const sentence of sentences) {
+        const said = speakable(sentence);
+        if (!said) continue;
+        const delta = `${transcript ? ' ' : ''}${said}`;
+        transcript += delta;
+        part('response.output_audio_transcript.delta', { delta });
+        voice = voice.then(() => this.#speak(tts, sentence, written));
+      }
     };
+    let spoken = new SpokenAnswer(question, answerCharacters(defaultOrganisationSettings.voice.answerSeconds));
     let text = '';
-    let transcript = '';
     const citations: Citation[] = [];
     let usage: Usage | null = null;
     let status: 'completed' | 'cancelled' | 'failed' = 'completed';
     try {
       // The speculation holds the cache this answer is about to use: let it finish rather than race it.
       if (this.#d.turn?.speculation) this.#speculativeTokens = await this.#d.turn.speculation;
+      if (tts && this.#d.voiceAnswerSeconds) spoken = new SpokenAnswer(question, answerCharacters(await this.#d.voiceAnswerSeconds()));
       const outcome = await this.#d.answers.ask(
         this.#d.acting,
         this.#d.kbId,
@@ -161,10 +175,8 @@ export class RealtimeResponse {
             if (event.type === 'delta') {
               this.#firstTokenAt ??= this.#d.now();
               text += event.text;
-              transcript += event.text;
               part('response.output_text.delta', { delta: event.text });
-              if (tts) part('response.output_audio_transcript.delta', { delta: event.text });
-              speak(splitter.push(event.text));
+              if (tts) speak(spoken.written(splitter.push(event.text)));
             } else if (event.type === 'citation') {
               citations.push(event.citation);
               this.#emit(ev.citation(this.id, event.citation));
@@ -172,15 +184,12 @@ export class RealtimeResponse {
           },
         },
       );
-      speak(splitter.flush());
-      // The sources, said once at the end ("From intake policy, page 4.").
-      const sources = tts ? spokenSources(outcome.answer.citations.length ? outcome.answer.citations : citations) : null;
-      if (sources) {
-        const delta = `${transcript && !/\s$/.test(transcript) ? ' ' : ''}${sources}`;
-        transcript += delta;
-        part('response.output_audio_transcript.delta', { delta });
-        speak([sources], false);
-      }
+      if (tts) speak(spoken.finished(outcome.answer, splitter.flush()));
+      // The sources of what was said, named once at the end ("From intake policy, page 4.").
+      const all = outcome.answer.citations.length ? outcome.answer.citations : citations;
+      const said = all.filter((c) => spoken.cited.has(c.n));
+      const sources = tts ? spokenSources(said.length ? said : all) : null;
+      if (sources) speak([sources], false);
       await voice;
       signal.throwIfAborted();
       part('response.output_text.done', { text });

@@ -59,6 +59,8 @@ export interface RealtimeDeps {
   detachedSessions?: DetachedSessions | undefined;
   /** Open sessions and per-turn voice latencies, for /metrics. */
   metrics?: VoiceMetrics | undefined;
+  /** How long an organisation's spoken answers may take (its `voice.answerSeconds`); 20 s without it. */
+  voiceAnswerSeconds?: ((organisationId: string) => Promise<number>) | undefined;
 }
 
 export interface RealtimeLimits {
@@ -310,6 +312,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
           }
         }
       : undefined;
+    const answerSeconds = deps.voiceAnswerSeconds;
     const session = new RealtimeSession({
       acting: ctx.acting,
       kbId: ctx.kbId,
@@ -324,6 +327,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       resume: snapshot,
       conversationId: ctx.conversationId,
       admitAudio,
+      voiceAnswerSeconds: answerSeconds && (() => answerSeconds(principal.organisationId)),
       onTurn: (m) => deps.metrics?.turn({ transcriptMs: m.speech_end_to_transcript_ms, firstTokenMs: m.speech_end_to_first_token_ms, firstAudioMs: m.speech_end_to_first_audio_ms }),
     });
 

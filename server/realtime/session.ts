@@ -55,6 +55,8 @@ export interface RealtimeSessionDeps {
   admitAudio?: ((ms: number) => Promise<void>) | undefined;
   /** Told each spoken turn's metrics (the process's voice latency metrics). */
   onTurn?: ((metrics: TurnMetrics) => void) | undefined;
+  /** How long a spoken answer may take (the organisation's `voice.answerSeconds`), asked per response. */
+  voiceAnswerSeconds?: (() => Promise<number>) | undefined;
 }
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
@@ -414,6 +416,7 @@ export class RealtimeSession {
       now: this.#now,
       audioLeadMs: this.#d.audioLeadMs,
       onTurn: this.#d.onTurn,
+      voiceAnswerSeconds: this.#d.voiceAnswerSeconds,
     });
     // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
     const settled = response.run(() => !this.#closed);
