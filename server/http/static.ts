@@ -58,6 +58,8 @@ export function serveConsole(root: string, isApiPath: (p: string) => boolean): M
     ctx.type = TYPES[path.extname(found.file)] ?? 'application/octet-stream';
     ctx.length = found.size;
     ctx.set('cache-control', isPage ? 'no-cache' : 'public, max-age=31536000, immutable');
-    ctx.body = ctx.method === 'HEAD' ? null : createReadStream(found.file);
+    // HEAD answers as GET would, less the body: a null body would make Koa say 204 No Content.
+    if (ctx.method === 'HEAD') ctx.status = 200;
+    else ctx.body = createReadStream(found.file);
   };
 }
