@@ -4,7 +4,8 @@
 // store, so every process, the console and the metrics see the same last success and last drill.
 
 import { randomUUID } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm } from 'node:fs/promises';
+import path from 'node:path';
 import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../logger.ts';
@@ -145,6 +146,8 @@ export class BackupService {
         job.stage = 'pruning';
         const all = await listBackups(settings.dir);
         for (const old of toPrune(all, settings.keep)) await rm(old.path, { recursive: true, force: true });
+        // Left by a backup that died midway; under the lock, no other backup is writing one.
+        for (const name of await readdir(settings.dir)) if (name.startsWith('.partial-')) await rm(path.join(settings.dir, name), { recursive: true, force: true });
         let offsite = null;
         if (settings.restic) {
           job.stage = 'off-site';
