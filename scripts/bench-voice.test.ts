@@ -41,13 +41,16 @@ test('gaps are the differences of consecutive times', () => {
 });
 
 test('parseOptions: defaults, values, and refusals', () => {
-  assert.deepEqual(parseOptions([]), { turns: 10, modelsDir: null, maxSessions: 32, json: false });
+  assert.deepEqual(parseOptions([]), { turns: 10, modelsDir: null, maxSessions: 32, only: null, json: false });
   assert.deepEqual(parseOptions(['--turns', '3', '--models-dir', 'models', '--max-sessions', '8', '--json']), {
     turns: 3,
     modelsDir: path.resolve('models'),
     maxSessions: 8,
+    only: null,
     json: true,
   });
+  assert.equal(parseOptions(['--only', 'spoken']).only, 'spoken');
+  assert.throws(() => parseOptions(['--only', 'memory']), /--only must be spoken/);
   assert.throws(() => parseOptions(['--turns', '0']), /--turns must be a positive integer/);
   assert.throws(() => parseOptions(['--max-sessions', 'many']), /--max-sessions must be a positive integer/);
   assert.throws(() => parseOptions(['--trials', '3']), /Unknown option/);

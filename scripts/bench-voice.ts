@@ -1,7 +1,7 @@
 // Realtime voice benchmark: what a spoken turn costs through the real `/v1/realtime` socket of an
 // in-process appliance, and how many sessions one box carries.
 //
-//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--json]
+//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--only spoken] [--json]
 //
 // 1. Per-turn latency: WAVs from ../shared/speech streamed in real time (100 ms frames paced
 //    by the wall clock, silence between turns, as a microphone would), from the end of speech to
@@ -14,6 +14,9 @@
 //    a response's consecutive events reaches 200 ms (or --max-sessions).
 // 5. Memory per idle session: 50 idle sessions, held by a child process so that this process's
 //    RSS and heap are the server's alone.
+// 6. Spoken-answer length: "Who can develop breast cancer?" on the shared 76-page guide, spoken
+//    by espeak-ng (or --models-dir's voice and LLM): seconds and characters said against the
+//    written answer's. `--only spoken` runs this section alone.
 //
 // Without --models-dir, tiny generated models (streaming CTC STT, VITS voice, random-weight GGUF)
 // go into a temporary MODELS_DIR: the numbers then measure Lectern's own overhead, not real
@@ -38,6 +41,8 @@ import { startTestServer } from '../test/helpers/server.ts';
 import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 
 const SPEECH_DIR = path.resolve(import.meta.dirname, '../../shared/speech');
+const GUIDE = path.resolve(import.meta.dirname, '../../shared/docs/pdf/cancer-council-understanding-breast-cancer-76p.pdf');
+const GUIDE_QUESTION = 'Who can develop breast cancer?';
 const RATE = 24_000;
 const FRAME_MS = 100;
 const FRAME_BYTES = ((RATE * FRAME_MS) / 1000) * 2;
@@ -70,13 +75,15 @@ export interface Options {
   turns: number;
   modelsDir: string | null;
   maxSessions: number;
+  /** Run one section alone. */
+  only: 'spoken' | null;
   json: boolean;
 }
 
 export function parseOptions(argv: string[]): Options {
   const { values } = parseArgs({
     args: argv,
-    options: { turns: { type: 'string' }, 'models-dir': { type: 'string' }, 'max-sessions': { type: 'string' }, json: { type: 'boolean' } },
+    options: { turns: { type: 'string' }, 'models-dir': { type: 'string' }, 'max-sessions': { type: 'string' }, only: { type: 'string' }, json: { type: 'boolean' } },
     strict: true,
   });
   const count = (name: string, raw: string | undefined, fallback: number) => {
@@ -89,8 +96,15 @@ export function parseOptions(argv: string[]): Options {
     turns: count('turns', values.turns, 10),
     modelsDir: values['models-dir'] ? path.resolve(values['models-dir']) : null,
     maxSessions: count('max-sessions', values['max-sessions'], 32),
+    only: only(values.only),
     json: values.json ?? false,
   };
+}
+
+function only(raw: string | undefined): Options['only'] {
+  if (raw === undefined) return null;
+  if (raw !== 'spoken') throw new Error(`--only must be spoken, not ${JSON.stringify(raw)}`);
+  return raw;
 }
 
 /** Nearest-rank percentile of the finite values; NaN when there are none. */
@@ -622,8 +636,73 @@ async function idleSessionMemory(url: string, key: string, count: number) {
 /** Where the run is, on stderr: stdout is the report. */
 const progress = (what: string) => process.stderr.write(`bench:voice ${(performance.now() / 1000).toFixed(0)} s: ${what}\n`);
 
+interface SpokenLength {
+  question: string;
+  mode: string;
+  voice: string | null;
+  audioSeconds: number;
+  charactersSaid: number;
+  writtenCharacters: number;
+  transcript: string;
+}
+
+/** Section 6: how long the spoken answer to GUIDE_QUESTION is, on its own appliance (espeak-ng unless --models-dir). */
+async function spokenAnswerLength(options: Options): Promise<SpokenLength> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-spoken-'));
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...NO_RATE_LIMITS };
+  if (options.modelsDir) {
+    env['MODELS_DIR'] = options.modelsDir;
+    for (const name of ['LLM_MODEL', 'TTS_MODEL', 'LLM_THREADS']) if (process.env[name]) env[name] = process.env[name];
+  }
+  const server = await startTestServer({ env, dataDir: path.join(scratch, 'data'), realtime: { audioLeadMs: 600_000 } });
+  try {
+    const { owner } = await setUp(server.url);
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Guides' })).json.id as string;
+    await owner.upload(kbId, [{ name: path.basename(GUIDE), bytes: await readFile(GUIDE), type: 'application/pdf' }]);
+    await owner.settle(kbId, 300_000);
+    const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
+    const client = await RealtimeClient.open(`${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`, key);
+    client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: GUIDE_QUESTION }] } });
+    client.send({ type: 'response.create' });
+    const done = await client.waitFor((e) => e['type'] === 'response.done', 0, WAIT_MS * 4);
+    await client.close();
+    if (!done) throw new Error('the spoken answer got no response.done');
+    const pick = (type: string, field: string) => String(client.find((e) => e['type'] === type)?.event[field] ?? '');
+    const metrics = done.event['response']?.metadata?.lectern_metrics;
+    const conversationId = done.event['response']?.metadata?.lectern_conversation_id as string;
+    const messages = (await owner.get(`/api/v1/conversations/${conversationId}`)).json.messages as Array<Record<string, any>>;
+    const session = client.find((e) => e['type'] === 'session.created')?.event['session'];
+    return {
+      question: GUIDE_QUESTION,
+      mode: String(messages.at(-1)?.['mode'] ?? 'unknown'),
+      voice: (session?.audio?.output?.voice as string | null) ?? null,
+      audioSeconds: Number(metrics?.audio_out_seconds ?? NaN),
+      charactersSaid: Number(metrics?.characters_synthesised ?? NaN),
+      writtenCharacters: pick('response.output_text.done', 'text').length,
+      transcript: pick('response.output_audio_transcript.done', 'transcript'),
+    };
+  } finally {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function printSpoken(print: (text?: string) => void, s: SpokenLength): void {
+  print('## 6. Spoken-answer length\n');
+  print(`"${s.question}" over /v1/realtime on the shared 76-page breast cancer guide (${s.mode} answer, voice ${s.voice ?? 'none'}), the organisation's default voice.answerSeconds (20 s).\n`);
+  print(markdownTable(['audio out s', 'characters said', 'written answer characters', 'characters/s'], [[s.audioSeconds.toFixed(2), s.charactersSaid, s.writtenCharacters, (s.charactersSaid / s.audioSeconds).toFixed(1)]]));
+  print(`\nSaid: "${s.transcript}"\n`);
+}
+
 async function main(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
+  if (options.only === 'spoken') {
+    const spoken = await spokenAnswerLength(options);
+    const lines: string[] = [];
+    printSpoken((text = '') => lines.push(text), spoken);
+    console.log(options.json ? JSON.stringify({ spoken }, null, 2) : lines.join('\n'));
+    return;
+  }
   const started = performance.now();
   const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-voice-'));
   const env: Record<string, string> = { LOG_LEVEL: 'warn', REALTIME_MAX_SESSIONS: String(Math.max(options.maxSessions, IDLE_SESSIONS) + 16), INGEST_CONCURRENCY: '1', ...NO_RATE_LIMITS };
@@ -841,6 +920,11 @@ async function main(argv: string[]): Promise<void> {
     await server.close();
     await rm(scratch, { recursive: true, force: true });
   }
+  // 6, on an appliance of its own: the guide, and a real voice rather than the tiny one.
+  progress('spoken-answer length');
+  const spoken = await spokenAnswerLength(options);
+  out['spoken'] = spoken;
+  printSpoken(print, spoken);
   console.log(options.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
 }
 
