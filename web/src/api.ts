@@ -295,7 +295,7 @@ export const api = {
 
   getSettings: () => request<Settings>('GET', '/settings'),
   updateSecurity: (security: SecuritySettings) => request<Settings>('PATCH', '/settings', { security }),
-  updateSettings: (patch: { llmPolicy?: LlmPolicy; limits?: Partial<Record<LimitKey, number | null>>; retention?: RetentionPatch }) => request<Settings>('PATCH', '/settings', patch),
+  updateSettings: (patch: { llmPolicy?: LlmPolicy; limits?: Partial<Record<LimitKey, number | null>>; retention?: RetentionPatch; voice?: Settings['voice'] }) => request<Settings>('PATCH', '/settings', patch),
   usageLimits: () => request<LimitsAndUse>('GET', '/usage/limits'),
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),

@@ -9,6 +9,7 @@ import { Page } from '../components/page.tsx';
 import { RadioGroup, type RadioOption } from '../components/radio-group.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
 import { SecuritySettingsForm } from '../components/security-settings.tsx';
+import { VoiceSettingsForm } from '../components/voice-settings.tsx';
 import { useForm } from '../hooks/use-form.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
@@ -245,6 +246,10 @@ export function SettingsPage() {
       <section class="panel" aria-labelledby="security-heading">
         <h2 id="security-heading">Sign-in</h2>
         <ResourceView resource={settings}>{(loaded) => <SecuritySettingsForm settings={loaded} canEdit={canEdit} />}</ResourceView>
+      </section>
+      <section class="panel" aria-labelledby="voice-heading">
+        <h2 id="voice-heading">Voice</h2>
+        <ResourceView resource={settings}>{(loaded) => <VoiceSettingsForm settings={loaded} canEdit={canEdit} />}</ResourceView>
       </section>
       <section class="panel" aria-labelledby="models-heading">
         <h2 id="models-heading">Models</h2>
