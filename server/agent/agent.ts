@@ -2,8 +2,9 @@ import { systemClock, type Clock } from '../clock.ts';
 import { LlmError, type ChatMessage, type GenerateRequest, type GenerateResult, type LlmEngine, type ToolCall } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { createAnalyzer, type Analyzer } from '../search/analyzer.ts';
-import { CitationWriter, citesShown } from './citations.ts';
+import { CitationWriter, citesShown, toCitation } from './citations.ts';
 import { condenseHistory, MESSAGE_OVERHEAD, searchQuery } from './condense.ts';
+import { coverage } from './coverage.ts';
 import { PassageNumbers, packPassages, relevant, type Packed } from './context.ts';
 import { addFocus } from './excerpt.ts';
 import { EXTRACTIVE_VERSION, extractiveAnswer, quoteFor } from './extractive.ts';
@@ -11,7 +12,7 @@ import type { AnswerPrompt } from './prompts/answer-v1.ts';
 import { answerV2 } from './prompts/answer-v2.ts';
 import type { LlmPolicy } from '../engines/policy.ts';
 import type { EngineGateway } from '../llm/gateway.ts';
-import type { AgentAnswer, AgentEvent, AskInput, EngineChoice, Passage, PassageSearch } from './types.ts';
+import type { AgentAnswer, AgentEvent, AskInput, Citation, EngineChoice, Passage, PassageSearch } from './types.ts';
 
 // The answering agent: retrieval, prompting, tool use and citations on top of the engine gateway.
 // Models that call tools reliably search for themselves (up to a budget of searches per answer);
@@ -37,6 +38,13 @@ export interface AgentLimits {
   minScore: number;
   /** Hits scoring below this fraction of the search's best hit are dropped as a weak tail. */
   relativeFloor: number;
+  /**
+   * Below this share of the question's information in the best passage (coverage.ts), the
+   * documents are taken not to answer it: the answer says so and offers the passages as related.
+   */
+  minCoverage: number;
+  /** Passages offered as related when the documents do not answer the question. */
+  relatedPassages: number;
   /** Passages quoted by an extractive answer. */
   extractivePassages: number;
   /** Longest quote, in characters. */
@@ -52,6 +60,13 @@ export const DEFAULT_LIMITS: AgentLimits = {
   answerTokens: 512,
   minScore: 0.2,
   relativeFloor: 0.3,
+  // Chosen by `npm run bench:refusal` (scripts/bench-refusal.ts) on half A of its labelled set (21
+  // answerable and 21 unanswerable questions on seven shared manuals and policies): the largest
+  // multiple of 0.05 at least 0.05 below the lowest coverage of an answerable question there (0.64),
+  // because refusing a question the documents answer hides the answer, while answering one they do
+  // not still shows labelled quotes. Half B is the check that it was not fitted to A.
+  minCoverage: 0.55,
+  relatedPassages: 3,
   extractivePassages: 4,
   quoteChars: 300,
   temperature: 0.2,
@@ -82,6 +97,8 @@ const ANSWER_EVIDENCE_CHARS = 200;
 const MAX_QUERY_CHARS = 500;
 
 const NO_MATCH = "Your documents don't seem to cover this: no passage matches the question.";
+/** Also the whole spoken answer: short enough to say, and the related passages stay on screen. */
+export const NOT_COVERED = "Your documents don't cover that.";
 const INTRO = {
   none: 'No language model is available, so here are the most relevant passages from your documents:',
   failed: 'The language model could not answer just now, so here are the most relevant passages from your documents:',
@@ -287,6 +304,8 @@ class Turn {
     const query = searchQuery(analyzer, this.#input.question, this.#input.history);
     const hits = await this.#relevantHits(query, limits.k, undefined);
     if (hits.length === 0 && this.#agent.answerUnmatchedWithoutModel) return this.#unmatched();
+    // Too little of the question in the passages: the model is not asked to make an answer of them.
+    if (this.#agent.answerUnmatchedWithoutModel && this.#input.history.length === 0 && coverage(analyzer, query, hits) < limits.minCoverage) return this.#notCovered([hits.map((passage) => ({ passage, query }))]);
     const head = this.#head(engine, false);
     const room = this.#room(engine, [...head, { role: 'user', content: prompt.question([], this.#input.question) }], false);
     const packed = this.#pack(hits, query, Math.min(limits.contextTokens, room), engine, false);
@@ -489,7 +508,12 @@ class Turn {
     if (this.#writer.text === '') return this.#extractive('failed', `${served.engine.name} returned an empty answer`);
     // The text as generated, not as shown: its markers are the numbers the prompt gave the passages.
     const reply: ChatMessage = { role: 'assistant', content: result.text, ...(result.toolCalls.length > 0 ? { toolCalls: result.toolCalls } : {}) };
+    // The prompt has the model cite every claim, and cite nothing when the passages do not answer
+    // the question: an answer citing none of the passages it was shown is the model saying so.
+    const shown = this.#numbers.all();
+    const judgedNotCovered = shown.length > 0 && this.#writer.citations.length === 0;
     return this.#answer(this.#writer.text, {
+      ...(judgedNotCovered ? { notCovered: true, related: this.#related(shown) } : {}),
       citations: this.#writer.citations,
       mode: 'generative',
       engine: engineChoice(served.engine, served.reason),
@@ -517,11 +541,45 @@ class Turn {
   #unmatched(): AgentAnswer {
     this.#emit({ type: 'delta', text: NO_MATCH });
     return this.#answer(NO_MATCH, {
+      notCovered: true,
+      related: [],
       citations: [],
       mode: 'extractive',
       engine: { name: 'extractive', kind: 'extractive', model: null, reason: 'no passage matched the question; no model was asked' },
       promptVersion: EXTRACTIVE_VERSION,
     });
+  }
+
+  /**
+   * The documents do not answer the question: says so, and offers the best passages of `lists`
+   * (one list per query, taken in turns) as related — quoted and located, but not cited.
+   */
+  #notCovered(lists: ReadonlyArray<ReadonlyArray<{ passage: Passage; query: string }>>, reason = 'the passages found do not cover the question; no model was asked'): AgentAnswer {
+    const { analyzer, limits } = this.#agent;
+    const candidates = Array.from({ length: Math.max(0, ...lists.map((l) => l.length)) }, (_, i) => lists.map((l) => l[i])).flat();
+    const closest = extractiveAnswer(analyzer, {
+      candidates: candidates.filter((c) => c !== undefined),
+      intro: '',
+      empty: '',
+      maxPassages: limits.relatedPassages,
+      quoteChars: limits.quoteChars,
+    });
+    this.#emit({ type: 'delta', text: NOT_COVERED });
+    return this.#answer(NOT_COVERED, {
+      notCovered: true,
+      related: closest.citations,
+      citations: [],
+      mode: 'extractive',
+      engine: { name: 'extractive', kind: 'extractive', model: null, reason },
+      promptVersion: EXTRACTIVE_VERSION,
+      shownChunkIds: [...new Set([...this.#numbers.all().map((s) => s.passage.chunkId), ...closest.chunkIds])],
+    });
+  }
+
+  /** The passages a model was shown, best first, as related passages (when its answer cited none). */
+  #related(shown: ReadonlyArray<{ n: number; passage: Passage; query: string }>): Citation[] {
+    const { analyzer, limits } = this.#agent;
+    return shown.slice(0, limits.relatedPassages).map((s) => toCitation(s.n, s.passage, quoteFor(analyzer, s.passage, s.query, '', limits.quoteChars)));
   }
 
   /** Quotes the best passages for the question (and, for a follow-up, for the condensed question). */
@@ -532,6 +590,9 @@ class Turn {
     const queries = condensed !== question ? [condensed, question] : [question];
     const lists: { passage: Passage; query: string }[][] = [];
     for (const query of queries) lists.push((await this.#relevantHits(query, limits.k, undefined)).map((passage) => ({ passage, query })));
+    // A follow-up ("how often?") is about the conversation so far: its words, even condensed with
+    // the earlier question's, do not say how much of it the passages hold.
+    if (history.length === 0 && lists.some((l) => l.length > 0) && !lists.some((l) => l.length > 0 && coverage(analyzer, l[0]!.query, l.map((c) => c.passage)) >= limits.minCoverage)) return this.#notCovered(lists, reason);
     // Scores of different queries do not compare: take the lists in turns, the condensed one first.
     const candidates = Array.from({ length: Math.max(0, ...lists.map((l) => l.length)) }, (_, i) => lists.map((l) => l[i])).flat();
     const earlier = this.#numbers.all().map((s) => ({ passage: s.passage, query: s.query }));
@@ -546,6 +607,7 @@ class Turn {
     for (const citation of extract.citations) this.#emit({ type: 'citation', citation });
     const shown = this.#numbers.all().map((s) => s.passage.chunkId);
     return this.#answer(extract.answer, {
+      ...(extract.citations.length === 0 ? { notCovered: true, related: [] } : {}),
       citations: extract.citations,
       mode: 'extractive',
       engine: { name: 'extractive', kind: 'extractive', model: null, reason },

@@ -62,6 +62,13 @@ export interface AgentAnswer {
   /** The prompt template version used, e.g. "answer-v1" ("extractive-v1" when no model wrote it). */
   promptVersion: string;
   /**
+   * The documents do not answer the question: too little of it is in the passages found (see
+   * coverage.ts), or the model said so and cited nothing. The answer then says so plainly.
+   */
+  notCovered?: boolean | undefined;
+  /** With `notCovered`: the closest passages, shown as related, not as an answer (never cited in its text). */
+  related?: Citation[] | undefined;
+  /**
    * Set when the answer is cut short: the model hit the answer token limit ("length"), or its
    * engine failed after part of the answer was streamed ("interrupted"; the text is what was streamed).
    */

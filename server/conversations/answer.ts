@@ -129,6 +129,7 @@ export class AnswerService {
       mode: answer.mode,
       incomplete: answer.incomplete ?? null,
       citations: answer.citations,
+      ...(answer.notCovered ? { notCovered: true, related: answer.related ?? [] } : {}),
       engine: answer.engine,
       usage: answer.usage,
       shownChunkIds: answer.shownChunkIds,

@@ -1,4 +1,4 @@
-import type { AgentAnswer, EngineChoice, AnswerUsage } from '../agent/types.ts';
+import type { AgentAnswer, Citation, EngineChoice, AnswerUsage } from '../agent/types.ts';
 import type { Clock, Random } from '../clock.ts';
 import type { ChatMessage } from '../llm/llm.ts';
 import type { Collection, Filter } from '../store/store.ts';
@@ -46,6 +46,10 @@ export interface MessageDoc {
   incomplete?: 'length' | 'interrupted' | 'truncated' | null;
   /** A citation of a document deleted since says `removed` and keeps no quote (see redact.ts). */
   citations?: StoredCitation[];
+  /** The documents do not answer the question (see AgentAnswer.notCovered). */
+  notCovered?: boolean;
+  /** With notCovered: the closest passages, offered as related rather than cited. */
+  related?: Citation[];
   engine?: EngineChoice;
   usage?: AnswerUsage;
   /** Every chunk shown to a model for this answer: the audit of what left the knowledge base. */
@@ -280,6 +284,8 @@ export function presentMessage(m: MessageDoc): z.input<typeof Message> {
     mode: m.mode ?? null,
     incomplete: m.incomplete ?? null,
     citations: (m.citations ?? []).map((c) => (isRemoved(c) ? c : { ...c, removed: false as const })),
+    notCovered: m.notCovered ?? false,
+    related: m.related ?? [],
     engine: m.engine ?? null,
     usage: m.usage ?? null,
     shownChunkIds: m.shownChunkIds ?? [],

@@ -38,6 +38,8 @@ export function withoutDocument(message: MessageDoc, documentId: string): Messag
   if (gone.length === 0 && !shown && !(message.searches ?? []).some((s) => s.documentIds?.includes(documentId))) return null;
   const next: MessageDoc = { ...message };
   delete next.transcript;
+  // Related passages are not in the text: those of the document just go.
+  if (message.related) next.related = message.related.filter((c) => c.documentId !== documentId);
   if (gone.length === 0) return next;
   const numbers = new Set(gone.map((c) => c.n));
   next.citations = citations.map((c) => (numbers.has(c.n) && !isRemoved(c) ? removedCitation(c) : c));

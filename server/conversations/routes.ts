@@ -18,6 +18,8 @@ export function presentAnswer({ conversation, message, answer }: AskOutcome): z.
     mode: answer.mode,
     incomplete: answer.incomplete ?? null,
     citations: answer.citations,
+    notCovered: answer.notCovered ?? false,
+    related: answer.related ?? [],
     engine: answer.engine,
     usage: answer.usage,
   };

@@ -45,6 +45,8 @@ export const AskResponse = z
     /** Why the answer stopped early, if it did: `length` (token limit) or `interrupted` (the engine failed mid-answer). */
     incomplete: z.enum(['length', 'interrupted']).nullable(),
     citations: z.array(Citation),
+    notCovered: z.boolean().describe("The documents do not answer the question: the answer says so (\"Your documents don't cover that.\") and cites nothing"),
+    related: z.array(Citation).describe('With notCovered: the closest passages, related to the question but not an answer to it'),
     engine: Engine,
     usage: Usage,
   })
@@ -59,6 +61,9 @@ export const Message = z.object({
   /** `truncated`: a spoken answer the listener interrupted; the content is what they heard (the realtime socket's conversation.item.truncate). */
   incomplete: z.enum(['length', 'interrupted', 'truncated']).nullable(),
   citations: z.array(StoredCitation),
+  notCovered: z.boolean(),
+  /** With notCovered: the closest passages, related but not an answer (those of a deleted document are dropped). */
+  related: z.array(Citation),
   engine: Engine.nullable(),
   usage: Usage.nullable(),
   shownChunkIds: z.array(z.string()),

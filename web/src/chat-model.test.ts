@@ -13,6 +13,8 @@ const ANSWER: Answer = {
   mode: 'generative',
   incomplete: null,
   citations: [cite(1)],
+  notCovered: false,
+  related: [],
   engine: { name: 'local', kind: 'local', model: 'qwen', reason: 'policy local-only' },
   usage: { promptTokens: 10, completionTokens: 5, cachedPromptTokens: 0, firstTokenMs: 120, totalMs: 900, searches: 1, llmCalls: 2 },
 };
@@ -77,6 +79,8 @@ const message = (m: Partial<Message> & Pick<Message, 'id' | 'role' | 'content'>)
   incomplete: null,
   searches: [],
   citations: [],
+  notCovered: false,
+  related: [],
   engine: null,
   usage: null,
   shownChunkIds: [],

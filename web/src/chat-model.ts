@@ -12,6 +12,9 @@ export interface Reply {
   mode: AnswerMode | null;
   incomplete: AnswerIncomplete;
   citations: Citation[];
+  /** The documents do not answer the question; `related` holds the closest passages (not an answer). */
+  notCovered: boolean;
+  related: Citation[];
   engine: AnswerEngine | null;
   usage: AnswerUsage | null;
   /** The knowledge-base searches the answer ran. */
@@ -37,6 +40,8 @@ export const streamingReply = (): Reply => ({
   mode: null,
   incomplete: null,
   citations: [],
+  notCovered: false,
+  related: [],
   engine: null,
   usage: null,
   searches: [],
@@ -63,7 +68,7 @@ export function applyAskEvent(reply: Reply, event: string, data: unknown): Reply
       const answer = data as Answer;
       const { messageId, mode, engine, usage } = answer;
       // The final text is authoritative: extractive answers may arrive whole, without deltas.
-      return { ...reply, messageId, mode, engine, usage, incomplete: answer.incomplete ?? null, text: answer.answer, citations: byNumber(answer.citations), status: 'complete', sentToCloud: engine.kind === 'cloud' };
+      return { ...reply, messageId, mode, engine, usage, incomplete: answer.incomplete ?? null, text: answer.answer, citations: byNumber(answer.citations), notCovered: answer.notCovered, related: answer.related, status: 'complete', sentToCloud: engine.kind === 'cloud' };
     }
     case 'error': {
       const body = (data as { error?: { code?: string; message?: string; traceId?: string } }).error ?? {};
@@ -90,6 +95,8 @@ function storedReply(m: Message): Reply {
     mode: m.mode,
     incomplete: m.incomplete ?? null,
     citations: byNumber(m.citations),
+    notCovered: m.notCovered ?? false,
+    related: m.related ?? [],
     engine: m.engine,
     usage: m.usage,
     searches: m.searches ?? [],
@@ -142,6 +149,7 @@ export function cutShort(reply: Reply): { tag: string; text: string } | null {
 export function announcement(reply: Reply): string {
   switch (reply.status) {
     case 'complete': {
+      if (reply.notCovered) return `Your documents don't cover that${reply.related.length > 0 ? `; ${reply.related.length} related passage${reply.related.length === 1 ? '' : 's'} shown` : ''}.`;
       const n = reply.citations.length;
       const sources = n === 0 ? 'no sources' : `${n} source${n === 1 ? '' : 's'}`;
       return reply.mode === 'extractive' ? `No language model answered; here are the most relevant passages, ${sources}.` : `Answer ready, ${sources}.`;

@@ -128,7 +128,11 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
     <div class="answer" aria-busy={streaming}>
       {reply.searches.length > 0 && <Searches searches={reply.searches} />}
       {/* The server's extractive text explains itself too; the tag marks it at a glance, even when skimming. */}
-      {reply.mode === 'extractive' && <p class="answer-mode">Quoted passages · no language model available</p>}
+      {reply.notCovered ? (
+        <p class="answer-mode">Not in your documents</p>
+      ) : (
+        reply.mode === 'extractive' && <p class="answer-mode">Quoted passages · no language model available</p>
+      )}
       <div class="answer-text" id={`${id}-text`}>
         {streaming && reply.text === '' ? <Pending searched={reply.searches.length > 0} /> : <AnswerText kbId={kbId} text={reply.text} citations={reply.citations} />}
       </div>
@@ -139,6 +143,8 @@ export function AnswerView({ kbId, reply, conversationId, onFeedback }: Props) {
       )}
       {reply.status === 'failed' && reply.error && <ErrorBanner error={reply.error} />}
       {reply.citations.length > 0 && <CitationList kbId={kbId} citations={reply.citations} />}
+      {/* Passages near the question, offered so the reader can judge: never presented as its answer. */}
+      {reply.related.length > 0 && <CitationList kbId={kbId} citations={reply.related} heading="Related, not an answer" />}
       {!streaming && reply.text !== '' && (
         <div class="answer-actions" role="group" aria-label="Answer actions">
           <CopyButton text={answerForClipboard(reply.text, reply.citations)} targetId={`${id}-text`} />

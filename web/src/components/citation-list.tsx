@@ -17,10 +17,10 @@ export function answerForClipboard(text: string, citations: readonly Citation[])
 }
 
 /** The sources under an answer, numbered as the answer's [n] markers (not by position: numbers may skip). */
-export function CitationList({ kbId, citations }: { kbId: string; citations: readonly Citation[] }) {
+export function CitationList({ kbId, citations, heading = 'Sources' }: { kbId: string; citations: readonly Citation[]; heading?: string }) {
   return (
     <div class="sources">
-      <h4 class="sources-heading">Sources</h4>
+      <h4 class="sources-heading">{heading}</h4>
       <ol class="source-list">
         {citations.map((c) => (
           <li key={c.n} value={c.n} class="source">
