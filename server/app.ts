@@ -29,7 +29,7 @@ import type { Clock } from './clock.ts';
 import { conversationRoutes } from './conversations/routes.ts';
 import type { EmbeddingEngine } from './embeddings/embeddings.ts';
 import type { LlmProvider } from './llm/provider.ts';
-import { openAiRouter } from './openai/routes.ts';
+import { openAiOperations, openAiRouter } from './openai/routes.ts';
 import { settingsRoutes } from './organisations/settings-routes.ts';
 import { exportRoutes } from './export/routes.ts';
 import { retentionDefaults } from './retention/policy.ts';
@@ -117,7 +117,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness }),
     ...(backups ? backupRoutes(backups) : []),
   ];
-  const openapi = buildOpenApi(routes, { version, basePath: API_BASE });
+  const openapi = buildOpenApi(routes, { version, basePath: API_BASE, external: openAiOperations });
   const docsHtml = renderDocsPage(openapi);
 
   const api = new Router<AppState>({ prefix: API_BASE });

@@ -14,12 +14,23 @@ const ErrorBody = z
   })
   .meta({ id: 'Error' });
 
+/** An endpoint served outside the route declarations (the OpenAI-compatible `/v1`), documented by hand. */
+export interface ExternalOperation {
+  method: 'get' | 'post';
+  /** The full path, from the root. */
+  path: string;
+  summary: string;
+  body?: z.ZodType;
+  /** Status → what it answers (with the success answer's schema); 400 and 401 are added. */
+  responses: Record<number, { description: string; schema?: z.ZodType }>;
+}
+
 /**
  * Builds the OpenAPI 3.1 document from the route declarations. OpenAPI 3.1 schemas are JSON
  * Schema 2020-12, which zod emits itself; schemas registered with `.meta({id})` become shared
  * components so the document stays readable.
  */
-export function buildOpenApi(defs: readonly AnyRoute[], info: { version: string; basePath: string }) {
+export function buildOpenApi(defs: readonly AnyRoute[], info: { version: string; basePath: string; external?: readonly ExternalOperation[] }) {
   const components: Record<string, JsonSchema> = {};
   const convert = (schema: z.ZodType, io: 'input' | 'output'): JsonSchema => {
     const json = z.toJSONSchema(schema, {
@@ -78,6 +89,24 @@ export function buildOpenApi(defs: readonly AnyRoute[], info: { version: string;
             },
           }
         : {}),
+      responses,
+    };
+  }
+  const error = { content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+  for (const op of info.external ?? []) {
+    const responses: Record<string, unknown> = {};
+    for (const [status, { description, schema }] of Object.entries(op.responses)) {
+      responses[status] = Number(status) >= 400 ? { description, ...error } : schema ? { description, content: { 'application/json': { schema: convert(schema, 'output') } } } : { description };
+    }
+    if (op.body) responses['400'] ??= { description: 'Invalid request (`invalid_json`, `validation_failed`)', ...error };
+    responses['401'] ??= { description: 'No organisation API key (`unauthenticated`): these endpoints take API keys only', ...error };
+    (paths[op.path] ??= {})[op.method] = {
+      summary: op.summary,
+      tags: ['OpenAI-compatible'],
+      operationId: `${op.method}${op.path.replace(/[^A-Za-z0-9]+(.)?/g, (_m, c: string | undefined) => (c ? c.toUpperCase() : ''))}`,
+      'x-lectern-access': 'apiKey',
+      security: [{ apiKey: [] }],
+      ...(op.body ? { requestBody: { required: true, content: { 'application/json': { schema: convert(op.body, 'input') } } } } : {}),
       responses,
     };
   }

@@ -9,6 +9,7 @@ import type { AnswerService, AskOutcome } from '../conversations/answer.ts';
 import type { EmbeddingEngine } from '../embeddings/embeddings.ts';
 import { AppError, errors, toErrorBody } from '../errors.ts';
 import type { AppContext, AppState } from '../http/context.ts';
+import type { ExternalOperation } from '../http/openapi.ts';
 import { actingOf, principalOf } from '../http/context.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { ChatMessage, GenerateResult, ToolSpec } from '../llm/llm.ts';
@@ -47,6 +48,52 @@ const ChatRequest = z.looseObject({
 type ChatRequest = z.output<typeof ChatRequest>;
 
 const EmbeddingsRequest = z.looseObject({ model: z.string().min(1), input: z.union([z.string(), z.array(z.string()).min(1).max(2048)]) });
+
+// What the endpoints answer, in OpenAI's shapes (loose: OpenAI adds fields over time, and
+// knowledge-base answers carry `citations` and `lectern` besides). Answers are parsed with them
+// before they leave, as the main API's presenters are.
+const ModelList = z.looseObject({
+  object: z.literal('list'),
+  data: z.array(z.looseObject({ id: z.string(), object: z.literal('model'), created: z.number().int(), owned_by: z.string(), name: z.string().optional() })),
+});
+const Usage = z.looseObject({ prompt_tokens: z.number().int(), completion_tokens: z.number().int().optional(), total_tokens: z.number().int() });
+const ChatCompletion = z.looseObject({
+  id: z.string(),
+  object: z.literal('chat.completion'),
+  created: z.number().int(),
+  model: z.string(),
+  choices: z.array(z.looseObject({ index: z.number().int(), message: z.looseObject({ role: z.literal('assistant'), content: z.string().nullable() }), finish_reason: z.string().nullable() })),
+  usage: Usage,
+});
+const EmbeddingList = z.looseObject({
+  object: z.literal('list'),
+  data: z.array(z.looseObject({ object: z.literal('embedding'), index: z.number().int(), embedding: z.array(z.number()) })),
+  model: z.string(),
+  usage: Usage,
+});
+
+/** The OpenAI-compatible endpoints, for the OpenAPI document. */
+export const openAiOperations: ExternalOperation[] = [
+  { method: 'get', path: '/v1/models', summary: 'Models: the local LLM, the embedding model, and each knowledge base as `kb:<id>`', responses: { 200: { description: 'OpenAI `list` of `model` objects', schema: ModelList } } },
+  {
+    method: 'post',
+    path: '/v1/chat/completions',
+    summary: 'Chat completions: `kb:<id>` answers from a knowledge base with `citations`; a local model id answers plainly. `stream: true` sends server-sent events (`chat.completion.chunk`)',
+    body: ChatRequest,
+    responses: {
+      200: { description: 'OpenAI `chat.completion`, plus `citations` and `lectern` for knowledge-base answers', schema: ChatCompletion },
+      404: { description: 'Unknown model or knowledge base (`not_found`)' },
+      429: { description: 'Past the questions-per-minute limit (`rate_limited`)' },
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/embeddings',
+    summary: 'Embeddings from the installed embedding model',
+    body: EmbeddingsRequest,
+    responses: { 200: { description: 'OpenAI `list` of `embedding` objects with `usage`', schema: EmbeddingList }, 404: { description: 'Unknown embedding model (`not_found`)' } },
+  },
+];
 
 export interface OpenAiDeps {
   /** Body parsing and principal resolution, shared with the main API. */
@@ -102,7 +149,7 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
     const organisationId = principalOf(ctx).organisationId;
     const models = [...d.localModels(), ...(d.embeddings() ? [d.embeddings()!.model.id] : [])].map((id) => ({ id, object: 'model', created: created(), owned_by: 'lectern' }));
     const kbs = (await d.kbs.list(organisationId)).map((kb) => ({ id: `${KB_PREFIX}${kb._id}`, object: 'model', created: Math.floor(Date.parse(kb.createdAt) / 1000), owned_by: 'lectern', name: kb.name }));
-    ctx.body = { object: 'list', data: [...models, ...kbs] };
+    ctx.body = ModelList.parse({ object: 'list', data: [...models, ...kbs] });
   });
 
   router.post('/chat/completions', limited(d.limits, 'asks'), async (ctx) => {
@@ -120,12 +167,12 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
     const inputs = typeof request.input === 'string' ? [request.input] : request.input;
     const vectors = await engine.embedDocuments(inputs);
     const tokens = inputs.reduce((n, text) => n + engine.countTokens(text), 0);
-    ctx.body = {
+    ctx.body = EmbeddingList.parse({
       object: 'list',
       data: vectors.map((v, index) => ({ object: 'embedding', index, embedding: Array.from(v) })),
       model: engine.model.id,
       usage: { prompt_tokens: tokens, total_tokens: tokens },
-    };
+    });
   });
 
   async function groundedCompletion(ctx: AppContext, request: ChatRequest, id: string): Promise<void> {
@@ -148,13 +195,13 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
       const controller = new AbortController();
       ctx.res.on('close', () => !ctx.res.writableFinished && controller.abort(new Error('client closed the connection')));
       const outcome = await ask(controller.signal);
-      ctx.body = {
+      ctx.body = ChatCompletion.parse({
         ...base,
         object: 'chat.completion',
         choices: [{ index: 0, message: { role: 'assistant', content: outcome.answer.answer, ...extra(outcome) }, finish_reason: 'stop', logprobs: null }],
         usage: usage(outcome),
         ...extra(outcome),
-      };
+      });
       return;
     }
     const { stream, send, signal } = sse(ctx);
@@ -201,12 +248,12 @@ export function openAiRouter(d: OpenAiDeps): Router<AppState> {
       const controller = new AbortController();
       ctx.res.on('close', () => !ctx.res.writableFinished && controller.abort(new Error('client closed the connection')));
       const { result } = await generate(controller.signal);
-      ctx.body = {
+      ctx.body = ChatCompletion.parse({
         ...base,
         object: 'chat.completion',
         choices: [{ index: 0, message: { role: 'assistant', content: result.text || null, ...(result.toolCalls.length ? { tool_calls: toolCalls(result) } : {}) }, finish_reason: finish(result), logprobs: null }],
         usage: usage(result),
-      };
+      });
       return;
     }
     const { stream, send, signal } = sse(ctx);
