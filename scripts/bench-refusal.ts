@@ -11,9 +11,8 @@
 // nothing) comes on top of it — not measured here.
 //
 // Calibration: the threshold (DEFAULT_LIMITS.minCoverage) was chosen on half A only, as the
-// largest multiple of 0.05 at least 0.05 below A's lowest coverage of an answerable question: a
-// wrong refusal hides an answer the documents hold, so it is kept well clear of them, whatever
-// that costs in correct refusals. Half B is the hold-out: its rates show whether that choice was
+// lowest multiple of 0.05 at which A reaches the goal of 90 % correct refusals: a wrong refusal
+// hides an answer the documents hold, so the threshold refuses no more than the goal needs. Half B is the hold-out: its rates show whether that choice was
 // fitted to A. The coverage of each question (coverage.ts on the passages `/search` returns, as
 // the agent sees them) and the rates a few other thresholds would give are printed, so the choice
 // can be re-made when the measure or the set changes (`--all` lists every question).
@@ -105,10 +104,10 @@ try {
   console.log(`Refusals that offered related passages: ${results.filter((r) => r.refused && r.related > 0).length}/${results.filter((r) => r.refused).length}`);
 
   // The threshold half A alone gives by the rule in the header, to compare with the one in use.
-  const fitA = results.filter((r) => r.labelled.half === 'A');
-  const lowestAnswerable = Math.min(...fitA.filter((r) => r.answerable).map((r) => r.coverage));
-  const suggested = Math.floor((lowestAnswerable - 0.05) * 20 + 1e-9) / 20;
-  console.log(`Half A: lowest coverage of an answerable question ${lowestAnswerable.toFixed(2)} → threshold ${suggested.toFixed(2)} (in use: ${DEFAULT_LIMITS.minCoverage})`);
+  const unanswerableA = results.filter((r) => r.labelled.half === 'A' && !r.answerable);
+  const steps = Array.from({ length: 21 }, (_, i) => i / 20);
+  const suggested = steps.find((t) => unanswerableA.filter((r) => r.coverage < t).length >= 0.9 * unanswerableA.length);
+  console.log(`Half A reaches 90 % correct refusals from threshold ${suggested?.toFixed(2) ?? 'none'} (in use: ${DEFAULT_LIMITS.minCoverage})`);
   console.log('\nOther thresholds, from the coverage alone (correct refusals / wrong refusals):');
   for (const t of [0.45, 0.5, 0.55, 0.6, 0.65, 0.7]) {
     const rates = (['A', 'B'] as const).map((half) => {

@@ -462,6 +462,22 @@ describe('Agent', () => {
       assert.equal(answer.sentToCloud, false);
     });
 
+    it('says plainly when the documents do not cover the question, offering the closest passages as related (#13)', async () => {
+      const agent = new Agent({ gateway: scriptedGateway([]) });
+      const { answer, events } = await ask(agent, 'What is the staff parking policy?');
+      assert.equal(answer.notCovered, true);
+      assert.equal(answer.answer, "Your documents don't cover that.");
+      assert.equal(deltas(events), answer.answer);
+      assert.deepEqual(answer.citations, []);
+      assert.ok(!events.some((e) => e.type === 'citation'), 'related passages are not cited');
+      assert.ok((answer.related?.length ?? 0) > 0, 'the closest passages are offered');
+      assert.deepEqual(answer.shownChunkIds, answer.related?.map((c) => c.chunkId), 'what was quoted is in the audit');
+
+      const covered = await ask(agent, 'Where do new patients register?');
+      assert.equal(covered.answer.notCovered, undefined);
+      assert.ok(covered.answer.citations.length > 0);
+    });
+
     it('searches the condensed question first for a follow-up', async () => {
       const agent = new Agent({ gateway: scriptedGateway([]) });
       const history = [
@@ -474,6 +490,22 @@ describe('Agent', () => {
         ['How often? Tell me about the air filters.', 'How often?'],
       );
       assert.equal(answer.citations[0]?.chunkId, 'infection-2');
+    });
+  });
+
+  describe("the model's own judgement (#13)", () => {
+    it('an answer citing none of the passages shown says the documents do not cover the question', async () => {
+      const { agent } = setup([{ text: 'The documents do not cover parking.' }], { toolCalling: false });
+      const { answer } = await ask(agent, 'Where do new patients park when they register?');
+      assert.equal(answer.mode, 'generative');
+      assert.equal(answer.notCovered, true);
+      assert.equal(answer.answer, 'The documents do not cover parking.');
+      assert.ok((answer.related?.length ?? 0) > 0 && (answer.related?.length ?? 0) <= 3, 'the passages it was shown are offered as related');
+
+      const cited = setup((request) => ({ text: `Register at the front desk [${numberOf(request.messages, 'Eligibility')}].` }), { toolCalling: false });
+      const { answer: answered } = await ask(cited.agent, 'Where do new patients register?');
+      assert.equal(answered.notCovered, undefined);
+      assert.equal(answered.citations.length, 1);
     });
   });
 

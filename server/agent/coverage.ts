@@ -12,9 +12,14 @@ import type { Passage } from './types.ts';
 
 /**
  * Words a question is phrased with that no passage answers with. The analyzer keeps them (they
- * carry meaning inside documents: "does", "when"), but a passage need not contain "why" to say why.
+ * carry meaning inside documents: "does", "when"), but a passage need not contain "why" to say why,
+ * nor "needed" or "near" to say what is needed near welding ("a fire extinguisher within reach").
  */
-const QUESTION_WORDS = 'who whom whose what which when where why how does do did can could should must may might would will shall is are was were';
+const QUESTION_WORDS = [
+  'who whom whose what which when where why how does do did can could should must may might would will shall is are was were',
+  'need needed tell describe explain detail details give show mean means happen happens get make know want',
+  'near about after before during within between into over under',
+].join(' ');
 
 /** Passages (best first) among which the one covering the question should be. */
 const COVERING_DEPTH = 3;
