@@ -53,7 +53,7 @@ export interface AppDeps {
   llm: LlmProvider;
   embeddingEngine: () => EmbeddingEngine | null;
   /** The process's metrics: requests are timed into it, and /metrics serves it. */
-  metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape'>;
+  metrics: Pick<PrometheusMetrics, 'recorder' | 'scrape' | 'history'>;
   /** The voice engines realtime sessions use, for what /system/models says of them; none in tests that build the app alone. */
   speech?: RealtimeSpeech;
   /** Built-in backups (server/backup/); absent in apps built without them. */
@@ -114,7 +114,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       },
     }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
-    ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness }),
+    ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness, history: metrics.history }),
     ...(backups ? backupRoutes(backups) : []),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE, external: openAiOperations });

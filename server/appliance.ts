@@ -45,7 +45,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const readiness = new Readiness();
   const registry = new PortRegistry({ lifecycle, readiness, log: log.child({ component: 'ports' }) });
   // One registry per appliance: what the domains record, served at /metrics.
-  const metrics = await registry.open('metrics', () => ({ port: openPrometheusMetrics(), kind: 'prometheus' }));
+  const metrics = await registry.open('metrics', () => ({ port: openPrometheusMetrics({ clock }), kind: 'prometheus' }));
   const ports = await openPorts({ config, log, clock, random, registry });
   const { store, index } = ports;
   const { embeddings, llm, speech, speechRouter, parser } = await openEngines({ config, log, clock, registry, store, localLlm: options.localLlm });

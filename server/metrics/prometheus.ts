@@ -1,5 +1,7 @@
 import { statfs } from 'node:fs/promises';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { systemClock, type Clock } from '../clock.ts';
+import { MetricsHistory } from './history.ts';
 import type { MetricsRecorder } from './recorder.ts';
 
 // The Prometheus side of the metrics port: one registry per appliance (two test servers in one
@@ -25,7 +27,9 @@ export interface MetricSources {
 
 export interface PrometheusMetrics {
   registry: Registry;
+  /** What the domains record into: Prometheus, and the last day's history for the console. */
   recorder: MetricsRecorder;
+  history: MetricsHistory;
   /** Adds what is read at scrape time (the queue, the engines…), as the parts it reads from open. */
   watch(sources: MetricSources): void;
   /** The exposition in Prometheus text format 0.0.4, with its content type. */
@@ -40,7 +44,7 @@ const FAST = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 const SLOW = [0.05, 0.25, 1, 2.5, 5, 15, 30, 60, 120, 300, 900, 1800];
 const VOICE = [0.1, 0.2, 0.3, 0.5, 0.75, 1, 1.5, 2, 3, 5, 10];
 
-export function openPrometheusMetrics(): PrometheusMetrics {
+export function openPrometheusMetrics(parts: { clock: Clock } = { clock: systemClock }): PrometheusMetrics {
   const registry = new Registry();
   const registers = [registry];
   // Process CPU, memory, GC, handles and event-loop lag (lectern_nodejs_eventloop_lag_seconds).
@@ -222,9 +226,11 @@ export function openPrometheusMetrics(): PrometheusMetrics {
     },
   };
 
+  const history = new MetricsHistory({ clock: parts.clock });
   return {
     registry,
-    recorder,
+    recorder: history.wrap(recorder),
+    history,
     watch: (more) => void Object.assign(sources, more),
     scrape: async () => ({ contentType: registry.contentType, body: await registry.metrics() }),
   };

@@ -2,13 +2,24 @@ import { route } from '../http/route.ts';
 import type { Readiness } from '../ops/health.ts';
 import { modelRoles, scanModels, type ModelRole } from './catalog.ts';
 import { diskSpace } from './disk.ts';
-import { DiskStatus, HealthReport, ModelsStatus } from './schema.ts';
+import type { MetricsHistory } from '../metrics/history.ts';
+import { DiskStatus, HealthReport, HistoryQuery, ModelsStatus, SystemHistory } from './schema.ts';
 
 /** What each role runs on right now, as the live engines report it. */
 export type RoleInUse = Record<ModelRole, { using: string | null; note: string }>;
 
-export function systemRoutes(d: { dataDir: string; modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'> }) {
+export function systemRoutes(d: { dataDir: string; modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'>; history: Pick<MetricsHistory, 'points'> }) {
   return [
+    route({
+      method: 'get',
+      path: '/system/history',
+      summary: "This process's last day, a point per minute (API requests, 5xx, p95 latency, answers, spoken first-audio latency, documents and pages ingested), for the System page's charts",
+      tag: 'System',
+      access: 'instanceOwner',
+      query: HistoryQuery,
+      responses: { 200: { description: 'Oldest minute first; quiet minutes as zeros', schema: SystemHistory } },
+      handler: (_ctx, { query }) => ({ points: d.history.points(query.minutes) }),
+    }),
     route({
       method: 'get',
       path: '/system/health',

@@ -30,3 +30,23 @@ export const DiskStatus = z.object({
   freeBytes: z.number(),
   totalBytes: z.number(),
 });
+
+/** The last day (or less), a point per minute, for the System page's charts. */
+export const SystemHistory = z
+  .object({
+    points: z.array(
+      z.object({
+        at: z.string(),
+        requests: z.number().int(),
+        serverErrors: z.number().int(),
+        p95Ms: z.number().nullable(),
+        answers: z.number().int(),
+        firstAudioMs: z.number().nullable(),
+        documents: z.number().int(),
+        pages: z.number().int(),
+      }),
+    ),
+  })
+  .meta({ id: 'SystemHistory' });
+
+export const HistoryQuery = z.strictObject({ minutes: z.coerce.number().int().min(1).max(1440).default(180) });

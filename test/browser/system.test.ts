@@ -49,6 +49,19 @@ test('the instance owner sees components, queue, disk and models', async (t) => 
   assert.match(await models.innerText(), /text only/, 'TTS_MODEL=off: answers are text only');
 
   assert.ok(await page.getByRole('link', { name: 'System' }).isVisible(), 'listed in the navigation');
+
+  // Activity: the last hours minute by minute, drawn by uPlot; each chart says its numbers in words.
+  const activity = page.getByRole('region', { name: 'Activity' });
+  const requests = activity.getByRole('figure', { name: 'API requests per minute' });
+  await requests.waitFor();
+  assert.match((await requests.getAttribute('aria-describedby')) ?? '', /chart-requests-summary/);
+  assert.match(await requests.innerText(), /\d+ in the last 3 hours, 0 of them failed on the server \(5xx\)/);
+  assert.equal(await activity.getByRole('figure').count(), 4);
+  assert.equal(await activity.locator('canvas').count(), 4, 'each chart drew');
+  assert.ok((await activity.locator('canvas').first().boundingBox())!.width > 200);
+  const history = (await owner.get('/api/v1/system/history?minutes=5')).json.points as Array<{ requests: number }>;
+  assert.equal(history.length, 5);
+  assert.ok(history.reduce((n, p) => n + p.requests, 0) > 0, 'this page\'s own API requests are counted');
   await page.screenshot({ path: path.join(resultsDir, 'system-page.png'), fullPage: true });
   assert.deepEqual(problems, []);
 });
@@ -61,6 +74,7 @@ test('another admin sees the models only; an editor has no System page', async (
 
   const admin = await signedIn(server.url, 'adam@riverside.test', PW);
   assert.equal((await admin.get('/api/v1/system/disk')).status, 403, 'disk space is the instance owner\'s');
+  assert.equal((await admin.get('/api/v1/system/history')).status, 403, 'so is the activity');
   const disk = (await owner.get('/api/v1/system/disk')).json;
   assert.equal(disk.of, 'DATA_DIR');
   assert.ok(disk.freeBytes > 0 && disk.freeBytes <= disk.totalBytes, JSON.stringify(disk));

@@ -12,7 +12,7 @@ import type { DocumentContent, DocumentList, Document as DocumentSchema, Uploade
 import type { Chunk as ChunkSchema, Embeddings, Hit, KbList, Kb as KbSchema, Reindexed, SearchResponse } from '../../server/kb/schema.ts';
 import type { CreatedOrganisationResponse, OrganisationListResponse, OrganisationRef, OrganisationResponse, Settings as SettingsSchema } from '../../server/organisations/schema.ts';
 import type { BackupJob as BackupJobSchema, BackupsReport } from '../../server/backup/schema.ts';
-import type { DiskStatus as DiskStatusSchema, HealthReport as HealthReportSchema, ModelsStatus as ModelsStatusSchema } from '../../server/system/schema.ts';
+import type { DiskStatus as DiskStatusSchema, HealthReport as HealthReportSchema, ModelsStatus as ModelsStatusSchema, SystemHistory as SystemHistorySchema } from '../../server/system/schema.ts';
 import type { LimitsReport, UsageReport as UsageReportSchema } from '../../server/usage/schema.ts';
 import type { ResetPasswordResponse, UserListResponse, UserResponse, User as UserSchema } from '../../server/users/schema.ts';
 
@@ -80,6 +80,7 @@ export type ModelRole = ModelsStatus['roles'][number]['role'];
 export type HealthReport = Wire<typeof HealthReportSchema>;
 export type ComponentHealth = HealthReport['components'][number];
 export type DiskStatus = Wire<typeof DiskStatusSchema>;
+export type SystemHistory = Wire<typeof SystemHistorySchema>;
 export type Backups = Wire<typeof BackupsReport>;
 export type BackupJob = Wire<typeof BackupJobSchema>;
 

@@ -29,6 +29,7 @@ import type {
   ModelsStatus,
   HealthReport,
   DiskStatus,
+  SystemHistory,
   Backups,
   BackupJob,
   OrganisationList,
@@ -302,6 +303,7 @@ export const api = {
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),
   systemHealth: () => request<HealthReport>('GET', '/system/health'),
   systemDisk: () => request<DiskStatus>('GET', '/system/disk'),
+  systemHistory: (minutes: number) => request<SystemHistory>('GET', `/system/history?minutes=${minutes}`),
   backups: () => request<Backups>('GET', '/system/backups'),
   startBackup: () => request<BackupJob>('POST', '/system/backups'),
 };

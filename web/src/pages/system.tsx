@@ -1,4 +1,5 @@
-import { api, type ComponentHealth, type DiskStatus, type HealthReport } from '../api.ts';
+import { api, type ComponentHealth, type DiskStatus, type HealthReport, type SystemHistory } from '../api.ts';
+import { LineChart } from '../components/line-chart.tsx';
 import { Button } from '../components/button.tsx';
 import { DataTable, type Column } from '../components/data-table.tsx';
 import { Badge } from '../components/format.tsx';
@@ -73,6 +74,53 @@ function Disk({ disk }: { disk: DiskStatus }) {
   );
 }
 
+/** How far back the charts look, minutes. */
+const CHART_MINUTES = 180;
+const number = new Intl.NumberFormat();
+const sum = (values: ReadonlyArray<number | null>) => values.reduce<number>((total, v) => total + (v ?? 0), 0);
+const peak = (values: ReadonlyArray<number | null>) => values.reduce<number | null>((top, v) => (v === null ? top : Math.max(top ?? v, v)), null);
+
+function Activity({ history }: { history: SystemHistory }) {
+  const points = history.points;
+  const times = points.map((p) => Date.parse(p.at) / 1000);
+  const of = <K extends keyof SystemHistory['points'][number]>(key: K) => points.map((p) => p[key] as number | null);
+  const requests = of('requests');
+  const errors = of('serverErrors');
+  const p95 = of('p95Ms');
+  const firstAudio = of('firstAudioMs');
+  const answers = of('answers');
+  const documents = of('documents');
+  const ms = (v: number | null) => (v === null ? 'none measured' : `${number.format(v)} ms`);
+  return (
+    <div class="charts">
+      <LineChart
+        id="chart-requests"
+        title="API requests per minute"
+        summary={`${number.format(sum(requests))} in the last ${CHART_MINUTES / 60} hours, ${number.format(sum(errors))} of them failed on the server (5xx).`}
+        times={times}
+        unit="requests"
+        series={[
+          { label: 'Requests', values: requests, stroke: '#0b5394' },
+          { label: 'Server errors', values: errors, stroke: '#b00020', dash: [6, 4] },
+        ]}
+      />
+      <LineChart id="chart-latency" title="Request latency (95th percentile)" summary={`At worst ${ms(peak(p95))} in a minute.`} times={times} unit="ms" series={[{ label: 'p95', values: p95, stroke: '#7f6000' }]} />
+      <LineChart id="chart-voice" title="Voice: end of speech to first audio (median)" summary={`At worst ${ms(peak(firstAudio))} in a minute.`} times={times} unit="ms" series={[{ label: 'First audio', values: firstAudio, stroke: '#38761d' }]} />
+      <LineChart
+        id="chart-usage"
+        title="Answers and documents ingested per minute"
+        summary={`${number.format(sum(answers))} answers and ${number.format(sum(documents))} documents (${number.format(sum(of('pages')))} pages) ingested.`}
+        times={times}
+        unit="per minute"
+        series={[
+          { label: 'Answers', values: answers, stroke: '#0b5394' },
+          { label: 'Documents', values: documents, stroke: '#7f6000', dash: [6, 4] },
+        ]}
+      />
+    </div>
+  );
+}
+
 export function SystemPage() {
   const me = useMe();
   // Health, queue and disk are the whole instance's, so the instance owner's alone (as /readyz's detail is).
@@ -80,10 +128,12 @@ export function SystemPage() {
   const health = useResource(() => (owner ? api.systemHealth() : Promise.resolve(null)), [owner]);
   const disk = useResource(() => (owner ? api.systemDisk() : Promise.resolve(null)), [owner]);
   const models = useResource(() => api.systemModels(), []);
+  const history = useResource(() => (owner ? api.systemHistory(CHART_MINUTES) : Promise.resolve(null)), [owner]);
   const refresh = () => {
     health.reload();
     disk.reload();
     models.reload();
+    history.reload();
   };
 
   return (
@@ -120,7 +170,13 @@ export function SystemPage() {
         <h2 id="models-heading">Models</h2>
         <ResourceView resource={models}>{(m) => <Models models={m} />}</ResourceView>
       </section>
-      {/* Charts: request latency, voice latency, usage over time, ingestion (#12, metrics). */}
+      {owner && (
+        <section class="panel" aria-labelledby="activity-heading">
+          <h2 id="activity-heading">Activity</h2>
+          <p class="muted">The last {CHART_MINUTES / 60} hours of this server process, minute by minute (kept in memory: a restart starts afresh; Prometheus keeps the long view, see /metrics).</p>
+          <ResourceView resource={history}>{(h) => h && <Activity history={h} />}</ResourceView>
+        </section>
+      )}
     </Page>
   );
 }
