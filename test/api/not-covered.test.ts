@@ -4,6 +4,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 import { type Client, setUp } from '../helpers/client.ts';
+import { RealtimeClient, type Event } from '../helpers/realtime.ts';
 
 // "Not in your documents" (#13, item 1) on real manuals: a question they do not answer gets a
 // plain "Your documents don't cover that." with the closest passages as related (not cited), and a
@@ -20,7 +21,8 @@ describe('questions the documents do not answer', { skip: existsSync(PDFS) ? fal
   let kbId: string;
 
   before(async () => {
-    server = await startTestServer();
+    // Unpaced audio: the spoken answer is read whole, not played.
+    server = await startTestServer({ realtime: { audioLeadMs: 600_000 } });
     owner = (await setUp(server.url)).owner;
     kbId = (await owner.post('/api/v1/kbs', { name: 'Manuals' })).json.id;
     const up = await owner.upload(
@@ -72,5 +74,20 @@ describe('questions the documents do not answer', { skip: existsSync(PDFS) ? fal
     const answer = JSON.parse(done.slice(done.indexOf('data: ') + 6));
     assert.equal(answer.notCovered, true);
     assert.ok(!text.includes('event: citation'), 'no citation events for related passages');
+  });
+
+  it('the spoken answer is the short version, with no source named', async () => {
+    const key = (await owner.post('/api/v1/api-keys', { name: 'voice', role: 'viewer' })).json.key as string;
+    const c = await RealtimeClient.open(`${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`, { authorization: `Bearer ${key}` });
+    await c.next('session.created');
+    c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What is the clinic parking policy?' }] } });
+    c.send({ type: 'response.create' });
+    const done = await c.next('response.done', 0, 120_000);
+    const transcript = (await c.next('response.output_audio_transcript.done')).transcript as string;
+    const citations = c.events.filter((e: Event) => e['type'] === 'lectern.citation');
+    c.close();
+    assert.equal(done.response.status, 'completed');
+    assert.equal(transcript, "Your documents don't cover that.");
+    assert.equal(citations.length, 0);
   });
 });

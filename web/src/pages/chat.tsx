@@ -7,6 +7,7 @@ import { AnswerView } from '../components/answer.tsx';
 import { Breadcrumbs } from '../components/breadcrumbs.tsx';
 import { Button } from '../components/button.tsx';
 import { ErrorBanner } from '../components/error-banner.tsx';
+import { NoModelNotice } from '../components/no-model-notice.tsx';
 import { Page } from '../components/page.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
 import { VoicePanel, type VoiceControl } from '../components/voice-panel.tsx';
@@ -309,6 +310,7 @@ function ChatView({ kb, conversationId }: { kb: Kb; conversationId: string | nul
         <h2 id="thread-heading" class="visually-hidden" ref={heading} tabIndex={-1}>
           {title}
         </h2>
+        <NoModelNotice user={me.user} />
         {error && <ErrorBanner error={error} onRetry={retry} />}
         {loading && <p class="loading">Loading the conversation…</p>}
         {!loading && !error && thread.length === 0 && <EmptyThread kb={kb} />}
