@@ -1,7 +1,7 @@
 // Realtime voice benchmark: what a spoken turn costs through the real `/v1/realtime` socket of an
 // in-process appliance, and how many sessions one box carries.
 //
-//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--only spoken] [--json]
+//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--only spoken|first-audio] [--json]
 //
 // 1. Per-turn latency: WAVs from ../shared/speech streamed in real time (100 ms frames paced
 //    by the wall clock, silence between turns, as a microphone would), from the end of speech to
@@ -17,6 +17,10 @@
 // 6. Spoken-answer length: "Who can develop breast cancer?" on the shared 76-page guide, spoken
 //    by espeak-ng (or --models-dir's voice and LLM): seconds and characters said against the
 //    written answer's. `--only spoken` runs this section alone.
+// 7. First audio under load: 1, 8, 32 and 64 sessions each asking the guide a spoken question,
+//    their starts spread over 2 s, audio paced at playback speed; response.create → first audio
+//    p50/p99 with the first-sentence-first synthesis queue and without it (each sentence
+//    synthesised as it comes). `--only first-audio` runs this section alone.
 //
 // Without --models-dir, tiny generated models (streaming CTC STT, VITS voice, random-weight GGUF)
 // go into a temporary MODELS_DIR: the numbers then measure Lectern's own overhead, not real
@@ -38,11 +42,15 @@ import { writeTinyGguf } from '../test/fixtures/tiny-gguf.ts';
 import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../test/fixtures/tiny-speech-models.ts';
 import { setUp } from '../test/helpers/client.ts';
 import { startTestServer } from '../test/helpers/server.ts';
+import type { RealtimeLimits } from '../server/realtime/server.ts';
 import { NO_RATE_LIMITS } from '../server/limits/testing.ts';
 
 const SPEECH_DIR = path.resolve(import.meta.dirname, '../../shared/speech');
 const GUIDE = path.resolve(import.meta.dirname, '../../shared/docs/pdf/cancer-council-understanding-breast-cancer-76p.pdf');
 const GUIDE_QUESTION = 'Who can develop breast cancer?';
+const GUIDE_QUESTIONS = [GUIDE_QUESTION, 'What are the symptoms of breast cancer?', 'What is a mastectomy?', 'What does radiation therapy involve?', 'What is hormone therapy?'];
+const FIRST_AUDIO_SESSIONS = [1, 8, 32, 64];
+const FIRST_AUDIO_SPREAD_MS = 2_000;
 const RATE = 24_000;
 const FRAME_MS = 100;
 const FRAME_BYTES = ((RATE * FRAME_MS) / 1000) * 2;
@@ -76,7 +84,7 @@ export interface Options {
   modelsDir: string | null;
   maxSessions: number;
   /** Run one section alone. */
-  only: 'spoken' | null;
+  only: 'spoken' | 'first-audio' | null;
   json: boolean;
 }
 
@@ -103,7 +111,7 @@ export function parseOptions(argv: string[]): Options {
 
 function only(raw: string | undefined): Options['only'] {
   if (raw === undefined) return null;
-  if (raw !== 'spoken') throw new Error(`--only must be spoken, not ${JSON.stringify(raw)}`);
+  if (raw !== 'spoken' && raw !== 'first-audio') throw new Error(`--only must be spoken or first-audio, not ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -646,22 +654,32 @@ interface SpokenLength {
   transcript: string;
 }
 
-/** Section 6: how long the spoken answer to GUIDE_QUESTION is, on its own appliance (espeak-ng unless --models-dir). */
-async function spokenAnswerLength(options: Options): Promise<SpokenLength> {
-  const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-spoken-'));
-  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...NO_RATE_LIMITS };
+/** An appliance of its own holding the shared guide, with espeak-ng as the voice (or --models-dir's voice and LLM). */
+async function guideAppliance<T>(options: Options, realtime: Partial<RealtimeLimits>, use: (g: { url: string; key: string; owner: Awaited<ReturnType<typeof setUp>>['owner'] }) => Promise<T>): Promise<T> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-guide-'));
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', REALTIME_MAX_SESSIONS: String(Math.max(...FIRST_AUDIO_SESSIONS) + 8), ...NO_RATE_LIMITS };
   if (options.modelsDir) {
     env['MODELS_DIR'] = options.modelsDir;
     for (const name of ['LLM_MODEL', 'TTS_MODEL', 'LLM_THREADS']) if (process.env[name]) env[name] = process.env[name];
   }
-  const server = await startTestServer({ env, dataDir: path.join(scratch, 'data'), realtime: { audioLeadMs: 600_000 } });
+  const server = await startTestServer({ env, dataDir: path.join(scratch, 'data'), realtime });
   try {
     const { owner } = await setUp(server.url);
     const kbId = (await owner.post('/api/v1/kbs', { name: 'Guides' })).json.id as string;
     await owner.upload(kbId, [{ name: path.basename(GUIDE), bytes: await readFile(GUIDE), type: 'application/pdf' }]);
     await owner.settle(kbId, 300_000);
     const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
-    const client = await RealtimeClient.open(`${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`, key);
+    return await use({ url: `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`, key, owner });
+  } finally {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+/** Section 6: how long the spoken answer to GUIDE_QUESTION is. */
+function spokenAnswerLength(options: Options): Promise<SpokenLength> {
+  return guideAppliance(options, { audioLeadMs: 600_000 }, async ({ url, key, owner }) => {
+    const client = await RealtimeClient.open(url, key);
     client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: GUIDE_QUESTION }] } });
     client.send({ type: 'response.create' });
     const done = await client.waitFor((e) => e['type'] === 'response.done', 0, WAIT_MS * 4);
@@ -681,10 +699,83 @@ async function spokenAnswerLength(options: Options): Promise<SpokenLength> {
       writtenCharacters: pick('response.output_text.done', 'text').length,
       transcript: pick('response.output_audio_transcript.done', 'transcript'),
     };
-  } finally {
-    await server.close();
-    await rm(scratch, { recursive: true, force: true });
+  });
+}
+
+interface FirstAudioStep {
+  sessions: number;
+  queue: 'first sentence first' | 'as they come';
+  answered: number;
+  p50: number;
+  p99: number;
+  /** From lectern_metrics: response start → first text (the answer), and the first sentence's synthesis, its wait in the queue included. */
+  firstTextP50: number;
+  synthesisP50: number;
+  synthesisP99: number;
+}
+
+/** One step of section 7: `sessions` spoken questions starting within FIRST_AUDIO_SPREAD_MS; response.create → first audio of each. */
+async function firstAudioStep(url: string, key: string, sessions: number): Promise<Array<{ firstAudioMs: number; firstTextMs: number | null; synthesisMs: number | null }>> {
+  const clients = await Promise.all(Array.from({ length: sessions }, () => RealtimeClient.open(url, key)));
+  const firstAudio = await Promise.all(
+    clients.map(async (client, i) => {
+      await new Promise((resolve) => setTimeout(resolve, sessions === 1 ? 0 : (FIRST_AUDIO_SPREAD_MS * i) / (sessions - 1)));
+      const from = client.length;
+      const sent = performance.now();
+      client.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: GUIDE_QUESTIONS[i % GUIDE_QUESTIONS.length] }] } });
+      client.send({ type: 'response.create' });
+      const audio = await client.waitFor((e) => e['type'] === 'response.output_audio.delta' || e['type'] === 'response.done', from, WAIT_MS * 2);
+      const at = audio?.event['type'] === 'response.output_audio.delta' ? audio.at - sent : null;
+      // The rest of the answer plays on, paced, competing with the others' first sentences.
+      const done = await client.waitFor((e) => e['type'] === 'response.done', from, WAIT_MS * 4);
+      await client.close();
+      const metrics = done?.event['response']?.metadata?.lectern_metrics;
+      return at === null ? null : { firstAudioMs: at, firstTextMs: (metrics?.first_token_ms as number | null) ?? null, synthesisMs: (metrics?.tts_first_sentence_ms as number | null) ?? null };
+    }),
+  );
+  return firstAudio.filter((t) => t !== null);
+}
+
+/** Section 7, once with the first-sentence-first queue and once without. */
+async function firstAudioUnderLoad(options: Options): Promise<FirstAudioStep[]> {
+  const steps: FirstAudioStep[] = [];
+  for (const firstSentencesFirst of [true, false]) {
+    await guideAppliance(options, { firstSentencesFirst }, async ({ url, key }) => {
+      await firstAudioStep(url, key, 1); // warm-up
+      for (const sessions of FIRST_AUDIO_SESSIONS) {
+        progress(`first audio: ${sessions} session(s), ${firstSentencesFirst ? 'queued' : 'unqueued'}`);
+        const turns = await firstAudioStep(url, key, sessions);
+        const times = turns.map((t) => t.firstAudioMs);
+        const synthesis = turns.map((t) => t.synthesisMs);
+        steps.push({
+          sessions,
+          queue: firstSentencesFirst ? 'first sentence first' : 'as they come',
+          answered: turns.length,
+          p50: percentile(times, 50),
+          p99: percentile(times, 99),
+          firstTextP50: percentile(turns.map((t) => t.firstTextMs), 50),
+          synthesisP50: percentile(synthesis, 50),
+          synthesisP99: percentile(synthesis, 99),
+        });
+      }
+    });
   }
+  return steps;
+}
+
+function printFirstAudio(print: (text?: string) => void, steps: FirstAudioStep[]): void {
+  print('## 7. First audio under load\n');
+  print(
+    `Sessions each asking the shared guide one spoken question (output audio, paced at playback speed), their starts spread evenly over ${FIRST_AUDIO_SPREAD_MS / 1000} s; ` +
+      'response.create → first output_audio.delta. "first sentence first": synthesis through the process\'s queue, a turn that has not spoken yet ahead of later sentences; "as they come": each sentence synthesised at once, all sessions competing.\n',
+  );
+  print(
+    markdownTable(
+      ['sessions', 'synthesis', 'answered', 'first audio p50 ms', 'first audio p99 ms', 'first text p50 ms', 'first sentence synthesis p50 / p99 ms'],
+      steps.map((s) => [s.sessions, s.queue, `${s.answered}/${s.sessions}`, formatMs(s.p50), formatMs(s.p99), formatMs(s.firstTextP50), `${formatMs(s.synthesisP50)} / ${formatMs(s.synthesisP99)}`]),
+    ),
+  );
+  print();
 }
 
 function printSpoken(print: (text?: string) => void, s: SpokenLength): void {
@@ -696,11 +787,13 @@ function printSpoken(print: (text?: string) => void, s: SpokenLength): void {
 
 async function main(argv: string[]): Promise<void> {
   const options = parseOptions(argv);
-  if (options.only === 'spoken') {
-    const spoken = await spokenAnswerLength(options);
+  if (options.only) {
     const lines: string[] = [];
-    printSpoken((text = '') => lines.push(text), spoken);
-    console.log(options.json ? JSON.stringify({ spoken }, null, 2) : lines.join('\n'));
+    const print = (text = '') => lines.push(text);
+    const out: Record<string, unknown> = {};
+    if (options.only === 'spoken') printSpoken(print, (out['spoken'] = await spokenAnswerLength(options)) as SpokenLength);
+    else printFirstAudio(print, (out['firstAudio'] = await firstAudioUnderLoad(options)) as FirstAudioStep[]);
+    console.log(options.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
     return;
   }
   const started = performance.now();
@@ -925,6 +1018,10 @@ async function main(argv: string[]): Promise<void> {
   const spoken = await spokenAnswerLength(options);
   out['spoken'] = spoken;
   printSpoken(print, spoken);
+  progress('first audio under load');
+  const firstAudio = await firstAudioUnderLoad(options);
+  out['firstAudio'] = firstAudio;
+  printFirstAudio(print, firstAudio);
   console.log(options.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
 }
 

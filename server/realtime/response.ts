@@ -14,6 +14,7 @@ import { serverEvents as ev, type TurnMetrics, type Usage } from './protocol.ts'
 import { createSentenceSplitter, speakable, spokenSources, type SpokenSentence } from './speakable.ts';
 import { defaultOrganisationSettings } from '../organisations/organisations.ts';
 import { answerCharacters, SpokenAnswer } from './spoken-answer.ts';
+import { synthesizeQueued, type SynthesisQueue } from './synthesis-queue.ts';
 
 /** ~100 ms of audio per `response.output_audio.delta`. */
 export const CHUNK_MS = 100;
@@ -60,6 +61,8 @@ export interface ResponseDeps {
   audioLeadMs?: number | undefined;
   /** How long the spoken part of an answer may take (the organisation's `voice.answerSeconds`), read as the response starts. */
   voiceAnswerSeconds?: (() => Promise<number>) | undefined;
+  /** The process's synthesis queue for a voice: first sentences before later ones. Without it each sentence is synthesised at once. */
+  synthesis?: ((tts: TtsEngine) => SynthesisQueue) | undefined;
   /** Told each spoken turn's metrics as response.done goes out (the process's voice latency metrics). */
   onTurn?: ((metrics: TurnMetrics) => void) | undefined;
 }
@@ -264,7 +267,9 @@ export class RealtimeResponse {
     if (!said) return;
     signal.throwIfAborted();
     const started = now();
-    const spoken = await tts.synthesize(said, { signal });
+    // A turn that has not spoken yet goes ahead of other sessions' later sentences.
+    const first = this.#characters === 0;
+    const spoken = this.#d.synthesis ? await synthesizeQueued(this.#d.synthesis(tts), tts, said, first, signal) : await tts.synthesize(said, { signal });
     const took = now() - started;
     this.#ttsMs += took;
     this.#ttsFirstSentenceMs ??= took;

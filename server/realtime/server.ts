@@ -23,6 +23,7 @@ import type { VoiceMetrics } from '../metrics/recorder.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
 import { MemoryDetachedSessions, ownerOf, type DetachedSessions } from './resume-state.ts';
 import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
+import { createSynthesisQueues } from './synthesis-queue.ts';
 import type { ClientSecrets } from './client-secrets.ts';
 
 export const REALTIME_PATH = '/v1/realtime';
@@ -78,13 +79,19 @@ export interface RealtimeLimits {
   /** How far a spoken answer's audio may run ahead of real-time playback before sending is paced. */
   audioLeadMs: number;
   /**
+   * Synthesis shared by all sessions through one queue per kind of voice, a turn's first sentence
+   * ahead of others' later ones. Off (false), each sentence is synthesised as it comes, all
+   * sessions at once: only for the benchmark to compare.
+   */
+  firstSentencesFirst: boolean;
+  /**
    * How often each session's credential is checked again, for a revocation whose notice never
    * came and for a session that reached its expiry; client events do not keep a socket alive past it.
    */
   recheckMs: number;
 }
 
-export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64, audioLeadMs: 800, recheckMs: RECHECK_MS };
+export const DEFAULT_REALTIME_LIMITS: RealtimeLimits = { maxPayload: 1 << 20, maxBufferedBytes: 4 << 20, heartbeatMs: 20_000, idleMs: 10 * 60_000, resumeMs: 120_000, maxSessions: 64, audioLeadMs: 800, firstSentencesFirst: true, recheckMs: RECHECK_MS };
 
 /**
  * Client events a session may have waiting before the socket stops being read (TCP backpressure on
@@ -171,6 +178,7 @@ export interface AttachedRealtime {
 
 export function attachRealtime(server: http.Server, deps: RealtimeDeps): AttachedRealtime {
   const limits = { ...DEFAULT_REALTIME_LIMITS, ...deps.limits };
+  const synthesis = limits.firstSentencesFirst ? createSynthesisQueues() : undefined;
   const wss = new WebSocketServer({
     noServer: true,
     maxPayload: limits.maxPayload,
@@ -328,6 +336,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       conversationId: ctx.conversationId,
       admitAudio,
       voiceAnswerSeconds: answerSeconds && (() => answerSeconds(principal.organisationId)),
+      synthesis,
       onTurn: (m) => deps.metrics?.turn({ transcriptMs: m.speech_end_to_transcript_ms, firstTokenMs: m.speech_end_to_first_token_ms, firstAudioMs: m.speech_end_to_first_audio_ms }),
     });
 

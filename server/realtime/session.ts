@@ -10,7 +10,7 @@ import { pcm16ToFloat32 } from '../speech/resample.ts';
 import type { SttEngine, SttStream, TtsEngine, VoiceActivityDetector } from '../speech/speech.ts';
 import type { SileroVadModel, SileroVadOptions } from '../speech/vad.ts';
 import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate, type TurnMetrics } from './protocol.ts';
-import { CHUNK_MS, RealtimeResponse, type SpokenItem, type TurnTiming } from './response.ts';
+import { CHUNK_MS, RealtimeResponse, type ResponseDeps, type SpokenItem, type TurnTiming } from './response.ts';
 import { heardText } from './speakable.ts';
 
 export interface RealtimeSpeech {
@@ -57,6 +57,8 @@ export interface RealtimeSessionDeps {
   onTurn?: ((metrics: TurnMetrics) => void) | undefined;
   /** How long a spoken answer may take (the organisation's `voice.answerSeconds`), asked per response. */
   voiceAnswerSeconds?: (() => Promise<number>) | undefined;
+  /** The process's synthesis queues, shared by all sessions. */
+  synthesis?: ResponseDeps['synthesis'];
 }
 
 /** Audio kept for a manual commit (turn detection off) before older audio is dropped. */
@@ -417,6 +419,7 @@ export class RealtimeSession {
       audioLeadMs: this.#d.audioLeadMs,
       onTurn: this.#d.onTurn,
       voiceAnswerSeconds: this.#d.voiceAnswerSeconds,
+      synthesis: this.#d.synthesis,
     });
     // Answers run beside the queue, so audio (barge-in) and response.cancel are still handled meanwhile.
     const settled = response.run(() => !this.#closed);
