@@ -54,6 +54,14 @@ test('an extractive answer arrives whole in done', () => {
   assert.match(announcement(done), /No language model answered.*1 source\./);
 });
 
+test('an answer the documents do not cover keeps its related passages apart from its citations (#13)', () => {
+  const done = replay([['delta', { text: "Your documents don't cover that." }], ['done', { ...ANSWER, answer: "Your documents don't cover that.", mode: 'extractive', citations: [], notCovered: true, related: [cite(1), cite(2)] }]]);
+  assert.deepEqual([done.notCovered, done.citations, done.related.map((c) => c.n)], [true, [], [1, 2]]);
+  assert.equal(announcement(done), "Your documents don't cover that; 2 related passages shown.");
+  const [stored] = turnsFromMessages([message({ id: 'q', role: 'user', content: 'Parking?' }), message({ id: 'a', role: 'assistant', content: "Your documents don't cover that.", notCovered: true, related: [cite(3)] })]);
+  assert.deepEqual([stored?.reply?.notCovered, stored?.reply?.related.map((c) => c.n)], [true, [3]]);
+});
+
 test('an error event fails the reply with its trace id; stop and cut-off streams end it', () => {
   const failed = replay([
     ['delta', { text: 'Partly' }],
