@@ -47,7 +47,7 @@ const percentile = (values: readonly number[], p: number): number | null => {
 export class MetricsHistory {
   readonly #clock: Clock;
   readonly #random: () => number;
-  readonly #ring: Array<Bucket | undefined> = new Array(HISTORY_MINUTES);
+  readonly #ring: Array<Bucket | undefined> = Array.from({ length: HISTORY_MINUTES });
 
   constructor(parts: { clock: Clock; random?: () => number }) {
     this.#clock = parts.clock;
