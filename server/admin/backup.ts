@@ -4,7 +4,7 @@ import { parseArgs } from 'node:util';
 import { systemClock } from '../clock.ts';
 import { createLogger } from '../logger.ts';
 import { BackupService } from '../backup/service.ts';
-import { backupSettings, BackupConfigError } from '../backup/settings.ts';
+import { backupSettings } from '../backup/settings.ts';
 import { storeHalves } from '../backup/store-halves.ts';
 import { EXIT, type AdminCommand } from './command.ts';
 import { openConfiguredStore } from './open-store.ts';
@@ -27,13 +27,8 @@ BACKUP_KEY_FILE and BACKUP_ENCRYPTION not off), 1 when the backup failed.`,
 
   async run(args, { config, out }) {
     parseArgs({ args, options: {}, strict: true, allowPositionals: false });
-    try {
-      backupSettings(config);
-    } catch (err) {
-      if (!(err instanceof BackupConfigError)) throw err;
-      out.warn(err.message);
-      return EXIT.config;
-    }
+    // Not configured: refused before the store is opened (BackupConfigError, exit 78).
+    backupSettings(config);
     const store = await openConfiguredStore(config, out);
     if (!store) return EXIT.failed;
     try {

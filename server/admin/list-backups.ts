@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 import { listBackups } from '../backup/list.ts';
-import { BackupConfigError, backupSettings } from '../backup/settings.ts';
+import { backupSettings } from '../backup/settings.ts';
 import { EXIT, type AdminCommand } from './command.ts';
 
 export const listBackupsCommand: AdminCommand = {
@@ -16,14 +16,7 @@ the server runs.`,
 
   async run(args, { config, out }) {
     parseArgs({ args, options: {}, strict: true, allowPositionals: false });
-    let dir: string;
-    try {
-      dir = backupSettings(config).dir;
-    } catch (err) {
-      if (!(err instanceof BackupConfigError)) throw err;
-      out.warn(err.message);
-      return EXIT.config;
-    }
+    const { dir } = backupSettings(config);
     const backups = await listBackups(dir);
     if (backups.length === 0) {
       out.say(`No backups in ${dir}.`);

@@ -1,7 +1,7 @@
 // restore: a backup back into an empty DATA_DIR (or MongoDB database), with the server stopped.
 
 import { existsSync } from 'node:fs';
-import { mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, rename, rm, rmdir } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { BackupDamagedError, readManifest } from '../backup/manifest.ts';
@@ -10,8 +10,8 @@ import type { Config } from '../config.ts';
 import { createLogger } from '../logger.ts';
 import { mongoDatabaseOf } from '../mongo/mongo.ts';
 import { openStore } from '../store/open.ts';
-import { BackupKeyError, isEmptyDataDir, restoreInto } from '../backup/restore.ts';
-import { backupKey, BackupConfigError } from '../backup/settings.ts';
+import { isEmptyDataDir, restoreInto } from '../backup/restore.ts';
+import { backupKey } from '../backup/settings.ts';
 import { EXIT, UsageError, type AdminCommand, type AdminOutput } from './command.ts';
 import { storeFileIn, storeInUse } from './store-in-use.ts';
 
@@ -74,15 +74,8 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
       out.warn(`DATA_DIR ${dataDir} is not empty; restore only into an empty DATA_DIR (move the old one aside first)`);
       return EXIT.failed;
     }
-    let key;
-    try {
-      key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
-    } catch (err) {
-      if (!(err instanceof BackupConfigError)) throw err;
-      out.warn(err.message);
-      return EXIT.config;
-    }
-    await import('node:fs/promises').then((fs) => fs.mkdir(path.dirname(dataDir), { recursive: true }));
+    const key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
+    await mkdir(path.dirname(dataDir), { recursive: true });
     const staging = await mkdtemp(`${dataDir}.restoring-`);
     try {
       const restored = await restoreInto(backup, staging, key);
@@ -103,10 +96,6 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
         out.warn(`backup ${backup} is damaged, nothing was restored: ${err.message}`);
         return EXIT.failed;
       }
-      if (err instanceof BackupKeyError) {
-        out.warn(err.message);
-        return EXIT.config;
-      }
       throw err;
     } finally {
       await rm(staging, { recursive: true, force: true });
@@ -116,14 +105,7 @@ Exits 75 while a server holds DATA_DIR, 1 when DATA_DIR is not empty or the back
 
 /** A MongoDB backup into the (empty) database MONGODB_URL names; DATA_DIR is not touched. */
 async function restoreMongo(backup: string, config: Config, out: AdminOutput): Promise<number> {
-  let key;
-  try {
-    key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
-  } catch (err) {
-    if (!(err instanceof BackupConfigError)) throw err;
-    out.warn(err.message);
-    return EXIT.config;
-  }
+  const key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
   const store = await openStore(config, createLogger({ level: 'silent' }));
   const scratch = await mkdtemp(path.join(path.dirname(backup), '.restore-'));
   try {
@@ -144,10 +126,6 @@ async function restoreMongo(backup: string, config: Config, out: AdminOutput): P
     if (err instanceof BackupDamagedError) {
       out.warn(`backup ${backup} is damaged: ${err.message} (the database may hold part of it: drop it before trying another backup)`);
       return EXIT.failed;
-    }
-    if (err instanceof BackupKeyError) {
-      out.warn(err.message);
-      return EXIT.config;
     }
     throw err;
   } finally {

@@ -2,6 +2,8 @@
 // server does, runs it, and turns what went wrong into one line and a sysexits status.
 
 import { ConfigError, loadConfig } from '../config.ts';
+import { BackupKeyError } from '../backup/restore.ts';
+import { BackupConfigError } from '../backup/settings.ts';
 import { DataKeyError } from '../crypto/data-key.ts';
 import { EXIT, UsageError, type AdminCommand, type AdminOutput } from './command.ts';
 
@@ -39,7 +41,8 @@ export async function runAdmin(argv: readonly string[], env: Env, commands: read
       out.warn(`${(err as Error).message}\n\n${command.help}`);
       return EXIT.usage;
     }
-    if (err instanceof DataKeyError) {
+    // Keys and settings the command needs but the configuration lacks or gets wrong: one line, EX_CONFIG.
+    if (err instanceof DataKeyError || err instanceof BackupConfigError || err instanceof BackupKeyError) {
       out.warn(err.message);
       return EXIT.config;
     }

@@ -3,8 +3,7 @@
 
 import { parseArgs } from 'node:util';
 import path from 'node:path';
-import { backupKey, BackupConfigError } from '../backup/settings.ts';
-import { BackupKeyError } from '../backup/restore.ts';
+import { backupKey } from '../backup/settings.ts';
 import { verifyBackup } from '../backup/verify.ts';
 import { EXIT, UsageError, type AdminCommand } from './command.ts';
 
@@ -26,31 +25,16 @@ BACKUP_KEY_FILE is missing or holds another key than the backup's.`,
     const { positionals } = parseArgs({ args, options: {}, strict: true, allowPositionals: true });
     if (positionals.length !== 1 || !positionals[0]) throw new UsageError('the path of one backup is required');
     const backup = path.resolve(positionals[0]);
-    let key;
-    try {
-      // An unencrypted backup needs none; an encrypted one without it is refused below, naming its key.
-      key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
-    } catch (err) {
-      if (!(err instanceof BackupConfigError)) throw err;
-      out.warn(err.message);
-      return EXIT.config;
+    // An unencrypted backup needs none; an encrypted one without it is refused (BackupKeyError, exit 78), naming its key.
+    const key = config.BACKUP_KEY_FILE ? backupKey(config) : null;
+    const result = await verifyBackup(backup, key, () => new Date());
+    if (!result.ok) {
+      out.warn(`backup ${backup} is damaged: ${result.message}`);
+      return EXIT.failed;
     }
-    try {
-      const result = await verifyBackup(backup, key, () => new Date());
-      if (!result.ok) {
-        out.warn(`backup ${backup} is damaged: ${result.message}`);
-        return EXIT.failed;
-      }
-      const { manifest, files, bytes } = result.restored;
-      const documents = Object.values(manifest.counts).reduce((a, b) => a + b, 0);
-      out.say(`Backup ${backup} is whole: ${files} files (${bytes} bytes) match their checksums; ${Object.keys(manifest.counts).length} collections, ${documents} documents, match the manifest.`);
-      return EXIT.ok;
-    } catch (err) {
-      if (err instanceof BackupKeyError) {
-        out.warn(err.message);
-        return EXIT.config;
-      }
-      throw err;
-    }
+    const { manifest, files, bytes } = result.restored;
+    const documents = Object.values(manifest.counts).reduce((a, b) => a + b, 0);
+    out.say(`Backup ${backup} is whole: ${files} files (${bytes} bytes) match their checksums; ${Object.keys(manifest.counts).length} collections, ${documents} documents, match the manifest.`);
+    return EXIT.ok;
   },
 };
