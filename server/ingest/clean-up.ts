@@ -18,7 +18,9 @@ export function cleanUp(run: ParseRun): void {
     run.warnings.push(`${language.dropped} of ${language.pages} ${plural(language.pages, 'page', 'pages')} held PDF drawing instructions instead of text and ${plural(language.dropped, 'was', 'were')} left out`);
   }
   const { blocks } = withoutRunningLines(language.blocks);
-  run.blocks.splice(0, run.blocks.length, ...blocks);
+  // Replaced in place, element by element: spread as arguments, a long document's blocks would overflow the call.
+  run.blocks.length = 0;
+  for (const block of blocks) run.blocks.push(block);
   if (run.mojibakeRepaired > 0) {
     run.warnings.push(`Repaired double-encoded characters (such as “Ã¸” for “ø”) in ${run.mojibakeRepaired} ${plural(run.mojibakeRepaired, 'passage', 'passages')}: the text had been read in the wrong encoding before it was saved`);
   }

@@ -10,10 +10,12 @@ const NAME = /^\/[^\s/]+$/;
 const NUMBER = /^[-+]?(\d+\.?\d*|\.\d+)$/;
 /** Fewer words than this say too little to judge. */
 const MIN_TOKENS = 12;
+/** Enough of a page's text to judge it: a sample, so a long document is never copied whole. */
+const SAMPLE_CHARS = 8_000;
 
 /** Whether `text` reads as PDF drawing instructions rather than language. */
 export function isDrawingInstructions(text: string): boolean {
-  const tokens = text.split(/\s+/).filter(Boolean);
+  const tokens = text.slice(0, SAMPLE_CHARS).split(/\s+/).filter(Boolean);
   if (tokens.length < MIN_TOKENS) return false;
   let operators = 0;
   let numbers = 0;
@@ -37,9 +39,20 @@ export function withoutDrawingInstructions(blocks: readonly Block[]): { blocks: 
     else groups.set(key, [block]);
   }
   const bad = new Set<number>();
-  for (const [page, group] of groups) {
-    if (isDrawingInstructions(group.filter((b) => b.kind !== 'code').map((b) => b.text).join(' '))) bad.add(page);
-  }
+  for (const [page, group] of groups) if (isDrawingInstructions(sampleOf(group))) bad.add(page);
   if (bad.size === 0) return { blocks: [...blocks], dropped: 0, pages: groups.size };
   return { blocks: blocks.filter((b) => !bad.has(b.page ?? 0)), dropped: bad.size, pages: groups.size };
+}
+
+/** The start of a group's text (code excluded), up to the sample's length. */
+function sampleOf(group: readonly Block[]): string {
+  const parts: string[] = [];
+  let length = 0;
+  for (const block of group) {
+    if (block.kind === 'code') continue;
+    parts.push(block.text);
+    length += block.text.length + 1;
+    if (length >= SAMPLE_CHARS) break;
+  }
+  return parts.join(' ');
 }

@@ -30,7 +30,14 @@ function unnumbered(text: string): string | null {
 
 export function withoutRunningLines(blocks: readonly Block[]): { blocks: Block[]; removed: number } {
   const pages = new Map<number, Block[]>();
-  for (const block of blocks) if (block.page !== undefined) pages.set(block.page, [...(pages.get(block.page) ?? []), block]);
+  for (const block of blocks) {
+    if (block.page === undefined) continue;
+    const group = pages.get(block.page);
+    if (group) group.push(block);
+    else pages.set(block.page, [block]);
+  }
+  // An unpaged document has no page edges.
+  if (pages.size === 0) return { blocks: [...blocks], removed: 0 };
   const headings = new Set(blocks.filter((b) => b.kind === 'heading').map((b) => key(b.text)));
   const edges: Array<{ block: Block; edge: 'top' | 'bottom'; page: number }> = [];
   for (const [page, group] of pages) {
