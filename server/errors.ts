@@ -1,5 +1,5 @@
 // The one catalogue of errors a client can see. Code anywhere throws these; the HTTP error
-// handler and the WebSocket `sendError` map them to `{error: {code, message, traceId}}` in one
+// handler and the WebSocket `errorEvent` map them to `{error: {code, message, traceId}}` in one
 // place. Anything else that escapes is a bug: it becomes a 500 with a generic message and its
 // details go only to the log.
 
@@ -102,8 +102,7 @@ export function toErrorBody(err: unknown, traceId: string): { status: number; bo
  * The WebSocket counterpart of the HTTP error handler: the same mapping, as a realtime `error`
  * event. `type` follows the OpenAI Realtime convention (the client's fault or the server's).
  */
-export function sendError(ws: { send(data: string): void }, err: unknown, traceId: string): { expected: boolean } {
+export function errorEvent(err: unknown, traceId: string): { event: { type: 'error'; error: Record<string, unknown> }; expected: boolean } {
   const { body, expected } = toErrorBody(err, traceId);
-  ws.send(JSON.stringify({ type: 'error', error: { ...body.error, type: expected ? 'invalid_request_error' : 'server_error' } }));
-  return { expected };
+  return { event: { type: 'error', error: { ...body.error, type: expected ? 'invalid_request_error' : 'server_error' } }, expected };
 }

@@ -15,7 +15,7 @@ import { newId } from '../auth/tokens.ts';
 import type { Random } from '../clock.ts';
 import type { AnswerService } from '../conversations/answer.ts';
 import type { ConversationService } from '../conversations/conversations.ts';
-import { AppError, errors, sendError, toErrorBody } from '../errors.ts';
+import { AppError, errorEvent, errors, toErrorBody } from '../errors.ts';
 import type { KnowledgeBaseService } from '../kb/knowledge-bases.ts';
 import type { Logger } from '../logger.ts';
 import type { RateLimits } from '../limits/rate-limits.ts';
@@ -285,7 +285,9 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
     const fail = (err: unknown) => {
       if (ws.readyState !== ws.OPEN) return;
       const id = traceId();
-      const { expected } = sendError(ws, err, id);
+      // Through `send`, so an error carries an event_id like every other server event.
+      const { event, expected } = errorEvent(err, id);
+      send(event);
       if (!expected) sessionLog.error({ err, traceId: id }, 'realtime session error');
     };
     let eventCount = 0;

@@ -152,6 +152,10 @@ describe('/v1/realtime', () => {
     const codes = c.events.filter((e) => e['type'] === 'error').map((e) => e['error'].code);
     assert.deepEqual(codes, ['invalid_json', 'unknown_event', 'validation_failed', 'bad_request', 'response_cancel_not_active']);
     assert.ok(c.events.filter((e) => e['type'] === 'error').every((e) => typeof e['error'].traceId === 'string'));
+    // Like every server event, each error has its own event_id (OpenAI's realtime protocol).
+    const ids = c.events.filter((e) => e['type'] === 'error').map((e) => e['event_id']);
+    assert.ok(ids.every((id) => typeof id === 'string' && /^event_\d+$/.test(id)), JSON.stringify(ids));
+    assert.equal(new Set(ids).size, ids.length);
     c.send({ type: 'session.update', session: {} });
     await c.next('session.updated');
     c.close();
