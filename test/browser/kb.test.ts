@@ -102,6 +102,26 @@ test('knowledge bases: upload, live processing, search and the cited passage', {
     await shot(page, 'kb-desktop-documents.png');
   });
 
+  await t.test('a Word file is named as such even when it could not be read, and the table fits a 1366 px screen with its actions in view', async () => {
+    // A document that failed before parsing has only its upload's MIME type to go by.
+    const word = path.join(docsDir, 'hostile/truncated.docx');
+    const chooser = page.waitForEvent('filechooser');
+    await page.getByRole('button', { name: 'Choose files…' }).click();
+    await (await chooser).setFiles([word]);
+    const row = docRow(page, word);
+    await row.getByText('Failed', { exact: true }).waitFor({ timeout: INGEST_MS });
+    assert.ok(await row.getByRole('cell', { name: 'Word', exact: true }).isVisible(), 'the type reads Word, not application/vnd.openxml…');
+    await page.setViewportSize({ width: 1366, height: 768 });
+    const overflow = await page.getByRole('table').first().evaluate((table) => {
+      const box = table.closest('.table-wrap') ?? table.parentElement!;
+      return box.scrollWidth - box.clientWidth;
+    });
+    assert.ok(overflow <= 1, `the documents table scrolls sideways by ${overflow} px`);
+    const remove = (await row.getByRole('button', { name: /Delete/ }).boundingBox())!;
+    assert.ok(remove.x + remove.width <= 1366, `Delete at ${Math.round(remove.x + remove.width)} px`);
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
   await t.test('a change made elsewhere shows up without reloading', async () => {
     const kbId = decodeURIComponent(new URL(kbUrl).pathname.split('/').at(-1) ?? '');
     const { documents } = (await owner.get(`/api/v1/kbs/${kbId}/documents`)).json as { documents: Array<{ id: string; name: string }> };
@@ -110,7 +130,7 @@ test('knowledge bases: upload, live processing, search and the cited passage', {
     assert.equal((await owner.delete(`/api/v1/kbs/${kbId}/documents/${markdown.id}`)).status, 204);
     await docRow(page, FILES.markdown).waitFor({ state: 'detached' });
     await page.getByRole('list', { name: 'Uploads' }).getByText('Deleted since.').waitFor();
-    await page.getByText(/^3 documents · 2 ready · 1 failed/).waitFor();
+    await page.getByText(/^4 documents · 2 ready · 2 failed/).waitFor();
     assert.equal(await page.evaluate(() => 'lecternNoReload' in window), true, 'no page reload happened');
   });
 
@@ -194,7 +214,7 @@ test('knowledge bases: upload, live processing, search and the cited passage', {
 
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete “Reports”?' });
-    await confirm.getByText(/all 3 of its documents/).waitFor();
+    await confirm.getByText(/all 4 of its documents/).waitFor();
     await confirm.getByRole('button', { name: 'Delete knowledge base' }).click();
     await heading(page, 'Knowledge bases').waitFor();
     await page.getByRole('heading', { name: 'No knowledge bases yet' }).waitFor();

@@ -15,7 +15,8 @@ import { useAction } from '../hooks/use-action.ts';
 import { useEventSource } from '../hooks/use-event-source.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
-import { fileSize, formatLabel } from './kb-documents.tsx';
+import { formatLabel } from '../document-labels.ts';
+import { fileSize } from './kb-documents.tsx';
 import { documentPath, pageName } from './kb-search.tsx';
 import { kbPath } from './kbs.tsx';
 

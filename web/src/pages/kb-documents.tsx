@@ -13,13 +13,7 @@ import type { LiveDocuments } from '../hooks/use-live-documents.ts';
 import type { UploadItem } from '../hooks/use-uploads.ts';
 import { useToast } from '../hooks/use-toast.ts';
 import { documentPath } from './kb-search.tsx';
-
-const FORMATS: Record<string, string> = { pdf: 'PDF', docx: 'Word', html: 'HTML', markdown: 'Markdown', text: 'Plain text', image: 'Image' };
-
-export function formatLabel(doc: Pick<Doc, 'format' | 'mimeType'>): string {
-  if (doc.format) return FORMATS[doc.format] ?? doc.format;
-  return doc.mimeType || '—';
-}
+import { formatLabel } from '../document-labels.ts';
 
 const units = ['bytes', 'KB', 'MB', 'GB'];
 export function fileSize(bytes: number): string {
