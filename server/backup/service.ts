@@ -67,14 +67,14 @@ export interface BackupDeps {
 }
 
 export class BackupService {
-  readonly #d: BackupDeps;
+  readonly #deps: BackupDeps;
   readonly #settings: BackupSettings | null;
   readonly #problem: string | null;
   #job: BackupJob | null = null;
   #running: Promise<unknown> = Promise.resolve();
 
   constructor(deps: BackupDeps) {
-    this.#d = deps;
+    this.#deps = deps;
     let settings: BackupSettings | null = null;
     let problem: string | null = null;
     try {
@@ -87,7 +87,7 @@ export class BackupService {
   }
 
   get #outcomes() {
-    return this.#d.store.collection<Outcome>(BACKUP_STATUS_COLLECTION);
+    return this.#deps.store.collection<Outcome>(BACKUP_STATUS_COLLECTION);
   }
 
   async status(): Promise<BackupStatus> {
@@ -96,8 +96,8 @@ export class BackupService {
     return {
       problem: this.#problem,
       dir: this.#settings?.dir ?? null,
-      schedule: this.#d.config.BACKUP_SCHEDULE,
-      nextRun: schedule && !this.#problem ? nextRun(schedule, this.#d.clock.now()).toISOString() : null,
+      schedule: this.#deps.config.BACKUP_SCHEDULE,
+      nextRun: schedule && !this.#problem ? nextRun(schedule, this.#deps.clock.now()).toISOString() : null,
       offsite: this.#settings?.restic != null,
       job: this.#job,
       lastSuccess: await find('last-success'),
@@ -119,7 +119,7 @@ export class BackupService {
   /** Starts a backup unless one is running in this process; the job is followed with `status()`. */
   start(): BackupJob {
     if (this.#job && this.#job.stage !== 'done' && this.#job.stage !== 'failed') return this.#job;
-    const job: BackupJob = { id: randomUUID(), startedAt: this.#d.clock.now().toISOString(), stage: 'waiting', backup: null, message: null };
+    const job: BackupJob = { id: randomUUID(), startedAt: this.#deps.clock.now().toISOString(), stage: 'waiting', backup: null, message: null };
     this.#job = job;
     this.#running = this.run(job).catch(() => undefined);
     return job;
@@ -129,19 +129,19 @@ export class BackupService {
    * Takes one backup, prunes, sends it off-site; records the outcome. With `unlessSince`, skips
    * when another process sharing the store already backed up since then (a schedule fires on all).
    */
-  async run(job: BackupJob = { id: randomUUID(), startedAt: this.#d.clock.now().toISOString(), stage: 'waiting', backup: null, message: null }, unlessSince?: Date): Promise<string | null> {
+  async run(job: BackupJob = { id: randomUUID(), startedAt: this.#deps.clock.now().toISOString(), stage: 'waiting', backup: null, message: null }, unlessSince?: Date): Promise<string | null> {
     const settings = this.#settings;
     if (!settings) throw new Error(this.#problem ?? 'backups are not configured');
     const started = performance.now();
     try {
-      return await withLeaseLock(this.#d.store, LOCK, { clock: this.#d.clock, leaseMs: 60_000 }, async () => {
+      return await withLeaseLock(this.#deps.store, LOCK, { clock: this.#deps.clock, leaseMs: 60_000 }, async () => {
         const last = await this.#outcomes.findOne({ _id: 'last-success' });
         if (unlessSince && last && new Date(last.at) >= unlessSince) {
           job.stage = 'done';
           return null;
         }
         job.stage = 'copying';
-        const { path: folder, manifest } = await createBackup({ config: this.#d.config, dir: settings.dir, key: settings.key, now: this.#d.clock.now(), dumpStore: this.#d.dumpStore ?? null });
+        const { path: folder, manifest } = await createBackup({ config: this.#deps.config, dir: settings.dir, key: settings.key, now: this.#deps.clock.now(), dumpStore: this.#deps.dumpStore ?? null });
         job.backup = folder;
         job.stage = 'pruning';
         const all = await listBackups(settings.dir);
@@ -156,15 +156,15 @@ export class BackupService {
         const bytes = manifest.files.reduce((sum, f) => sum + f.stored.size, 0);
         const name = folder.split(/[\\/]/).at(-1) ?? folder;
         await this.#record({ _id: 'last-success', at: manifest.createdAt, ok: true, backup: name, bytes, ms: Math.round(performance.now() - started), message: offsite ? `off-site: restic snapshot ${offsite}` : null });
-        this.#d.log.info({ backup: folder, bytes, files: manifest.files.length, offsite, ms: Math.round(performance.now() - started) }, 'backup written');
+        this.#deps.log.info({ backup: folder, bytes, files: manifest.files.length, offsite, ms: Math.round(performance.now() - started) }, 'backup written');
         job.stage = 'done';
         return folder;
       });
     } catch (err) {
       job.stage = 'failed';
       job.message = (err as Error).message;
-      this.#d.log.error({ err }, 'backup failed');
-      await this.#record({ _id: 'last-failure', at: this.#d.clock.now().toISOString(), ok: false, backup: job.backup, bytes: null, ms: Math.round(performance.now() - started), message: job.message }).catch(() => undefined);
+      this.#deps.log.error({ err }, 'backup failed');
+      await this.#record({ _id: 'last-failure', at: this.#deps.clock.now().toISOString(), ok: false, backup: job.backup, bytes: null, ms: Math.round(performance.now() - started), message: job.message }).catch(() => undefined);
       throw err;
     }
   }
@@ -178,14 +178,14 @@ export class BackupService {
     const started = performance.now();
     let outcome: Outcome;
     try {
-      const result = await verifyBackup(latest.path, settings.key, () => this.#d.clock.now(), this.#d.loadStore);
-      outcome = { _id: 'last-drill', at: this.#d.clock.now().toISOString(), ok: result.ok, backup: latest.name, bytes: latest.bytes, ms: Math.round(performance.now() - started), message: result.ok ? null : result.message };
+      const result = await verifyBackup(latest.path, settings.key, () => this.#deps.clock.now(), this.#deps.loadStore);
+      outcome = { _id: 'last-drill', at: this.#deps.clock.now().toISOString(), ok: result.ok, backup: latest.name, bytes: latest.bytes, ms: Math.round(performance.now() - started), message: result.ok ? null : result.message };
     } catch (err) {
-      outcome = { _id: 'last-drill', at: this.#d.clock.now().toISOString(), ok: false, backup: latest.name, bytes: latest.bytes, ms: Math.round(performance.now() - started), message: (err as Error).message };
+      outcome = { _id: 'last-drill', at: this.#deps.clock.now().toISOString(), ok: false, backup: latest.name, bytes: latest.bytes, ms: Math.round(performance.now() - started), message: (err as Error).message };
     }
     await this.#record(outcome);
-    if (outcome.ok) this.#d.log.info({ backup: latest.name, ms: outcome.ms }, 'restore drill passed');
-    else this.#d.log.error({ backup: latest.name, reason: outcome.message }, 'restore drill failed');
+    if (outcome.ok) this.#deps.log.info({ backup: latest.name, ms: outcome.ms }, 'restore drill passed');
+    else this.#deps.log.error({ backup: latest.name, reason: outcome.message }, 'restore drill failed');
     return outcome;
   }
 
@@ -194,16 +194,16 @@ export class BackupService {
     const schedule = this.#settings?.schedule;
     if (!schedule) return null;
     if (this.#problem) {
-      this.#d.log.warn({ reason: this.#problem }, 'scheduled backups are not running');
+      this.#deps.log.warn({ reason: this.#problem }, 'scheduled backups are not running');
       return null;
     }
     let timer: NodeJS.Timeout;
     let stopped = false;
     const tick = () => {
-      const now = this.#d.clock.now();
+      const now = this.#deps.clock.now();
       const at = nextRun(schedule, now);
       timer = setTimeout(() => {
-        const job = { id: randomUUID(), startedAt: this.#d.clock.now().toISOString(), stage: 'waiting' as const, backup: null, message: null };
+        const job = { id: randomUUID(), startedAt: this.#deps.clock.now().toISOString(), stage: 'waiting' as const, backup: null, message: null };
         this.#job = job;
         this.#running = this.run(job, at)
           // The process that took the backup drills it; one that found it taken does not.

@@ -71,7 +71,7 @@ class CancelledError extends Error {
  */
 export class StoreQueue implements JobQueue {
   readonly kind: string;
-  readonly #o: Required<Omit<StoreQueueOptions, 'kind'>>;
+  readonly #options: Required<Omit<StoreQueueOptions, 'kind'>>;
   /** This queue's owner id, unique per instance (a restarted process is a new owner). */
   readonly #owner = randomUUID();
   readonly #handlers = new Map<string, RegisteredHandler>();
@@ -87,16 +87,16 @@ export class StoreQueue implements JobQueue {
   constructor(options: StoreQueueOptions) {
     const { kind = 'embedded', ...rest } = options;
     this.kind = kind;
-    this.#o = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, pollMs: 1_000, leaseMs: 30_000, renewMs: 2_000, random: Math.random, ...rest };
-    if (this.#o.renewMs * 2 > this.#o.leaseMs) throw new Error('renewMs must be at most half of leaseMs, or a live lease can lapse between renewals');
+    this.#options = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, pollMs: 1_000, leaseMs: 30_000, renewMs: 2_000, random: Math.random, ...rest };
+    if (this.#options.renewMs * 2 > this.#options.leaseMs) throw new Error('renewMs must be at most half of leaseMs, or a live lease can lapse between renewals');
   }
 
   #now(): string {
-    return this.#o.clock.now().toISOString();
+    return this.#options.clock.now().toISOString();
   }
 
   #leaseUntil(): string {
-    return new Date(this.#o.clock.now().getTime() + this.#o.leaseMs).toISOString();
+    return new Date(this.#options.clock.now().getTime() + this.#options.leaseMs).toISOString();
   }
 
   /** The filter matching a job only while this queue holds this claim on it. */
@@ -105,8 +105,8 @@ export class StoreQueue implements JobQueue {
   }
 
   async enqueue<P>(type: string, payload: P, options: EnqueueOptions = {}): Promise<string> {
-    const id = options.jobId ?? this.#o.newId();
-    const now = this.#o.clock.now();
+    const id = options.jobId ?? this.#options.newId();
+    const now = this.#options.clock.now();
     const doc: JobDoc = {
       _id: id,
       type,
@@ -122,12 +122,12 @@ export class StoreQueue implements JobQueue {
       leaseUntil: null,
     };
     try {
-      await this.#o.jobs.insertOne(doc);
+      await this.#options.jobs.insertOne(doc);
     } catch (err) {
       if (!isDuplicateKeyError(err)) throw err;
       // Enqueueing a failed job again means "try again"; a cancelled one, "start over" (its old
       // owner's writes are conditional on its claim, so they cannot touch the new record).
-      await this.#o.jobs.replaceOne({ _id: id, status: { $in: ['failed', 'cancelled'] } }, doc);
+      await this.#options.jobs.replaceOne({ _id: id, status: { $in: ['failed', 'cancelled'] } }, doc);
     }
     this.#wake();
     return id;
@@ -142,7 +142,7 @@ export class StoreQueue implements JobQueue {
     if (this.#started || this.#abandoned) return;
     this.#started = true;
     this.#stopping = false;
-    this.#renewer = setInterval(() => void this.#renew(), this.#o.renewMs);
+    this.#renewer = setInterval(() => void this.#renew(), this.#options.renewMs);
     this.#renewer.unref();
     this.#wake();
   }
@@ -182,27 +182,27 @@ export class StoreQueue implements JobQueue {
       this.#abort(local, 'cancelled');
       await local.done;
       // Already being returned to the queue by stop(): take it out again.
-      if (stopping) await this.#o.jobs.deleteOne({ _id: jobId, status: 'pending' });
+      if (stopping) await this.#options.jobs.deleteOne({ _id: jobId, status: 'pending' });
       return true;
     }
-    const { deletedCount } = await this.#o.jobs.deleteOne({ _id: jobId, status: { $in: ['pending', 'failed'] } });
+    const { deletedCount } = await this.#options.jobs.deleteOne({ _id: jobId, status: { $in: ['pending', 'failed'] } });
     if (deletedCount > 0) return true;
-    const marked = await this.#o.jobs.findOneAndUpdate(
+    const marked = await this.#options.jobs.findOneAndUpdate(
       { _id: jobId, status: { $in: ['running', 'cancelled'] } },
       { $set: { status: 'cancelled', updatedAt: this.#now() } },
       { returnDocument: 'after' },
     );
     if (!marked) {
       // It may have been claimed between the two writes; if it is still there, try again.
-      return (await this.#o.jobs.countDocuments({ _id: jobId })) > 0 ? this.cancel(jobId) : false;
+      return (await this.#options.jobs.countDocuments({ _id: jobId })) > 0 ? this.cancel(jobId) : false;
     }
-    const step = Math.max(10, Math.min(100, this.#o.renewMs / 4));
+    const step = Math.max(10, Math.min(100, this.#options.renewMs / 4));
     for (;;) {
-      const doc = await this.#o.jobs.findOne({ _id: jobId });
+      const doc = await this.#options.jobs.findOne({ _id: jobId });
       if (!doc || doc.status !== 'cancelled') return true; // removed by its owner, or enqueued afresh
       if ((doc.leaseUntil ?? '') < this.#now()) {
         // Its owner died: no one else will remove it.
-        await this.#o.jobs.deleteOne({ _id: jobId, status: 'cancelled', attempts: doc.attempts });
+        await this.#options.jobs.deleteOne({ _id: jobId, status: 'cancelled', attempts: doc.attempts });
         return true;
       }
       await new Promise((r) => setTimeout(r, step));
@@ -211,9 +211,9 @@ export class StoreQueue implements JobQueue {
 
   async counts(): Promise<QueueCounts> {
     const [pending, running, failed] = await Promise.all([
-      this.#o.jobs.countDocuments({ status: 'pending' }),
-      this.#o.jobs.countDocuments({ status: { $in: ['running', 'cancelled'] } }),
-      this.#o.jobs.countDocuments({ status: 'failed' }),
+      this.#options.jobs.countDocuments({ status: 'pending' }),
+      this.#options.jobs.countDocuments({ status: { $in: ['running', 'cancelled'] } }),
+      this.#options.jobs.countDocuments({ status: 'failed' }),
     ]);
     return { pending: pending ?? 0, running: running ?? 0, failed: failed ?? 0 };
   }
@@ -229,15 +229,15 @@ export class StoreQueue implements JobQueue {
     for (const running of this.#running.values()) {
       if (running.abort) continue;
       try {
-        const { matchedCount } = await this.#o.jobs.updateOne(this.#mine(running.doc, 'running'), { $set: { leaseUntil: this.#leaseUntil() } });
+        const { matchedCount } = await this.#options.jobs.updateOne(this.#mine(running.doc, 'running'), { $set: { leaseUntil: this.#leaseUntil() } });
         if (matchedCount > 0 || this.#abandoned) continue;
-        const now = await this.#o.jobs.findOne({ _id: running.doc._id });
+        const now = await this.#options.jobs.findOne({ _id: running.doc._id });
         const cancelled = !now || (now.status === 'cancelled' && now.owner === this.#owner && now.attempts === running.doc.attempts);
-        this.#o.log.info({ job: running.doc._id, type: running.doc.type }, cancelled ? 'job cancelled by another process' : 'job lease lost to another process');
+        this.#options.log.info({ job: running.doc._id, type: running.doc.type }, cancelled ? 'job cancelled by another process' : 'job lease lost to another process');
         this.#abort(running, cancelled ? 'cancelled' : 'lost');
       } catch (err) {
         // The lease has leaseMs / renewMs chances before it lapses.
-        this.#o.log.warn({ err, job: running.doc._id }, 'could not renew a job lease');
+        this.#options.log.warn({ err, job: running.doc._id }, 'could not renew a job lease');
       }
     }
   }
@@ -250,14 +250,14 @@ export class StoreQueue implements JobQueue {
     }
     clearTimeout(this.#timer);
     this.#pumping = this.#pump()
-      .catch((err: unknown) => this.#o.log.error({ err }, 'job queue poll failed'))
+      .catch((err: unknown) => this.#options.log.error({ err }, 'job queue poll failed'))
       .finally(() => {
         this.#pumping = null;
         if (this.#again) {
           this.#again = false;
           this.#wake();
         } else if (!this.#stopping) {
-          this.#timer = setTimeout(() => this.#wake(), this.#o.pollMs);
+          this.#timer = setTimeout(() => this.#wake(), this.#options.pollMs);
           this.#timer.unref();
         }
       });
@@ -265,11 +265,11 @@ export class StoreQueue implements JobQueue {
 
   /** Claims due jobs, and jobs whose owner's lease ran out, up to the concurrency limit. */
   async #pump(): Promise<void> {
-    while (!this.#stopping && this.#running.size < this.#o.concurrency) {
+    while (!this.#stopping && this.#running.size < this.#options.concurrency) {
       const types = [...this.#handlers.keys()];
       if (types.length === 0) return;
       const now = this.#now();
-      const candidate = await this.#o.jobs.findOne(
+      const candidate = await this.#options.jobs.findOne(
         {
           type: { $in: types },
           $or: [
@@ -283,18 +283,18 @@ export class StoreQueue implements JobQueue {
       );
       if (!candidate) {
         // Cancelled while their owner died: no one else removes them.
-        await this.#o.jobs.deleteMany({ status: 'cancelled', leaseUntil: { $lt: now } });
+        await this.#options.jobs.deleteMany({ status: 'cancelled', leaseUntil: { $lt: now } });
         return;
       }
-      const claimed = await this.#o.jobs.findOneAndUpdate(
+      const claimed = await this.#options.jobs.findOneAndUpdate(
         { _id: candidate._id, status: candidate.status, attempts: candidate.attempts, owner: candidate.owner ?? null },
         { $set: { status: 'running', owner: this.#owner, leaseUntil: this.#leaseUntil(), updatedAt: now }, $inc: { attempts: 1 } },
         { returnDocument: 'after' },
       );
       if (!claimed) continue;
-      if (candidate.status === 'running') this.#o.log.warn({ job: claimed._id, type: claimed.type, attempt: claimed.attempts }, 'taking over a job whose process stopped renewing its lease');
+      if (candidate.status === 'running') this.#options.log.warn({ job: claimed._id, type: claimed.type, attempt: claimed.attempts }, 'taking over a job whose process stopped renewing its lease');
       if (this.#stopping) {
-        await this.#o.jobs.updateOne(this.#mine(claimed, 'running'), { $set: { status: 'pending', owner: null, leaseUntil: null }, $inc: { attempts: -1 } });
+        await this.#options.jobs.updateOne(this.#mine(claimed, 'running'), { $set: { status: 'pending', owner: null, leaseUntil: null }, $inc: { attempts: -1 } });
         return;
       }
       this.#run(claimed);
@@ -314,14 +314,14 @@ export class StoreQueue implements JobQueue {
           throw new PermanentJobError('the process running the job stopped during its last attempt');
         }
         await registered.handler(job, { signal: controller.signal });
-        if (!this.#abandoned) await this.#o.jobs.deleteOne(this.#mine(doc));
+        if (!this.#abandoned) await this.#options.jobs.deleteOne(this.#mine(doc));
       } catch (err) {
         if (!this.#abandoned) await this.#settleFailure(running, job, registered, err);
       } finally {
         if (this.#running.get(doc._id) === running) this.#running.delete(doc._id);
         this.#wake();
       }
-    })().catch((err: unknown) => this.#o.log.error({ err, job: doc._id }, 'could not record the outcome of a job'));
+    })().catch((err: unknown) => this.#options.log.error({ err, job: doc._id }, 'could not record the outcome of a job'));
     this.#running.set(doc._id, running);
   }
 
@@ -330,31 +330,31 @@ export class StoreQueue implements JobQueue {
     const message = err instanceof Error ? err.message : String(err);
     if (running.abort === 'stopping') {
       // Interrupted by shutdown, not failed: the attempt does not count.
-      await this.#o.jobs.updateOne(this.#mine(doc, 'running'), { $set: { status: 'pending', owner: null, leaseUntil: null, updatedAt: this.#now() }, $inc: { attempts: -1 } });
-      await this.#o.jobs.deleteOne(this.#mine(doc, 'cancelled'));
+      await this.#options.jobs.updateOne(this.#mine(doc, 'running'), { $set: { status: 'pending', owner: null, leaseUntil: null, updatedAt: this.#now() }, $inc: { attempts: -1 } });
+      await this.#options.jobs.deleteOne(this.#mine(doc, 'cancelled'));
       return;
     }
     if (running.abort === 'lost') return; // another process holds it now
     if (running.abort === 'cancelled') {
-      await this.#o.jobs.deleteOne(this.#mine(doc));
+      await this.#options.jobs.deleteOne(this.#mine(doc));
       return;
     }
     const permanent = err instanceof PermanentJobError || doc.attempts >= doc.maxAttempts;
     if (permanent) {
-      this.#o.log.warn({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed');
-      const { matchedCount } = await this.#o.jobs.updateOne(this.#mine(doc, 'running'), {
+      this.#options.log.warn({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed');
+      const { matchedCount } = await this.#options.jobs.updateOne(this.#mine(doc, 'running'), {
         $set: { status: 'failed', lastError: message, owner: null, leaseUntil: null, updatedAt: this.#now() },
       });
       if (matchedCount > 0) await registered.options.onFailed?.(job, err);
-      else await this.#o.jobs.deleteOne(this.#mine(doc, 'cancelled'));
+      else await this.#options.jobs.deleteOne(this.#mine(doc, 'cancelled'));
       return;
     }
-    const delay = retryDelay(doc.attempts, { firstMs: this.#o.backoffMs, maxMs: this.#o.maxBackoffMs, random: this.#o.random });
-    this.#o.log.info({ job: job.id, type: job.type, attempt: job.attempt, retryInMs: delay, err: message }, 'job failed; will retry');
-    const runAt = new Date(this.#o.clock.now().getTime() + delay).toISOString();
-    const { matchedCount } = await this.#o.jobs.updateOne(this.#mine(doc, 'running'), {
+    const delay = retryDelay(doc.attempts, { firstMs: this.#options.backoffMs, maxMs: this.#options.maxBackoffMs, random: this.#options.random });
+    this.#options.log.info({ job: job.id, type: job.type, attempt: job.attempt, retryInMs: delay, err: message }, 'job failed; will retry');
+    const runAt = new Date(this.#options.clock.now().getTime() + delay).toISOString();
+    const { matchedCount } = await this.#options.jobs.updateOne(this.#mine(doc, 'running'), {
       $set: { status: 'pending', runAt, lastError: message, owner: null, leaseUntil: null, updatedAt: this.#now() },
     });
-    if (matchedCount === 0) await this.#o.jobs.deleteOne(this.#mine(doc, 'cancelled'));
+    if (matchedCount === 0) await this.#options.jobs.deleteOne(this.#mine(doc, 'cancelled'));
   }
 }

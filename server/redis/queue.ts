@@ -61,7 +61,7 @@ function portId(id: string): string {
 
 export class RedisQueue implements JobQueue {
   readonly kind = 'redis';
-  readonly #o: Required<RedisQueueOptions>;
+  readonly #options: Required<RedisQueueOptions>;
   readonly #redis: RedisConnection;
   readonly #queue: Queue;
   readonly #handlers = new Map<string, RegisteredHandler>();
@@ -76,12 +76,12 @@ export class RedisQueue implements JobQueue {
   #stopping = false;
 
   private constructor(redis: RedisConnection, options: RedisQueueOptions) {
-    this.#o = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, leaseMs: 30_000, renewMs: 0, random: Math.random, ...options };
-    if (!this.#o.renewMs) this.#o.renewMs = this.#o.leaseMs / 2;
+    this.#options = { backoffMs: 2_000, maxBackoffMs: 5 * 60_000, leaseMs: 30_000, renewMs: 0, random: Math.random, ...options };
+    if (!this.#options.renewMs) this.#options.renewMs = this.#options.leaseMs / 2;
     this.#redis = redis;
     // Enqueueing, counting and cancelling share the command connection: they fail fast while Redis is away.
     this.#queue = new Queue(QUEUE, { connection: redis.client, prefix: PREFIX });
-    this.#queue.on('error', (err: Error) => this.#o.log.warn({ err: { message: err.message } }, 'job queue redis error'));
+    this.#queue.on('error', (err: Error) => this.#options.log.warn({ err: { message: err.message } }, 'job queue redis error'));
   }
 
   /** One per process: the cancel notices of other processes arrive on `redis`'s subscriber. */
@@ -92,7 +92,7 @@ export class RedisQueue implements JobQueue {
   }
 
   async enqueue<P>(type: string, payload: P, options: EnqueueOptions = {}): Promise<string> {
-    const id = options.jobId ?? this.#o.newId();
+    const id = options.jobId ?? this.#options.newId();
     if (options.jobId) {
       const existing = await this.#queue.getJob(bullId(id));
       // A pending or running job with this id stands; a failed one is replaced: enqueueing again means "try again".
@@ -119,20 +119,20 @@ export class RedisQueue implements JobQueue {
     if (this.#worker) return;
     this.#stopping = false;
     const connection = this.#redis.client.duplicate({ maxRetriesPerRequest: null, connectionName: 'lectern-queue', lazyConnect: false });
-    connection.on('error', (err: Error) => this.#o.log.warn({ err: { message: err.message } }, 'job queue worker redis error'));
+    connection.on('error', (err: Error) => this.#options.log.warn({ err: { message: err.message } }, 'job queue worker redis error'));
     const worker = new Worker(QUEUE, (job, token, signal) => this.#process(job, token, signal), {
       connection,
       prefix: PREFIX,
-      concurrency: this.#o.concurrency,
-      lockDuration: this.#o.leaseMs,
-      lockRenewTime: this.#o.renewMs,
-      stalledInterval: this.#o.leaseMs,
+      concurrency: this.#options.concurrency,
+      lockDuration: this.#options.leaseMs,
+      lockRenewTime: this.#options.renewMs,
+      stalledInterval: this.#options.leaseMs,
       // Attempts cut short by a dead process are counted by #process against maxAttempts.
       maxStalledCount: Number.MAX_SAFE_INTEGER,
       autorun: false,
       settings: { backoffStrategy: (attemptsMade: number) => this.#backoff(attemptsMade) },
     });
-    worker.on('error', (err: Error) => this.#o.log.warn({ err: { message: err.message } }, 'job queue worker error'));
+    worker.on('error', (err: Error) => this.#options.log.warn({ err: { message: err.message } }, 'job queue worker error'));
     worker.on('failed', (job, err) => this.#failed(job, err));
     // The lock is lost (another worker may run the job now): this run must give up.
     worker.on('lockRenewalFailed', (jobIds: string[]) => {
@@ -140,7 +140,7 @@ export class RedisQueue implements JobQueue {
     });
     this.#worker = worker;
     this.#workerConnection = connection;
-    void worker.run().catch((err: unknown) => this.#o.log.error({ err }, 'job queue worker stopped'));
+    void worker.run().catch((err: unknown) => this.#options.log.error({ err }, 'job queue worker stopped'));
     await worker.waitUntilReady();
   }
 
@@ -178,7 +178,7 @@ export class RedisQueue implements JobQueue {
    */
   async cancel(jobId: string): Promise<boolean> {
     const id = bullId(jobId);
-    const deadline = Date.now() + this.#o.leaseMs * 3 + 1_000;
+    const deadline = Date.now() + this.#options.leaseMs * 3 + 1_000;
     let found = false;
     let noticeDue = 0;
     for (;;) {
@@ -192,7 +192,7 @@ export class RedisQueue implements JobQueue {
           if (await job.remove().then(() => true, () => false)) return true;
           if (Date.now() >= noticeDue) {
             await this.#fanOut.send({ jobId });
-            noticeDue = Date.now() + Math.min(500, this.#o.renewMs);
+            noticeDue = Date.now() + Math.min(500, this.#options.renewMs);
           }
         }
       } else if (state !== 'unknown') {
@@ -200,7 +200,7 @@ export class RedisQueue implements JobQueue {
         if ((await job.remove().then(() => true, () => false)) && state !== 'completed') return true;
       }
       if (Date.now() > deadline) {
-        this.#o.log.warn({ job: jobId }, 'a cancelled job is still running; it ends when its handler returns');
+        this.#options.log.warn({ job: jobId }, 'a cancelled job is still running; it ends when its handler returns');
         return true;
       }
       await new Promise((r) => setTimeout(r, 20));
@@ -225,7 +225,7 @@ export class RedisQueue implements JobQueue {
   }
 
   #backoff(attemptsMade: number): number {
-    return retryDelay(attemptsMade, { firstMs: this.#o.backoffMs, maxMs: this.#o.maxBackoffMs, random: this.#o.random });
+    return retryDelay(attemptsMade, { firstMs: this.#options.backoffMs, maxMs: this.#options.maxBackoffMs, random: this.#options.random });
   }
 
   #view(bull: BullJob): Job {
@@ -243,7 +243,7 @@ export class RedisQueue implements JobQueue {
     }
     const registered = this.#handlers.get(job.type);
     if (!registered) {
-      this.#o.log.warn({ job: job.id, type: job.type }, 'no handler for this job type in this process');
+      this.#options.log.warn({ job: job.id, type: job.type }, 'no handler for this job type in this process');
       await bull.moveToDelayed(Date.now() + NO_HANDLER_DELAY_MS, token);
       throw new DelayedError();
     }
@@ -263,7 +263,7 @@ export class RedisQueue implements JobQueue {
       if (running.abort === 'lost') throw err; // another worker holds it; BullMQ's write fails on the stale lock
       if (err instanceof PermanentJobError || job.attempt >= job.maxAttempts) throw new FinalFailure(err, job);
       const message = err instanceof Error ? err.message : String(err);
-      this.#o.log.info({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed; will retry');
+      this.#options.log.info({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed; will retry');
       throw err;
     } finally {
       this.#running.delete(job.id);
@@ -275,11 +275,11 @@ export class RedisQueue implements JobQueue {
     if (!bull || !(err instanceof FinalFailure)) return;
     const { job } = err;
     const message = err.message;
-    this.#o.log.warn({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed');
+    this.#options.log.warn({ job: job.id, type: job.type, attempt: job.attempt, err: message }, 'job failed');
     const onFailed = this.#handlers.get(job.type)?.options.onFailed;
     if (!onFailed) return;
     const reporting: Promise<void> = onFailed(job, err.original)
-      .catch((e: unknown) => this.#o.log.error({ err: e, job: job.id }, 'a job failure handler failed'))
+      .catch((e: unknown) => this.#options.log.error({ err: e, job: job.id }, 'a job failure handler failed'))
       .finally(() => this.#reporting.delete(reporting));
     this.#reporting.add(reporting);
   }
