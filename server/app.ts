@@ -41,6 +41,7 @@ import { realtimeRoutes } from './realtime/routes.ts';
 import type { RealtimeSpeech } from './realtime/session.ts';
 import { httpMetrics, metricsEndpoint } from './metrics/http.ts';
 import type { PrometheusMetrics } from './metrics/prometheus.ts';
+import type { ModelDownloads } from './models/downloads.ts';
 
 export interface AppDeps {
   config: Config;
@@ -58,6 +59,8 @@ export interface AppDeps {
   speech?: RealtimeSpeech;
   /** Built-in backups (server/backup/); absent in apps built without them. */
   backups?: BackupService;
+  /** Model downloads started from the System page. */
+  downloads: ModelDownloads;
   /** The built console; `web/dist` of the repository unless a test says otherwise. */
   webRoot?: string;
 }
@@ -69,7 +72,7 @@ const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'u
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
 /** Builds the Koa application. It does not listen: `main.ts` does, and tests use port 0. */
-export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, speech, backups, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
+export function createApp({ config, log, services, readiness, streams, blobs, clock, llm, embeddingEngine, metrics, speech, backups, downloads, webRoot = path.join(repoRoot, 'web', 'dist') }: AppDeps) {
   // Koa reads the client address from the right of X-Forwarded-For, at most this many entries in:
   // the rightmost ones were appended by our own proxies, anything further left by the client.
   const app = new Koa<AppState>({ proxy: config.TRUST_PROXY > 0, maxIpsCount: config.TRUST_PROXY });
@@ -114,7 +117,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       },
     }), services.limits, retentionDefaults(config)),
     ...realtimeRoutes({ secrets: services.clientSecrets, kbs: services.kbs }),
-    ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: path.join(repoRoot, 'models', 'manifest.json'), inUse: () => modelsInUse(llm, services, speech), readiness, history: metrics.history }),
+    ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: config.manifestPath, inUse: () => modelsInUse(llm, services, speech), readiness, history: metrics.history, downloads }),
     ...(backups ? backupRoutes(backups) : []),
   ];
   const openapi = buildOpenApi(routes, { version, basePath: API_BASE, external: openAiOperations });

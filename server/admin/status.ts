@@ -75,7 +75,7 @@ the reason when the store cannot be read.`,
     if (disk) out.say(`Disk          ${formatBytes(disk.freeBytes)} free of ${formatBytes(disk.totalBytes)} (${Math.round((100 * disk.freeBytes) / disk.totalBytes)} %) under DATA_DIR`);
     else out.say('Disk          DATA_DIR does not exist yet');
 
-    const expected = await expectedModels(config);
+    const expected = await expectedModels(config, config.manifestPath);
     const missing = expected.filter((m) => m.state === 'missing');
     const ready = expected.filter((m) => m.state === 'installed' || m.state === 'bundled' || m.state === 'system');
     out.say(`Models        ${ready.length} ready, ${missing.length} missing${missing.length ? ` (${missing.map((m) => `${m.role} ${m.id}`).join(', ')})` : ''}`);

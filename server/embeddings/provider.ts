@@ -19,6 +19,7 @@ export interface EmbeddingsProvider {
 export async function openEmbeddings(config: Config, store: Store, log: Logger): Promise<EmbeddingsProvider> {
   const { engine: raw, reason } = await openEmbeddingEngine({
     modelsDir: config.modelsDir,
+    manifestPath: config.manifestPath,
     model: config.EMBEDDING_MODEL,
     log,
     ...(config.EMBEDDING_THREADS ? { threads: config.EMBEDDING_THREADS } : {}),

@@ -23,6 +23,7 @@ export interface LlmProvider {
 export async function openLlms(config: Config, clock: Clock, log: Logger, engines?: { local: LlmEngine | null }): Promise<LlmProvider> {
   const { engine: local, reason } = engines ? { engine: engines.local, reason: undefined } : await openLocalLlm({
     modelsDir: config.modelsDir,
+    manifestPath: config.manifestPath,
     ...(config.LLM_MODEL ? { model: config.LLM_MODEL } : {}),
     ...(config.LLM_THREADS ? { threads: config.LLM_THREADS } : {}),
     ...(config.LLM_CONTEXT_SIZE ? { contextSize: config.LLM_CONTEXT_SIZE } : {}),

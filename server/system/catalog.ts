@@ -22,6 +22,8 @@ export interface ModelFileState {
   /** Every file present with the size the manifest pins. */
   installed: boolean;
   missingFiles: string[];
+  /** All its files together; null when the manifest leaves a size open. */
+  sizeBytes: number | null;
 }
 
 /** Which manifest models are present in MODELS_DIR, role by role. Files are checked by size (hashes are the fetch script's job). */
@@ -35,7 +37,9 @@ export async function scanModels(modelsDir: string, manifestPath: string): Promi
       const size = await stat(path.join(modelsDir, model.id, file.path)).then((s) => s.size, () => null);
       if (size === null || (typeof file.size === 'number' && size !== file.size)) missingFiles.push(file.path);
     }
-    out[model.role as ModelRole].push({ id: model.id, name: model.name ?? model.id, profiles: model.profiles, installed: missingFiles.length === 0, missingFiles });
+    const sizes = model.files.map((f) => f.size ?? null);
+    const sizeBytes = sizes.every((n) => n !== null) ? sizes.reduce<number>((a, n) => a + (n ?? 0), 0) : null;
+    out[model.role as ModelRole].push({ id: model.id, name: model.name ?? model.id, profiles: model.profiles, installed: missingFiles.length === 0, missingFiles, sizeBytes });
   }
   return out;
 }

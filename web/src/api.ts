@@ -27,6 +27,8 @@ import type {
   MeAnswer,
   Message,
   ModelsStatus,
+  ModelDownload,
+  ModelDownloads,
   HealthReport,
   DiskStatus,
   SystemHistory,
@@ -301,6 +303,8 @@ export const api = {
   usage: (query: { groupBy: UsageGroup; from: string; to: string }) =>
     request<UsageReport>('GET', `/usage?${new URLSearchParams(query).toString()}`),
   systemModels: () => request<ModelsStatus>('GET', '/system/models'),
+  modelDownloads: () => request<ModelDownloads>('GET', '/system/models/downloads'),
+  downloadModel: (id: string) => request<ModelDownload>('POST', `/system/models/${encodeURIComponent(id)}/download`),
   systemHealth: () => request<HealthReport>('GET', '/system/health'),
   systemDisk: () => request<DiskStatus>('GET', '/system/disk'),
   systemHistory: (minutes: number) => request<SystemHistory>('GET', `/system/history?minutes=${minutes}`),

@@ -17,7 +17,7 @@ const size = (bytes: number) => megabytes.format(bytes / 1e6);
 const JOB_POLL_MS = 1_000;
 const STAGES: Record<string, string> = { waiting: 'Waiting for another backup to finish…', copying: 'Copying the store and files…', pruning: 'Removing old backups…', 'off-site': 'Sending it off-site (restic)…' };
 
-function OutcomeLine({ label, outcome, empty }: { label: string; outcome: Outcome | null; empty: string }) {
+export function OutcomeLine({ label, outcome, empty }: { label: string; outcome: Outcome | null; empty: string }) {
   return (
     <div>
       <dt>{label}</dt>

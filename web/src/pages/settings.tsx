@@ -143,7 +143,7 @@ function LimitsForm({ settings, canEdit, onSaved }: { settings: Settings; canEdi
   );
 }
 
-const ROLE_LABELS: Record<ModelRole, string> = {
+export const ROLE_LABELS: Record<ModelRole, string> = {
   llm: 'Language model',
   embeddings: 'Embeddings (meaning search)',
   stt: 'Speech to text',

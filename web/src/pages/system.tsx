@@ -8,11 +8,12 @@ import { ResourceView } from '../components/resource-view.tsx';
 import { useMe } from '../hooks/use-session.ts';
 import { useResource } from '../hooks/use-resource.ts';
 import { Models } from './settings.tsx';
+import { BackupsSummary } from './system-backups.tsx';
+import { ModelDownloadsPanel } from './system-models.tsx';
 
-// The operator's view of the server (#12): each component's health, the job queue, disk space and
-// the models. The page is a column of panels, each its own component reading its own endpoint, so
-// the backups panel and the charts (request and voice latency, usage, ingestion) join it as panels
-// of their own, in the places marked below, without touching these.
+// The operator's view of the server (#12): each component's health, the job queue, disk space,
+// backups, the models (with downloads) and activity charts. The page is a column of panels, each its
+// own component reading its own endpoint.
 
 const STATE: Record<ComponentHealth['state'], { label: string; tone: 'good' | 'bad' | 'info' | 'neutral' }> = {
   ok: { label: 'OK', tone: 'good' },
@@ -129,11 +130,13 @@ export function SystemPage() {
   const disk = useResource(() => (owner ? api.systemDisk() : Promise.resolve(null)), [owner]);
   const models = useResource(() => api.systemModels(), []);
   const history = useResource(() => (owner ? api.systemHistory(CHART_MINUTES) : Promise.resolve(null)), [owner]);
+  const backups = useResource(() => (owner ? api.backups() : Promise.resolve(null)), [owner]);
   const refresh = () => {
     health.reload();
     disk.reload();
     models.reload();
     history.reload();
+    backups.reload();
   };
 
   return (
@@ -165,10 +168,21 @@ export function SystemPage() {
           <ResourceView resource={disk}>{(space) => space && <Disk disk={space} />}</ResourceView>
         </section>
       )}
-      {/* Backups panel: last success, last drill, run one now (#12, backups). */}
+      {owner && (
+        <section class="panel" aria-labelledby="backups-heading">
+          <h2 id="backups-heading">Backups</h2>
+          <ResourceView resource={backups}>{(report) => report && <BackupsSummary report={report} />}</ResourceView>
+        </section>
+      )}
       <section class="panel" aria-labelledby="models-heading">
         <h2 id="models-heading">Models</h2>
         <ResourceView resource={models}>{(m) => <Models models={m} />}</ResourceView>
+        {owner && (
+          <>
+            <h3>Download</h3>
+            <ResourceView resource={models}>{(m) => <ModelDownloadsPanel models={m} onInstalled={models.reload} />}</ResourceView>
+          </>
+        )}
       </section>
       {owner && (
         <section class="panel" aria-labelledby="activity-heading">
