@@ -1,6 +1,9 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
+import { approximateTokens, chunkDocument, positionBlocks, type Chunk } from './chunker.ts';
+import { parseDocx } from './formats/docx.ts';
+import { markdownTable } from './table.ts';
+import { needsShared, sharedFile, testRun } from './testing.ts';
 import type { Block } from './types.ts';
 
 const words = (text: string) => text.split(/\s+/).filter(Boolean).length;
@@ -146,6 +149,69 @@ describe('chunkDocument', () => {
     const chunks = chunkDocument({ blocks: [{ kind: 'paragraph', text: long, page: 9 }] }, { ...opts, chunkSize: 12, chunkOverlap: 0 });
     assert.ok(chunks.length > 1);
     for (const c of chunks) assert.deepEqual(c.pages, [{ number: 9, label: null, offset: 0 }]);
+  });
+
+  describe('tables', () => {
+    const ROW = /^\| .* \|$|^\| \|/;
+    const SEPARATOR = /^\|(?: :?-{3,}:? \|)+$/;
+    /** A chunk's own blocks as the document text holds them, newline-joined as chunks are. */
+    const own = (text: string, c: Chunk) => text.slice(c.start, c.end).replaceAll('\n\n', '\n');
+
+    it('keeps rows whole and opens each chunk that continues a table with its header row, offsets spanning only its own rows', () => {
+      const rows = [['Size', 'Torque', 'Material'], ...Array.from({ length: 20 }, (_, i) => [`M${i}`, `${10 + i} Nm`, 'steel'])];
+      const blocks: Block[] = [
+        { kind: 'paragraph', text: 'Tightening torques for bolts.', page: 1 },
+        ...markdownTable(rows).map((text, i): Block => ({ kind: 'table-row', text, page: i < 12 ? 1 : 2 })),
+        { kind: 'paragraph', text: 'Check torque after one hour.', page: 2 },
+      ];
+      const { text } = positionBlocks(blocks);
+      const chunks = chunkDocument({ blocks, pages: [{ number: 1 }, { number: 2 }] }, { chunkSize: 60, chunkOverlap: 0, countTokens: words });
+      assert.ok(chunks.length >= 3, `${chunks.length} chunks`);
+      const header = '| Size | Torque | Material |\n| --- | --- | --- |';
+      const seen: string[] = [];
+      for (const c of chunks) {
+        assert.ok(c.tokens <= 60, `chunk ${c.index} has ${c.tokens} tokens`);
+        const lines = c.text.split('\n');
+        const table = lines.filter((l) => l.startsWith('|'));
+        if (table.length === 0) continue;
+        assert.deepEqual(table.slice(0, 2).join('\n'), header, `chunk ${c.index}'s rows open with the header row`);
+        for (const line of table.slice(2)) assert.match(line, ROW);
+        assert.ok(table.slice(2).every((l) => !SEPARATOR.test(l)));
+        // The repeated header is in the text only; start/end still span the chunk's own blocks.
+        const repeated = c.text.startsWith(header) && !own(text, c).startsWith(header);
+        assert.equal(c.text, repeated ? `${header}\n${own(text, c)}` : own(text, c), `chunk ${c.index}`);
+        assert.equal(c.pages[0]!.offset, 0);
+        for (const p of c.pages.slice(1)) assert.ok(c.text.slice(p.offset).startsWith('| M11 |'), 'page 2 begins at its first row');
+        seen.push(...table.slice(2).filter((l) => l.startsWith('| M')));
+      }
+      assert.equal(new Set(seen).size, 20, 'every row is in a chunk');
+      assert.ok(chunks.filter((c) => c.text.startsWith(header)).length >= 2, 'the header repeats');
+    });
+
+    it('repeats no header that would take more than a quarter of a chunk', () => {
+      const rows = [Array.from({ length: 8 }, (_, i) => `Column${i}`), ...Array.from({ length: 12 }, (_, i) => [`r${i}`, 'x'])];
+      const blocks = markdownTable(rows).map((text): Block => ({ kind: 'table-row', text }));
+      const chunks = chunkDocument({ blocks }, { chunkSize: 40, chunkOverlap: 0, countTokens: words });
+      assert.ok(chunks.length > 1);
+      assert.ok(chunks.slice(1).every((c) => !c.text.includes('Column0')));
+    });
+
+    it('chunks the shared Russian calendar: each chunk of its table is a Markdown table of whole rows', { skip: needsShared }, async () => {
+      const run = testRun();
+      const { pages } = await parseDocx(sharedFile('docx/ru-library-calendar-2017.docx'), run);
+      const { text } = positionBlocks(run.blocks);
+      const chunks = chunkDocument({ blocks: run.blocks, ...(pages ? { pages } : {}) }, { chunkSize: 300, chunkOverlap: 40, countTokens: approximateTokens });
+      const tabled = chunks.filter((c) => c.text.includes('| --- |'));
+      assert.ok(tabled.length > 10, `${tabled.length} of ${chunks.length} chunks hold table rows`);
+      const header = run.blocks.find((b) => b.kind === 'table-row')!.text;
+      for (const c of tabled) {
+        const lines = c.text.split('\n').filter((l) => l.startsWith('|'));
+        assert.equal(lines.slice(0, 2).join('\n'), header, `chunk ${c.index}'s rows open with the header row`);
+        for (const line of lines.slice(2)) assert.match(line, ROW);
+        assert.ok([own(text, c), `${header}\n${own(text, c)}`].includes(c.text), `chunk ${c.index} is its own rows, maybe after the header`);
+        for (const p of c.pages) assert.ok(p.offset === 0 || c.text[p.offset - 1] === '\n', 'a page begins at a row');
+      }
+    });
   });
 
   it('approximates tokens without a tokenizer', () => {

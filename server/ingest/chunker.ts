@@ -1,4 +1,5 @@
 import type { Chunk, ChunkPage } from '../chunks/chunk.ts';
+import { isHeaderRow } from './table.ts';
 import type { Block, ParsedDocument } from './types.ts';
 
 export type { Chunk } from '../chunks/chunk.ts';
@@ -44,6 +45,8 @@ interface Piece {
   tokens: number;
   /** Heading level for headings, else null. */
   level: number | null;
+  /** For a table row after its table's header row: that header row (with its separator line). */
+  header: Piece | null;
 }
 
 const SENTENCE_END = /(?<=[.!?。！？])\s+(?=\S)/gu;
@@ -105,14 +108,15 @@ function splitOversized(text: string, start: number, budget: number, count: (t: 
 }
 
 /**
- * Where each page begins in the text of `pieces` joined by newlines (pieces without a page
- * continue the one before), with the page's printed label when the document defines one.
+ * Where each page begins in the text of `pieces` joined by newlines after `prefix` characters of
+ * repeated lines (which belong to the first page), pieces without a page continuing the one
+ * before, with the page's printed label when the document defines one.
  */
-function pageStarts(pieces: readonly Piece[], labels: ReadonlyMap<number, string>): ChunkPage[] {
+function pageStarts(pieces: readonly Piece[], labels: ReadonlyMap<number, string>, prefix: number): ChunkPage[] {
   const pages: ChunkPage[] = [];
-  let offset = 0;
+  let offset = prefix;
   for (const piece of pieces) {
-    if (piece.page !== null && pages.at(-1)?.number !== piece.page) pages.push({ number: piece.page, label: labels.get(piece.page) ?? null, offset });
+    if (piece.page !== null && pages.at(-1)?.number !== piece.page) pages.push({ number: piece.page, label: labels.get(piece.page) ?? null, offset: offset === prefix ? 0 : offset });
     offset += piece.text.length + 1;
   }
   return pages;
@@ -122,7 +126,11 @@ function pageStarts(pieces: readonly Piece[], labels: ReadonlyMap<number, string
  * Structure-aware chunking. A heading opens a new section (unless the running chunk is only a
  * heading or two), blocks within a section are packed up to the token budget, list items and
  * table rows are never split from each other mid-row, and only a block too large for a chunk on
- * its own is cut — at sentence ends first. Each chunk carries its heading path, its page range
+ * its own is cut — at sentence ends first. A chunk that continues a table opens with the table's
+ * header row and separator line repeated (when the header takes at most a quarter of the budget),
+ * so each chunk's rows read as a Markdown table with their column names. The repeated lines are
+ * in the chunk's text only: its start/end span just its own rows, as a citation's highlight
+ * should, and they count as part of its first page. Each chunk carries its heading path, its page range
  * and its exact character offsets, and where inside it each page begins (with the page's printed label
  * from `parsed.pages`), so a citation can name the page its passage is on.
  */
@@ -136,7 +144,13 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
   let current: Piece[] = [];
   let currentHeadings: string[] = [];
 
-  const tokensOf = (pieces: Piece[]) => pieces.reduce((n, p) => n + p.tokens, 0);
+  const ownTokens = (pieces: Piece[]) => pieces.reduce((n, p) => n + p.tokens, 0);
+  // The header row a chunk of these pieces repeats: a small one, when it opens with a later row of a table.
+  const repeated = (pieces: Piece[]) => {
+    const header = pieces[0]?.header;
+    return header && header.tokens * 4 <= chunkSize ? header : null;
+  };
+  const tokensOf = (pieces: Piece[]) => ownTokens(pieces) + (repeated(pieces)?.tokens ?? 0);
   // Headings alone make no chunk: they label the chunks of their section. Except in a document that
   // is nothing but headings (a text file of one heading-like line), whose text would else be lost.
   const flush = (keepOverlap: boolean, headingsAlone = false) => {
@@ -145,8 +159,11 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
     }
     const first = current[0]!;
     const last = current[current.length - 1]!;
-    const text = current.map((p) => p.text).join('\n');
-    const pages = pageStarts(current, labels);
+    const header = repeated(current);
+    // A row alone may still leave no room for its header (a row is never split to make some).
+    const prefix = header && tokensOf(current) <= chunkSize ? `${header.text}\n` : '';
+    const text = prefix + current.map((p) => p.text).join('\n');
+    const pages = pageStarts(current, labels, prefix.length);
     const numbers = pages.map((p) => p.number);
     chunks.push({
       index: chunks.length,
@@ -171,7 +188,9 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
     current = tail;
   };
 
+  let tableHeader: Piece | null = null;
   for (const block of blocks) {
+    if (block.kind !== 'table-row') tableHeader = null;
     if (block.kind === 'heading') {
       const level = block.level ?? 1;
       while (path.length > 0 && path[path.length - 1]!.level >= level) path.pop();
@@ -193,7 +212,12 @@ export function chunkDocument(parsed: Pick<ParsedDocument, 'blocks' | 'pages'>, 
         page: block.page ?? null,
         tokens: parts.length === 1 ? pieceTokens : countTokens(part.text),
         level: block.kind === 'heading' ? (block.level ?? 1) : null,
+        header: block.kind === 'table-row' ? tableHeader : null,
       };
+      if (block.kind === 'table-row' && isHeaderRow(block.text)) {
+        piece.header = null;
+        tableHeader = parts.length === 1 ? piece : null;
+      }
       if (current.length > 0 && tokensOf(current) + piece.tokens > chunkSize) {
         flush(true);
         while (current.length > 0 && tokensOf(current) + piece.tokens > chunkSize) current.shift();

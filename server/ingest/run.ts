@@ -31,6 +31,11 @@ export function normalizeSpace(text: string): string {
   return text.replace(INVISIBLE, '').replace(/\s+/g, ' ').trim();
 }
 
+/** Each line normalised, blank lines dropped: a Markdown header row keeps its separator line (see ./table.ts). */
+function normalizeLines(text: string): string {
+  return text.split('\n').map(normalizeSpace).filter(Boolean).join('\n');
+}
+
 /** Code keeps its line structure: only trailing spaces, invisible characters and blank edges go. */
 export function normalizeCode(text: string): string {
   return text
@@ -89,7 +94,7 @@ export class ParseRun {
 
   /** Appends a block unless its text is empty after normalisation; enforces `maxTextChars`. */
   add(kind: BlockKind, text: string, extra: { level?: number; page?: number } = {}): void {
-    let clean = kind === 'code' ? normalizeCode(text) : normalizeSpace(text);
+    let clean = kind === 'code' ? normalizeCode(text) : kind === 'table-row' ? normalizeLines(text) : normalizeSpace(text);
     if (!clean) return;
     const repaired = repairMojibake(clean);
     if (repaired !== null) {

@@ -8,7 +8,12 @@ export type BlockKind = (typeof blockKinds)[number];
 
 export interface Block {
   kind: BlockKind;
-  /** Plain text, whitespace normalised (single spaces; newlines only inside `code`). Never empty. */
+  /**
+   * Plain text, whitespace normalised (single spaces; newlines only inside `code`). Never empty.
+   * A `table-row` is a Markdown table row ("| M6 | 10 Nm |", pipes in cells escaped as "\|"); a
+   * table's first row is its header and carries the separator on a second line
+   * ("| Size | Torque |\n| --- | --- |"), so a header row starts each table (see ./table.ts).
+   */
   text: string;
   /** Heading level 1..6 for headings; nesting depth (0-based) for list items. */
   level?: number;

@@ -87,7 +87,7 @@ describe('parseDocx', () => {
     ]);
   });
 
-  it('turns table rows into blocks, repeating vertically merged text and folding nested tables', async () => {
+  it('turns table rows into Markdown table rows, repeating vertically merged text and folding nested tables', async () => {
     const nested = `<w:tbl>${row(cell('inner 1'), cell('inner 2'))}</w:tbl>`;
     const table = `<w:tbl>
       ${row(cell('Name'), cell('Dose'), cell('Notes'))}
@@ -100,12 +100,12 @@ describe('parseDocx', () => {
     assert.deepEqual(
       (await blocks(docx(table))).map((b) => [b.kind, b.text]),
       [
-        ['table-row', 'Name | Dose | Notes'],
-        ['table-row', 'Aspirin | 100 mg | daily'],
-        ['table-row', 'Ibuprofen | 100 mg | with food'],
-        ['table-row', 'Spanning both | end'],
-        ['table-row', 'outer inner 1 | inner 2 | b'],
-        ['table-row', '| | x'],
+        ['table-row', '| Name | Dose | Notes |\n| --- | --- | --- |'],
+        ['table-row', '| Aspirin | 100 mg | daily |'],
+        ['table-row', '| Ibuprofen | 100 mg | with food |'],
+        ['table-row', '| Spanning both | | end |'],
+        ['table-row', '| outer inner 1 / inner 2 | b | |'],
+        ['table-row', '| | | x |'],
       ],
     );
   });
@@ -176,7 +176,7 @@ describe('parseDocx', () => {
       const run = testRun();
       const { pages } = await parseDocx(docx(para('One') + rendered('', 'Two') + rendered('Three begins', ' and ends over the page') + `<w:tbl>${row(cell('Four'), cell('4'))}</w:tbl>` + rendered('', 'Five')), run);
       assert.deepEqual(pages, [{ number: 1 }, { number: 2 }, { number: 3 }, { number: 4 }]);
-      assert.deepEqual(run.blocks.map((b) => `${b.text}@${b.page}`), ['One@1', 'Two@2', 'Three begins and ends over the page@2', 'Four | 4@3', 'Five@4']);
+      assert.deepEqual(run.blocks.map((b) => `${b.text}@${b.page}`), ['One@1', 'Two@2', 'Three begins and ends over the page@2', '| Four | 4 |\n| --- | --- |@3', 'Five@4']);
       assert.deepEqual(run.warnings, []);
     });
 
@@ -213,22 +213,30 @@ describe('parseDocx', () => {
       assert.deepEqual(text('list-item').slice(0, 3), ['You can relax and look around', 'Paddle about', 'Enjoy summer warmth']);
       assert.ok(text('heading').includes('Let’s eat'));
       assert.deepEqual(text('caption'), ['Figure 1: This is a cute duckling']);
-      assert.ok(text('table-row').includes('Berries | Blueberry, Strawberry, Cranberry | 150'));
+      assert.ok(text('table-row').includes('| Berries | Blueberry, Strawberry, Cranberry | 150 |'));
       assert.deepEqual(run.warnings, ['1 embedded image was not read']);
     });
 
     it('reads merged cells sensibly', async () => {
       const rows = (await blocks(sharedFile('docx/word-tables-merged-cells.docx'))).filter((b) => b.kind === 'table-row').map((b) => b.text);
-      assert.ok(rows.includes('Cell 1.0 | Merged Cell 1.1 1.2'));
-      assert.ok(rows.includes('Cell 1.0 | Merged Cell 1.1 2.1 | Cell 1.2'));
-      assert.ok(rows.includes('Cell 2.0 | Merged Cell 1.1 2.1 | Cell 2.2'));
-      assert.ok(rows.includes('| | Merged Cell 0.2 1.2'));
+      assert.ok(rows.includes('| Header 0.0 | Header 0.1 | Header 0.2 |\n| --- | --- | --- |'), 'a header row carries the separator');
+      assert.ok(rows.includes('| Cell 1.0 | Merged Cell 1.1 1.2 | |'), 'a horizontal span covers its columns');
+      assert.ok(rows.includes('| Cell 1.0 | Merged Cell 1.1 1.2 | | Cell 1.3 |'), 'cells after a span stay under their headers');
+      assert.ok(rows.includes('| Cell 1.0 | Merged Cell 1.1 2.1 | Cell 1.2 |'));
+      assert.ok(rows.includes('| Cell 2.0 | Merged Cell 1.1 2.1 | Cell 2.2 |'));
+      assert.ok(rows.includes('| | | Merged Cell 0.2 1.2 |'));
+      const headers = rows.filter((r) => r.includes('\n'));
+      assert.equal(headers.length, 7, 'one header row per table');
+      for (const r of rows) {
+        const lines = r.split('\n');
+        assert.ok(lines.every((l) => /^\|.*\|$/.test(l)), r);
+      }
     });
 
     it('reads the Russian document', async () => {
       const result = await blocks(sharedFile('docx/ru-library-calendar-2017.docx'));
       assert.equal(result[1]?.text, 'Большечерниговская районная библиотека');
-      assert.ok(result.some((b) => b.kind === 'table-row' && b.text === '7 | Рождество Христово'));
+      assert.ok(result.some((b) => b.kind === 'table-row' && b.text === '| 7 | Рождество Христово |'));
     });
 
     it('pages the Word files as Word did (docProps/app.xml says 15 and 2 pages)', async () => {
@@ -238,7 +246,7 @@ describe('parseDocx', () => {
       const numbers = run.blocks.map((b) => b.page ?? 0);
       assert.ok(numbers.every((n, i) => n >= 1 && n >= (numbers[i - 1] ?? 1)), 'every block has a page, in order');
       assert.deepEqual([numbers[0], numbers.at(-1)], [1, 15]);
-      assert.equal(run.blocks.find((b) => b.text === 'Июнь')?.page, 7);
+      assert.equal(run.blocks.find((b) => b.text === '| Июнь | |')?.page, 7);
       const lists = testRun();
       assert.equal((await parseDocx(sharedFile('docx/word-sample-lists-images.docx'), lists)).pages?.length, 2);
     });

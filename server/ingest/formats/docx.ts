@@ -6,6 +6,7 @@ import type { ParseRun } from '../run.ts';
 import { IngestError, type PageInfo } from '../types.ts';
 import { parseXml, type XmlHandlers } from '../xml.ts';
 import { ZipReader } from '../zip.ts';
+import { hasText, markdownTable } from '../table.ts';
 import { DocxPages, type PagePlace } from './docx-pages.ts';
 
 const ALIASES: Record<string, string> = {
@@ -51,6 +52,8 @@ interface Table {
   skip: number;
   /** Where the current row's first text was read. */
   rowAt?: PagePlace;
+  /** Rows read so far, kept until the table ends: its Markdown needs the widest row's column count. */
+  rows: Array<{ cells: string[]; at: PagePlace }>;
 }
 
 // Tracked-change history, alternate renderings and moved-from copies would duplicate or resurrect text.
@@ -285,7 +288,7 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
           if (p) p.ilvl = int(a['w:val']);
           break;
         case 'w:tbl':
-          tables.push({ vertical: new Map(), cells: [], skip: 0 });
+          tables.push({ vertical: new Map(), cells: [], skip: 0, rows: [] });
           break;
         case 'w:tc':
           cell = { parts: [], span: 1 };
@@ -318,7 +321,11 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
         if (p?.sectionBreak) pages.explicit();
       } else if (name === 'w:tr') closeRow();
       else if (name === 'w:tbl') {
-        tables.pop();
+        const table = tables.pop();
+        if (table) {
+          const texts = markdownTable(table.rows.map((r) => r.cells));
+          table.rows.forEach((r, i) => add(r.at, 'table-row', texts[i]!));
+        }
         cell = tables.at(-1)?.cells.at(-1);
       }
     },
@@ -337,19 +344,18 @@ export async function parseDocx(bytes: Uint8Array, run: ParseRun): Promise<{ tit
       if (c.vMerge === 'continue') text = table.vertical.get(column) ?? '';
       else if (c.vMerge === 'restart') table.vertical.set(column, text);
       else table.vertical.delete(column);
-      texts.push(text);
+      // A cell spanning grid columns leaves the ones it covers empty, so later cells stay under their headers.
+      texts.push(text, ...Array.from({ length: Math.min(c.span, 64) - 1 }, () => ''));
       column += c.span;
     }
     table.cells = [];
     table.skip = 0;
-    while (texts.length > 0 && !texts.at(-1)) texts.pop();
-    const row = texts.join(' | ');
     const outer = tables.at(-2)?.cells.at(-1);
     const at = table.rowAt ?? pages.here();
     table.rowAt = undefined;
-    // A nested table's rows fold into the enclosing cell; top-level rows become blocks.
-    if (outer) outer.parts.push(row);
-    else add(at, 'table-row', row);
+    // A nested table's rows fold into the enclosing cell; top-level rows become blocks when the table ends.
+    if (outer) outer.parts.push(texts.filter(Boolean).join(' / '));
+    else if (hasText(texts)) table.rows.push({ cells: texts, at });
     cell = undefined;
   }
 

@@ -36,18 +36,19 @@ describe('parseHtml', () => {
     assert.deepEqual(brief(blocks), ['list-item0: one', 'list-item1: one.a', 'list-item1: one.b', 'list-item2: deep', 'list-item0: two']);
   });
 
-  it('reads data tables by row and layout tables as content', async () => {
-    const { blocks } = await parse(`<table><caption>Doses</caption><tr><th>Drug</th><th>mg</th></tr>
-      <tr><td><p>Aspirin</p></td><td>100</td></tr><tr><td></td><td></td></tr></table>
+  it('reads data tables as Markdown rows and layout tables as content', async () => {
+    const { blocks } = await parse(`<table><caption>Doses</caption><tr><th>Drug</th><th>mg</th><th>Note</th></tr>
+      <tr><td><p>Aspirin</p></td><td>100</td></tr><tr><td></td><td></td></tr><tr><td colspan="2">Both a|b</td><td>n</td></tr></table>
       <table><tr><td><h1>Site title</h1></td></tr><tr><td><p>Body in a layout table</p>
         <table><tr><td>C</td><td>0.39</td></tr></table></td></tr></table>`);
     assert.deepEqual(brief(blocks), [
       'caption: Doses',
-      'table-row: Drug | mg',
-      'table-row: Aspirin | 100',
+      'table-row: | Drug | mg | Note |\n| --- | --- | --- |',
+      'table-row: | Aspirin | 100 | |',
+      'table-row: | Both a\\|b | | n |',
       'heading1: Site title',
       'paragraph: Body in a layout table',
-      'table-row: C | 0.39',
+      'table-row: | C | 0.39 |\n| --- | --- |',
     ]);
   });
 
@@ -101,7 +102,7 @@ describe('parseHtml', () => {
       const texts = brief(blocks);
       assert.ok(texts.includes('heading1: Duck'));
       assert.ok(texts.includes('heading2: Etymology'));
-      assert.ok(texts.includes('table-row: Kingdom: | Animalia'));
+      assert.ok(texts.includes('table-row: | Kingdom: | Animalia |'));
       assert.ok(texts.some((t) => t.startsWith('paragraph: Duck is the common name for numerous species of waterfowl')));
       assert.ok(!texts.some((t) => /Afrikaans|\[edit\]|Jump to content/.test(t)), 'language menu and edit links are chrome');
     });
@@ -109,8 +110,9 @@ describe('parseHtml', () => {
     it('reads the datasheet tables', async () => {
       const texts = brief((await parse(sharedFile('html/steel-jis-datasheet.html'))).blocks);
       assert.ok(texts.includes('heading2: SNB22-3 Chemical composition, standards and properties'));
-      assert.ok(texts.includes('table-row: C | Si | Mn | P | S | Cr | Mo'));
-      assert.ok(texts.includes('table-row: 0.39 - 0.46 | 0.2 - 0.35 | 0.65 - 1.1 | max 0.025 | max 0.025 | 0.75 - 1.2 | 0.15 - 0.25'));
+      assert.ok(texts.includes('table-row: | C | Si | Mn | P | S | Cr | Mo |\n| --- | --- | --- | --- | --- | --- | --- |'));
+      assert.ok(texts.includes('table-row: | 0.39 - 0.46 | 0.2 - 0.35 | 0.65 - 1.1 | max 0.025 | max 0.025 | 0.75 - 1.2 | 0.15 - 0.25 |'));
+      assert.ok(texts.includes('table-row: | Bars | 890 | 1000 | 12 | 40 | |'), 'a row short of cells is padded to the header');
     });
   });
 });

@@ -1,12 +1,13 @@
 // HTML via parse5 (the WHATWG algorithm, so broken markup parses the way a browser would).
 // Page chrome is dropped, block elements become blocks, and tables are told apart: data tables
-// yield one `table-row` per row, layout tables (cells holding headings or nested tables) are
+// yield one `table-row` per row as Markdown table text (see ../table.ts), layout tables (cells holding headings or nested tables) are
 // read as ordinary content.
 
 import { parse, parseFragment, type DefaultTreeAdapterTypes as T } from 'parse5';
 import { StreamDecoder, textPieces } from '../decode.ts';
 import { traverse, type ParseRun } from '../run.ts';
 import { HEAD_BYTES, type ByteSource } from '../source.ts';
+import { markdownTable } from '../table.ts';
 import { IngestError, type BlockKind } from '../types.ts';
 
 type Node = T.Node;
@@ -82,6 +83,11 @@ export function htmlToBlocks(root: Node, run: ParseRun): string | undefined {
   let title: string | undefined;
   const contexts: Context[] = [{ kind: 'paragraph' }];
   const layoutTables = new Set<Element>();
+  // Data tables being read, innermost last: their rows wait for the table's end (see ../table.ts).
+  const dataTables: Array<{ owner: Element; rows: string[][] }> = [];
+  const addTable = (rows: string[][]) => {
+    for (const text of markdownTable(rows)) run.add('table-row', text);
+  };
   let buffer = '';
   let inPre = 0;
   // The data-table cell being collected; blocks nested in it only add to its text.
@@ -125,6 +131,7 @@ export function htmlToBlocks(root: Node, run: ParseRun): string | undefined {
       if (tag === 'br') buffer += inPre ? '\n' : ' ';
       if (tag === 'pre') inPre++;
       if (tag === 'table' && isLayoutTable(node)) layoutTables.add(node);
+      else if (tag === 'table') dataTables.push({ owner: node, rows: [] });
       const row = contexts.at(-1)?.cells;
       if ((tag === 'td' || tag === 'th') && row && !cell) {
         flush();
@@ -142,7 +149,9 @@ export function htmlToBlocks(root: Node, run: ParseRun): string | undefined {
       if (!isElement(node)) return;
       if (node === cell?.owner) {
         flush();
-        contexts.at(-1)?.cells?.push(cell.text.replace(/\s+/g, ' ').trim());
+        // A cell spanning columns leaves the ones it covers empty, so later cells stay under their headers.
+        const span = Math.min(64, Math.max(1, Number.parseInt(attr(node, 'colspan') ?? '1', 10) || 1));
+        contexts.at(-1)?.cells?.push(cell.text.replace(/\s+/g, ' ').trim(), ...Array.from({ length: span - 1 }, () => ''));
         cell = undefined;
         return;
       }
@@ -150,7 +159,12 @@ export function htmlToBlocks(root: Node, run: ParseRun): string | undefined {
       if (!opened.delete(node)) return;
       flush();
       const cells = contexts.pop()?.cells;
-      if (cells?.some(Boolean)) run.add('table-row', cells.join(' | '));
+      if (cells?.some(Boolean)) {
+        const table = dataTables.at(-1);
+        if (table) table.rows.push(cells);
+        else addTable([cells]);
+      }
+      if (node === dataTables.at(-1)?.owner) addTable(dataTables.pop()!.rows);
     },
   );
   flush();

@@ -23,9 +23,10 @@ and **flat** bills. ![a duck](duck.png)
 print("quack")
 \`\`\`
 
-| Drug | Dose |
-|------|-----:|
+| Drug | Dose | Form |
+|------|-----:|:----:|
 | Aspirin | 100 mg |
+| *Pipe* \\| in | \`5\` |
 
 Setext heading
 --------------
@@ -46,8 +47,9 @@ Footnote reference[^1].
       'list-item0: done task',
       'paragraph: Quoted advice.',
       'code: print("quack")',
-      'table-row: Drug | Dose',
-      'table-row: Aspirin | 100 mg',
+      'table-row: | Drug | Dose | Form |\n| --- | ---: | :---: |',
+      'table-row: | Aspirin | 100 mg | |',
+      'table-row: | Pipe \\| in | 5 | |',
       'heading2: Setext heading',
       'paragraph: Raw HTML block',
       'paragraph: Footnote reference.',
@@ -123,8 +125,8 @@ still preformatted ${i}
       'list-item0: item 1999',
       'list-item0: continued item 1999',
       'list-item0: another 1999',
-      'table-row: a | b',
-      'table-row: 1999 | x',
+      'table-row: | a | b |\n| --- | --- |',
+      'table-row: | 1999 | x |',
     ]);
   });
 

@@ -13,6 +13,7 @@ import { gfm } from 'micromark-extension-gfm';
 import { StreamDecoder, textPieces } from '../decode.ts';
 import { traverse, type ParseRun } from '../run.ts';
 import { HEAD_BYTES, type ByteSource } from '../source.ts';
+import { hasText, markdownTable } from '../table.ts';
 import { htmlFragmentToBlocks } from './html.ts';
 
 const childrenOf = (node: Nodes): readonly Nodes[] | undefined => ('children' in node ? node.children : undefined);
@@ -191,9 +192,10 @@ function addSection(markdown: string, run: ParseRun, documentTitle: string | und
         case 'html':
           htmlFragmentToBlocks(node.value, run);
           return false;
-        case 'tableRow': {
-          const cells = node.children.map((cell) => inline(cell).replace(/\s+/g, ' ').trim());
-          if (cells.some(Boolean)) run.add('table-row', cells.join(' | '));
+        case 'table': {
+          // Kept a Markdown table, cells stripped of inline markup like all other text, columns aligned as written.
+          const rows = node.children.map((row) => row.children.map((cell) => inline(cell))).filter(hasText);
+          for (const text of markdownTable(rows, node.align ?? [])) run.add('table-row', text);
           return false;
         }
         case 'list':
@@ -204,7 +206,6 @@ function addSection(markdown: string, run: ParseRun, documentTitle: string | und
           return true;
         case 'blockquote':
         case 'root':
-        case 'table':
         case 'footnoteDefinition':
           return true;
         default:

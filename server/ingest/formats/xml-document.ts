@@ -11,6 +11,7 @@
 import { characterEntities } from 'character-entities';
 import { SaxesParser } from 'saxes';
 import type { ParseRun } from '../run.ts';
+import { hasText, markdownTable } from '../table.ts';
 import { IngestError, type BlockKind } from '../types.ts';
 import { decodeXml } from '../xml.ts';
 
@@ -55,6 +56,11 @@ export function parseXmlDocument(bytes: Uint8Array, run: ParseRun): { title?: st
   let pendingAbstract = false;
   const keywords: string[] = [];
   const stack: Open[] = [];
+  /** Rows of the tables being read, innermost last: a table's Markdown is written when it ends (see ../table.ts). */
+  const tables: string[][][] = [];
+  const addTable = (rows: string[][]) => {
+    for (const text of markdownTable(rows)) add('table-row', text);
+  };
 
   const depthOf = (name: string) => stack.filter((o) => o.name === name).length;
   const within = (name: string) => stack.some((o) => o.name === name);
@@ -90,6 +96,7 @@ export function parseXmlDocument(bytes: Uint8Array, run: ParseRun): { title?: st
     }
     if ((name === 'abstract' || name === 'trans-abstract') && !tag.isSelfClosing) pendingAbstract = true;
     if (name === 'title' && (stack.at(-1)?.name === 'abstract' || stack.at(-1)?.name === 'trans-abstract')) pendingAbstract = false;
+    if (name === 'table') tables.push([]);
     const kind = JATS_BLOCKS[name];
     // A cited article's title in a reference is part of the reference, not a heading.
     const absorbed =
@@ -119,6 +126,7 @@ export function parseXmlDocument(bytes: Uint8Array, run: ParseRun): { title?: st
       return;
     }
     const open = stack.pop();
+    if (jats && tag.name === 'table') addTable(tables.pop() ?? []);
     if (jats && tag.name === 'kwd-group' && keywords.length > 0) add('paragraph', `Keywords: ${keywords.splice(0).join('; ')}`);
     if (!open || open.text === null) return;
     const text = open.text.join('');
@@ -144,8 +152,10 @@ export function parseXmlDocument(bytes: Uint8Array, run: ParseRun): { title?: st
       add('heading', text, { level: name === 'article-title' ? 1 : Math.min(6, 2 + Math.max(0, depthOf('sec') - 1)) });
     } else if (open.kind === 'table-row') {
       const cells = open.cells ?? [];
-      while (cells.length > 0 && !cells.at(-1)) cells.pop();
-      add('table-row', cells.join(' | '));
+      if (!hasText(cells)) return;
+      const table = tables.at(-1);
+      if (table) table.push(cells);
+      else addTable([cells]);
     } else if (open.kind === 'caption') {
       add('caption', `${pendingLabel ? `${pendingLabel}. ` : ''}${text}`);
       pendingLabel = '';
