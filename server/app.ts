@@ -23,6 +23,7 @@ import type { Services } from './services.ts';
 import { userRoutes } from './users/routes.ts';
 import { kbRoutes } from './kb/routes.ts';
 import { documentRoutes } from './documents/routes.ts';
+import { installedLanguages } from './ingest/ocr/languages.ts';
 import type { EventStreams } from './http/sse.ts';
 import type { BlobStore } from './files/files.ts';
 import type { Clock } from './clock.ts';
@@ -96,6 +97,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
       search: services.search,
       embeddingsStatus: () => services.search.embeddingsStatus(),
       embeddingModel: config.EMBEDDING_MODEL,
+      ocrLanguages: { default: config.OCR_LANGUAGES.split('+'), installed: () => installedLanguages() },
     }),
     ...documentRoutes({
       audit: services.audit,
@@ -173,7 +175,9 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
   });
 
   // Health probes and the console's own files are routine: logged at debug (an error still is at error).
-  app.use(requestContext(log, { quiet: (ctx) => ctx.path === '/healthz' || ctx.path === '/readyz' || (!isApiPath(ctx.path) && ctx.status < 400) }));
+  // Probes and Prometheus' scrapes come every few seconds, and the console's files with every page:
+  // at info they would bury the requests that matter. Failures are logged whatever the path.
+  app.use(requestContext(log, { quiet: (ctx) => ctx.status < 400 && (ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics' || !isApiPath(ctx.path)) }));
   app.use(httpMetrics(metrics.recorder.http, (p) => (isApiPath(p) ? 'unmatched' : 'console')));
   app.use(errorHandler({ bodyLimit: config.BODY_LIMIT }));
   app.use(securityHeaders());

@@ -74,6 +74,19 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assert.ok(!JSON.stringify(server.logs).includes(owner.cookie?.split('=')[1] ?? '§'), 'session tokens never reach the log');
   });
 
+  it('probes, scrapes and console files are not logged at info; a failure is, whatever the path', async () => {
+    const c = new Client(server.url);
+    await c.get('/healthz', { 'x-request-id': 'probe-ok' });
+    await c.get('/metrics', { 'x-request-id': 'scrape-ok' });
+    await c.get('/', { 'x-request-id': 'page-ok' });
+    await c.get('/api/v1/setup', { 'x-request-id': 'api-ok' });
+    await c.get('/no-such-asset.js', { 'x-request-id': 'asset-missing' });
+    const logged = (id: string) => server.logs.some((l) => l['reqId'] === id && l['msg'] === 'request');
+    assert.deepEqual(['probe-ok', 'scrape-ok', 'page-ok'].filter(logged), []);
+    assert.ok(logged('api-ok'), 'API requests are');
+    assert.ok(logged('asset-missing'), 'a console file that is not there (404) is');
+  });
+
   it('unknown endpoints are 404 and wrong methods 405, in the error shape', async () => {
     assertError(await owner.get('/api/v1/nope'), 404, 'not_found');
     assertError(await owner.get('/api/v2/users'), 404, 'not_found');
