@@ -101,112 +101,130 @@ function endTurns(turns: VoiceTurn[], stopped: boolean): VoiceTurn[] {
   });
 }
 
-function onServer(state: VoiceState, event: ServerEvent): VoiceState {
-  switch (event.type) {
-    case 'session.created': {
-      const session = record(event['session']);
-      const id = str(session['id']);
-      // Asked to resume but given another session: the old conversation cannot continue.
-      const lost = state.sessionId !== null && id !== state.sessionId;
-      return {
-        ...state,
-        connection: 'open',
-        sessionId: id,
-        voice: str(record(record(session['audio'])['output'])['voice']) ?? state.voice,
-        conversationId: lost ? null : state.conversationId,
-        notice: lost ? RESUME_FAILED : state.notice,
-        turns: lost ? endTurns(state.turns, false) : state.turns,
-      };
-    }
-    case 'lectern.session.resumed':
-      return { ...state, conversationId: str(event['conversation_id']) ?? state.conversationId, notice: null };
-    case 'input_audio_buffer.speech_started': {
-      const itemId = str(event['item_id']) ?? '';
-      // The person speaking again is the answer to any error shown: it has been read.
-      return { ...state, userSpeaking: true, transcript: { itemId, text: '', final: false }, error: state.error?.fatal ? state.error : null };
-    }
-    // The server commits every utterance it stops hearing: the turn starts here, so the state line
-    // goes from "speaking" straight to "thinking" (the committed event follows as a separate message).
-    case 'input_audio_buffer.speech_stopped':
-    case 'input_audio_buffer.committed': {
-      const itemId = str(event['item_id']) ?? '';
-      if (state.turns.some((t) => t.itemId === itemId)) return state.userSpeaking ? { ...state, userSpeaking: false } : state;
-      const words = state.transcript?.itemId === itemId ? state.transcript.text : '';
-      const turn: VoiceTurn = { key: itemId, itemId, question: words, heard: false, responseId: null, reply: null, done: false };
-      return { ...state, userSpeaking: false, turns: [...state.turns, turn] };
-    }
-    case 'conversation.item.input_audio_transcription.delta': {
-      const itemId = str(event['item_id']) ?? '';
-      const delta = str(event['delta']) ?? '';
-      const text = (state.transcript?.itemId === itemId && !state.transcript.final ? state.transcript.text : '') + delta;
-      return {
-        ...state,
-        transcript: { itemId, text, final: false },
-        turns: withTurn(state.turns, (t) => t.itemId === itemId && !t.heard, (t) => ({ ...t, question: text })),
-      };
-    }
-    case 'conversation.item.input_audio_transcription.completed': {
-      const itemId = str(event['item_id']) ?? '';
-      const text = (str(event['transcript']) ?? '').trim();
-      const transcript = { itemId, text, final: true };
-      // Nothing was heard: the server answers nothing, so there is no turn to show.
-      if (!text) return { ...state, transcript, turns: state.turns.filter((t) => t.itemId !== itemId || t.responseId !== null) };
-      const known = state.turns.some((t) => t.itemId === itemId);
-      const turns = known
-        ? withTurn(state.turns, (t) => t.itemId === itemId, (t) => ({ ...t, question: text, heard: true }))
-        : [...state.turns, { key: itemId, itemId, question: text, heard: true, responseId: null, reply: null, done: false }];
-      return { ...state, transcript, turns };
-    }
-    case 'response.created': {
-      const id = str(record(event['response'])['id']) ?? '';
-      if (state.turns.some((t) => t.responseId === id)) return state;
-      const waiting = state.turns.find((t) => !t.done && t.responseId === null && t.heard);
-      const turns = waiting
-        ? withTurn(state.turns, (t) => t === waiting, (t) => ({ ...t, responseId: id, reply: streamingReply() }))
-        : [...state.turns, { key: id, itemId: null, question: '', heard: true, responseId: id, reply: streamingReply(), done: false }];
-      return { ...state, turns, error: state.error?.fatal ? state.error : null };
-    }
-    case 'response.output_text.delta':
-      return reply(state, event['response_id'], (r) => applyAskEvent(r, 'delta', { text: str(event['delta']) ?? '' }));
-    case 'response.output_text.done': {
-      // The whole text is authoritative, as `done` is for typed questions.
-      const text = str(event['text']);
-      return text === null ? state : reply(state, event['response_id'], (r) => ({ ...r, text }));
-    }
-    case 'lectern.citation': {
-      const citation = record(event['citation']) as unknown as Citation;
-      return typeof citation.n === 'number' ? reply(state, event['response_id'], (r) => applyAskEvent(r, 'citation', { citation })) : state;
-    }
-    case 'response.done': {
-      const response = record(event['response']);
-      const id = str(response['id']);
-      const metadata = record(response['metadata']);
-      const conversationId = str(metadata['lectern_conversation_id']) ?? state.conversationId;
-      const status = str(response['status']);
-      // The stored answer (for feedback) and the turn's timings (for its details).
-      const stored = { messageId: str(metadata['lectern_message_id']), voice: metricsFromRealtime(metadata['lectern_metrics'], state.voice) };
-      const next = reply({ ...state, conversationId }, id, (r) => {
-        if (status === 'completed') return { ...r, ...stored, status: 'complete' };
-        if (status === 'cancelled') return { ...r, ...stored, status: 'cancelled' };
-        const error = state.error ? new ApiError({ status: 0, code: state.error.code, message: state.error.message }) : null;
-        return { ...endReply(r, false, error ?? new ApiError({ status: 0, code: 'response_failed', message: 'The answer failed.' })), ...stored };
-      });
-      return { ...next, turns: withTurn(next.turns, (t) => t.responseId === id, (t) => ({ ...t, done: true })) };
-    }
-    case 'error': {
-      const body = record(event['error']);
-      const code = str(body['code']) ?? 'error';
-      const message = str(body['message']) ?? 'Something went wrong.';
-      if (ignorable(code, message)) return state;
-      if (code === 'resume_unavailable') return { ...state, notice: RESUME_FAILED };
-      // A turn still waiting for its words will not get them (stt_unavailable, a failed decode).
-      const turns = state.turns.filter((t) => t.heard || t.responseId !== null);
-      return { ...state, turns, error: { code, message, fatal: false } };
-    }
-    default:
-      return state;
-  }
+type Handler = (state: VoiceState, event: ServerEvent) => VoiceState;
+
+const itemOf = (event: ServerEvent): string => str(event['item_id']) ?? '';
+/** An error shown stays only if voice cannot go on without it; anything else has been read by now. */
+const keptError = (state: VoiceState): VoiceProblem | null => (state.error?.fatal ? state.error : null);
+const newTurn = (itemId: string | null, fields: Partial<VoiceTurn>): VoiceTurn => ({ key: itemId ?? '', itemId, question: '', heard: false, responseId: null, reply: null, done: false, ...fields });
+
+function sessionCreated(state: VoiceState, event: ServerEvent): VoiceState {
+  const session = record(event['session']);
+  const id = str(session['id']);
+  const voice = str(record(record(session['audio'])['output'])['voice']) ?? state.voice;
+  // Asked to resume but given another session: the old conversation cannot continue.
+  const lost = state.sessionId !== null && id !== state.sessionId;
+  if (!lost) return { ...state, connection: 'open', sessionId: id, voice };
+  return { ...state, connection: 'open', sessionId: id, voice, conversationId: null, notice: RESUME_FAILED, turns: endTurns(state.turns, false) };
 }
+
+const sessionResumed: Handler = (state, event) => ({ ...state, conversationId: str(event['conversation_id']) ?? state.conversationId, notice: null });
+
+// The person speaking again is the answer to any error shown: it has been read.
+const speechStarted: Handler = (state, event) => ({ ...state, userSpeaking: true, transcript: { itemId: itemOf(event), text: '', final: false }, error: keptError(state) });
+
+// The server commits every utterance it stops hearing: the turn starts here, so the state line
+// goes from "speaking" straight to "thinking" (the committed event follows as a separate message).
+function speechStopped(state: VoiceState, event: ServerEvent): VoiceState {
+  const itemId = itemOf(event);
+  if (state.turns.some((t) => t.itemId === itemId)) return state.userSpeaking ? { ...state, userSpeaking: false } : state;
+  const words = state.transcript?.itemId === itemId ? state.transcript.text : '';
+  return { ...state, userSpeaking: false, turns: [...state.turns, newTurn(itemId, { question: words })] };
+}
+
+function transcriptionDelta(state: VoiceState, event: ServerEvent): VoiceState {
+  const itemId = itemOf(event);
+  const before = state.transcript?.itemId === itemId && !state.transcript.final ? state.transcript.text : '';
+  const text = before + (str(event['delta']) ?? '');
+  return {
+    ...state,
+    transcript: { itemId, text, final: false },
+    turns: withTurn(state.turns, (t) => t.itemId === itemId && !t.heard, (t) => ({ ...t, question: text })),
+  };
+}
+
+function transcriptionCompleted(state: VoiceState, event: ServerEvent): VoiceState {
+  const itemId = itemOf(event);
+  const text = (str(event['transcript']) ?? '').trim();
+  const transcript = { itemId, text, final: true };
+  // Nothing was heard: the server answers nothing, so there is no turn to show.
+  if (!text) return { ...state, transcript, turns: state.turns.filter((t) => t.itemId !== itemId || t.responseId !== null) };
+  const known = state.turns.some((t) => t.itemId === itemId);
+  const turns = known
+    ? withTurn(state.turns, (t) => t.itemId === itemId, (t) => ({ ...t, question: text, heard: true }))
+    : [...state.turns, newTurn(itemId, { question: text, heard: true })];
+  return { ...state, transcript, turns };
+}
+
+function responseCreated(state: VoiceState, event: ServerEvent): VoiceState {
+  const id = str(record(event['response'])['id']) ?? '';
+  if (state.turns.some((t) => t.responseId === id)) return state;
+  const waiting = state.turns.find((t) => !t.done && t.responseId === null && t.heard);
+  const turns = waiting
+    ? withTurn(state.turns, (t) => t === waiting, (t) => ({ ...t, responseId: id, reply: streamingReply() }))
+    : [...state.turns, { ...newTurn(null, { heard: true, responseId: id, reply: streamingReply() }), key: id }];
+  return { ...state, turns, error: keptError(state) };
+}
+
+const textDelta: Handler = (state, event) => reply(state, event['response_id'], (r) => applyAskEvent(r, 'delta', { text: str(event['delta']) ?? '' }));
+
+// The whole text is authoritative, as `done` is for typed questions.
+function textDone(state: VoiceState, event: ServerEvent): VoiceState {
+  const text = str(event['text']);
+  return text === null ? state : reply(state, event['response_id'], (r) => ({ ...r, text }));
+}
+
+function citation(state: VoiceState, event: ServerEvent): VoiceState {
+  const cited = record(event['citation']) as unknown as Citation;
+  return typeof cited.n === 'number' ? reply(state, event['response_id'], (r) => applyAskEvent(r, 'citation', { citation: cited })) : state;
+}
+
+/** How a finished response leaves its reply: the status the server gave, or failed with the error on screen. */
+function finishedReply(r: Reply, status: string | null, error: VoiceProblem | null): Reply {
+  if (status === 'completed') return { ...r, status: 'complete' };
+  if (status === 'cancelled') return { ...r, status: 'cancelled' };
+  return endReply(r, false, new ApiError({ status: 0, code: error?.code ?? 'response_failed', message: error?.message ?? 'The answer failed.' }));
+}
+
+function responseDone(state: VoiceState, event: ServerEvent): VoiceState {
+  const response = record(event['response']);
+  const id = str(response['id']);
+  const metadata = record(response['metadata']);
+  const conversationId = str(metadata['lectern_conversation_id']) ?? state.conversationId;
+  const status = str(response['status']);
+  // The stored answer (for feedback) and the turn's timings (for its details).
+  const stored = { messageId: str(metadata['lectern_message_id']), voice: metricsFromRealtime(metadata['lectern_metrics'], state.voice) };
+  const next = reply({ ...state, conversationId }, id, (r) => ({ ...finishedReply(r, status, state.error), ...stored }));
+  return { ...next, turns: withTurn(next.turns, (t) => t.responseId === id, (t) => ({ ...t, done: true })) };
+}
+
+function serverError(state: VoiceState, event: ServerEvent): VoiceState {
+  const body = record(event['error']);
+  const code = str(body['code']) ?? 'error';
+  const message = str(body['message']) ?? 'Something went wrong.';
+  if (ignorable(code, message)) return state;
+  if (code === 'resume_unavailable') return { ...state, notice: RESUME_FAILED };
+  // A turn still waiting for its words will not get them (stt_unavailable, a failed decode).
+  const turns = state.turns.filter((t) => t.heard || t.responseId !== null);
+  return { ...state, turns, error: { code, message, fatal: false } };
+}
+
+/** What each server event does to the conversation; events not named here change nothing. */
+const onServer: ReadonlyMap<string, Handler> = new Map([
+  ['session.created', sessionCreated],
+  ['lectern.session.resumed', sessionResumed],
+  ['input_audio_buffer.speech_started', speechStarted],
+  ['input_audio_buffer.speech_stopped', speechStopped],
+  ['input_audio_buffer.committed', speechStopped],
+  ['conversation.item.input_audio_transcription.delta', transcriptionDelta],
+  ['conversation.item.input_audio_transcription.completed', transcriptionCompleted],
+  ['response.created', responseCreated],
+  ['response.output_text.delta', textDelta],
+  ['response.output_text.done', textDone],
+  ['lectern.citation', citation],
+  ['response.done', responseDone],
+  ['error', serverError],
+]);
 
 function reply(state: VoiceState, responseId: unknown, change: (r: Reply) => Reply): VoiceState {
   const id = str(responseId);
@@ -225,13 +243,13 @@ export function voiceReducer(state: VoiceState, action: VoiceAction): VoiceState
     case 'failed':
       return { ...state, connection: 'failed', userSpeaking: false, error: { code: action.code, message: action.message, fatal: true }, turns: endTurns(state.turns, true) };
     case 'stop':
-      return { ...initialVoiceState, conversationId: state.conversationId, notice: action.notice ?? null, error: state.error?.fatal ? state.error : null, turns: endTurns(state.turns, true) };
+      return { ...initialVoiceState, conversationId: state.conversationId, notice: action.notice ?? null, error: keptError(state), turns: endTurns(state.turns, true) };
     case 'hold':
-      return { ...state, userSpeaking: action.held, ...(action.held ? { transcript: null, notice: null, error: state.error?.fatal ? state.error : null } : {}) };
+      return { ...state, userSpeaking: action.held, ...(action.held ? { transcript: null, notice: null, error: keptError(state) } : {}) };
     case 'notice':
       return { ...state, notice: action.notice };
     case 'server':
-      return onServer(state, action.event);
+      return onServer.get(action.event.type)?.(state, action.event) ?? state;
   }
 }
 
