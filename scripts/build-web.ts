@@ -1,5 +1,8 @@
 // Builds the web console into web/dist: one JS and one CSS bundle plus an index.html whose asset
 // URLs carry a content hash, so browsers may cache /assets/* hard yet pick up every new build.
+// Code the app loads with import() (the voice panel) is split into chunks named by their content
+// hash (/assets/voice-live-<hash>.js, chunk-<hash>.js for code shared with the main bundle), so
+// they are cached the same way and app.js's own hash changes whenever one of them does.
 // Audio worklets (web/src/worklets/*.ts) are bundles of their own, since audioWorklet.addModule
 // loads a script by URL; the app learns their hashed URLs through the LECTERN_WORKLETS constant.
 // Usage: node scripts/build-web.ts
@@ -41,7 +44,7 @@ const workletNames = (await readdir(path.join(webDir, 'src', 'worklets')))
   .map((file) => file.slice(0, -'.ts'.length));
 
 let worklets: esbuild.BuildResult<{ write: false }>;
-let result: esbuild.BuildResult<{ write: false }>;
+let result: esbuild.BuildResult<{ write: false; metafile: true }>;
 try {
   worklets = await esbuild.build({
     ...shared,
@@ -61,6 +64,9 @@ try {
       { in: 'web/src/styles.css', out: 'app' },
     ],
     define: { LECTERN_WORKLETS: JSON.stringify(workletUrls) },
+    splitting: true,
+    chunkNames: '[name]-[hash]',
+    metafile: true,
   });
 } catch (err) {
   // esbuild has already printed its errors with file and line; anything else is ours.
@@ -75,6 +81,14 @@ const hash = (name: string) => {
   if (!contents) throw new Error(`build-web: esbuild produced no ${name}`);
   return hashOf(contents);
 };
+
+// CSS imported by a lazily loaded module would become a chunk nothing links to: it must come in
+// through styles.css (or code in the main bundle).
+const strayCss = [...outputs.keys()].filter((name) => name.endsWith('.css') && name !== 'app.css');
+if (strayCss.length > 0) {
+  console.error(`build-web: CSS outside app.css would never load: ${strayCss.join(', ')}`);
+  process.exit(1);
+}
 
 let html = await readFile(path.join(webDir, 'index.html'), 'utf8');
 for (const asset of ['app.js', 'app.css']) {
@@ -96,9 +110,24 @@ await Promise.all([
 ]);
 
 const kb = (bytes: number) => `${(bytes / 1024).toFixed(1)} kB`;
-const size = (name: string) => {
-  const contents = outputs.get(name) ?? new Uint8Array();
-  return `${name} ${kb(contents.length)} (${kb(gzipSync(contents).length)} gzip)`;
+const gzipped = (name: string) => gzipSync(outputs.get(name) ?? new Uint8Array()).length;
+const size = (name: string) => `${name} ${kb(outputs.get(name)?.length ?? 0)} (${kb(gzipped(name))} gzip)`;
+// What a page load fetches: app.js and the chunks it imports statically; the rest waits for import().
+const relative = (output: string) => path.relative(assetsDir, path.join(root, output));
+const imports = new Map(Object.entries(result.metafile.outputs).map(([output, meta]) => [relative(output), meta.imports]));
+const initial = new Set<string>();
+const visit = (name: string) => {
+  if (initial.has(name)) return;
+  initial.add(name);
+  for (const i of imports.get(name) ?? []) if (i.kind === 'import-statement') visit(relative(i.path));
 };
-const workletSizes = workletNames.map((name) => `, ${size(`${name}-worklet.js`)}`).join('');
-console.log(`build-web: ${size('app.js')}, ${size('app.css')}${workletSizes} → web/dist in ${Math.round(performance.now() - started)} ms`);
+visit('app.js');
+const lazy = [...imports.keys()].filter((name) => name.endsWith('.js') && !initial.has(name));
+const total = (names: Iterable<string>) => [...names].reduce((sum, name) => sum + gzipped(name), 0);
+const sizes = [
+  `${size('app.js')}, on load ${kb(total(initial))} gzip in ${initial.size} file${initial.size === 1 ? '' : 's'}`,
+  `loaded later ${kb(total(lazy))} gzip (${lazy.map(size).join(', ') || 'nothing'})`,
+  size('app.css'),
+  ...workletNames.map((name) => size(`${name}-worklet.js`)),
+];
+console.log(`build-web: ${sizes.join(', ')} → web/dist in ${Math.round(performance.now() - started)} ms`);

@@ -4,8 +4,6 @@ import { loadWorklet } from '../voice/worklets.ts';
 import type { CaptureFrame, CaptureLevel } from '../worklets/capture.ts';
 
 export interface Microphone {
-  /** The audio inputs; labels are empty until the person has allowed the microphone once. */
-  devices: MediaDeviceInfo[];
   /** 0–1, for the meter. */
   level: number;
   live: boolean;
@@ -19,6 +17,8 @@ interface Handlers {
   onFrame(pcm: Int16Array): void;
   /** The device went away (unplugged, or revoked by the browser). */
   onEnded(): void;
+  /** Access was granted: the devices' labels can be read now. */
+  onOpened(): void;
 }
 
 /**
@@ -26,24 +26,11 @@ interface Handlers {
  * cancellation and noise suppression on, because the answer plays through the same room.
  */
 export function useMicrophone(handlers: Handlers): Microphone {
-  const [devices, setDevices] = useState<MediaDeviceInfo[]>([]);
   const [level, setLevel] = useState(0);
   const [live, setLive] = useState(false);
   const current = useRef(handlers);
   current.current = handlers;
   const parts = useRef<{ stream: MediaStream; source: MediaStreamAudioSourceNode; node: AudioWorkletNode } | null>(null);
-
-  const refresh = useCallback(async () => {
-    const all = await navigator.mediaDevices?.enumerateDevices().catch(() => []);
-    setDevices((all ?? []).filter((d) => d.kind === 'audioinput'));
-  }, []);
-
-  useEffect(() => {
-    void refresh();
-    const media = navigator.mediaDevices;
-    media?.addEventListener('devicechange', refresh);
-    return () => media?.removeEventListener('devicechange', refresh);
-  }, [refresh]);
 
   const stop = useCallback(() => {
     const p = parts.current;
@@ -87,13 +74,12 @@ export function useMicrophone(handlers: Handlers): Microphone {
       for (const track of stream.getAudioTracks()) track.addEventListener('ended', () => parts.current?.stream === stream && current.current.onEnded());
       parts.current = { stream, source, node };
       setLive(true);
-      // Labels become readable once access was granted.
-      void refresh();
+      current.current.onOpened();
     },
-    [stop, refresh],
+    [stop],
   );
 
   useEffect(() => stop, [stop]);
 
-  return { devices, level, live, start, stop };
+  return { level, live, start, stop };
 }
