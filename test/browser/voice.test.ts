@@ -475,3 +475,31 @@ test('a refused connection says why at once and stops retrying', { skip: !hasEsp
     assert.deepEqual(own(problems), []);
   });
 });
+
+test('the voice code is fetched when voice is started, not with the page; a failed fetch says so and Start tries again', { skip: !hasEspeak && 'espeak-ng is not installed', timeout: 60_000 }, async (t) => {
+  const { context, page, problems } = await openAs(browser, owner, server.url);
+  t.after(() => context.close());
+  const fetched: string[] = [];
+  page.on('request', (r) => void (/\/assets\/voice-live-\w+\.js$/.test(new URL(r.url()).pathname) && fetched.push(r.url())));
+  // The first fetch fails, as it would for a tab left open across an upgrade that removed the chunk.
+  let refuse = true;
+  await page.route(/\/assets\/voice-live-\w+\.js$/, (route) => (refuse ? route.fulfill({ status: 404, body: '' }) : route.continue()));
+  await page.goto(`${server.url}/kbs/${kbId}/chat`);
+  const panel = voice(page);
+  await panel.getByLabel('Microphone').waitFor();
+  await page.waitForLoadState('networkidle');
+  assert.deepEqual(fetched, [], 'the page loads without the voice code');
+
+  await panel.getByRole('button', { name: 'Start voice' }).click();
+  await panel.getByRole('status').getByText(/^Error: Voice could not be loaded/).waitFor();
+  assert.equal(await panel.getAttribute('data-phase'), 'error');
+  refuse = false;
+  await panel.getByRole('button', { name: 'Start voice' }).click();
+  await panel.getByRole('button', { name: 'Stop voice' }).waitFor();
+  await panel.getByRole('status').getByText(/Listening…|You’re speaking…/).waitFor({ timeout: 10_000 });
+  assert.equal(fetched.length, 2, 'fetched again after the failure');
+  await panel.getByRole('button', { name: 'Stop voice' }).click();
+  await panel.getByRole('button', { name: 'Start voice' }).waitFor();
+  // Chromium reports the failed dynamic import itself; nothing else may be logged.
+  assert.deepEqual(problems.filter((p) => !/Failed to fetch dynamically imported module/.test(p)), []);
+});
