@@ -1,12 +1,26 @@
-import { useEffect, useRef } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import uPlot from 'uplot';
 
 export interface ChartSeries {
   label: string;
   values: ReadonlyArray<number | null>;
-  /** A CSS colour from the palette (chart lines must stay apart for colour-blind readers too: dash the second). */
-  stroke: string;
+  /** A colour token, e.g. '--color-chart-1' (chart lines must stay apart for colour-blind readers too: dash the second). */
+  stroke: `--color-${string}`;
   dash?: number[];
+}
+
+const darkScheme = '(prefers-color-scheme: dark)';
+
+/** Whether the system asks for dark colours, kept current: a canvas does not restyle itself. */
+function useDarkScheme(): boolean {
+  const [dark, setDark] = useState(() => matchMedia(darkScheme).matches);
+  useEffect(() => {
+    const query = matchMedia(darkScheme);
+    const changed = () => setDark(query.matches);
+    query.addEventListener('change', changed);
+    return () => query.removeEventListener('change', changed);
+  }, []);
+  return dark;
 }
 
 /**
@@ -15,17 +29,22 @@ export interface ChartSeries {
  */
 export function LineChart({ id, title, summary, times, series, unit }: { id: string; title: string; summary: string; times: readonly number[]; series: readonly ChartSeries[]; unit: string }) {
   const box = useRef<HTMLDivElement>(null);
+  const dark = useDarkScheme();
   useEffect(() => {
     const element = box.current;
     if (!element) return;
+    // uPlot draws on a canvas, which CSS cannot colour: read the tokens' current values.
+    const styles = getComputedStyle(element);
+    const token = (name: string) => styles.getPropertyValue(name).trim();
+    const axis = { stroke: token('--color-text-muted'), grid: { stroke: token('--color-border') }, ticks: { stroke: token('--color-border') } };
     const plot = new uPlot(
       {
         width: Math.max(280, element.clientWidth),
         height: 180,
         legend: { show: true },
         scales: { x: { time: true } },
-        axes: [{}, { label: unit, size: 56 }],
-        series: [{}, ...series.map((s) => ({ label: s.label, stroke: s.stroke, width: 2, spanGaps: false, ...(s.dash ? { dash: s.dash } : {}) }))],
+        axes: [axis, { ...axis, label: unit, size: 56 }],
+        series: [{}, ...series.map((s) => ({ label: s.label, stroke: token(s.stroke), width: 2, spanGaps: false, ...(s.dash ? { dash: s.dash } : {}) }))],
       },
       [[...times], ...series.map((s) => [...s.values])] as uPlot.AlignedData,
       element,
@@ -36,7 +55,7 @@ export function LineChart({ id, title, summary, times, series, unit }: { id: str
       resize.disconnect();
       plot.destroy();
     };
-  }, [times, series, unit]);
+  }, [times, series, unit, dark]);
   return (
     <figure class="chart" aria-labelledby={`${id}-title`} aria-describedby={`${id}-summary`}>
       <figcaption>

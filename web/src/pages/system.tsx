@@ -101,12 +101,12 @@ function Activity({ history }: { history: SystemHistory }) {
         times={times}
         unit="requests"
         series={[
-          { label: 'Requests', values: requests, stroke: '#0b5394' },
-          { label: 'Server errors', values: errors, stroke: '#b00020', dash: [6, 4] },
+          { label: 'Requests', values: requests, stroke: '--color-chart-1' },
+          { label: 'Server errors', values: errors, stroke: '--color-chart-2', dash: [6, 4] },
         ]}
       />
-      <LineChart id="chart-latency" title="Request latency (95th percentile)" summary={`At worst ${ms(peak(p95))} in a minute.`} times={times} unit="ms" series={[{ label: 'p95', values: p95, stroke: '#7f6000' }]} />
-      <LineChart id="chart-voice" title="Voice: end of speech to first audio (median)" summary={`At worst ${ms(peak(firstAudio))} in a minute.`} times={times} unit="ms" series={[{ label: 'First audio', values: firstAudio, stroke: '#38761d' }]} />
+      <LineChart id="chart-latency" title="Request latency (95th percentile)" summary={`At worst ${ms(peak(p95))} in a minute.`} times={times} unit="ms" series={[{ label: 'p95', values: p95, stroke: '--color-chart-3' }]} />
+      <LineChart id="chart-voice" title="Voice: end of speech to first audio (median)" summary={`At worst ${ms(peak(firstAudio))} in a minute.`} times={times} unit="ms" series={[{ label: 'First audio', values: firstAudio, stroke: '--color-chart-4' }]} />
       <LineChart
         id="chart-usage"
         title="Answers and documents ingested per minute"
@@ -114,8 +114,8 @@ function Activity({ history }: { history: SystemHistory }) {
         times={times}
         unit="per minute"
         series={[
-          { label: 'Answers', values: answers, stroke: '#0b5394' },
-          { label: 'Documents', values: documents, stroke: '#7f6000', dash: [6, 4] },
+          { label: 'Answers', values: answers, stroke: '--color-chart-1' },
+          { label: 'Documents', values: documents, stroke: '--color-chart-3', dash: [6, 4] },
         ]}
       />
     </div>
