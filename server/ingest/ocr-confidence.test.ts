@@ -11,7 +11,7 @@ describe('OCR where it helps', () => {
     assert.equal(lowConfidenceNote([{ text: 'Clear scan text', confidence: 0.93 }], ['eng']), null);
     assert.equal(
       lowConfidenceNote([{ text: 'x'.repeat(300), confidence: 0.31 }, { text: 'y'.repeat(100), confidence: 0.75 }], ['eng']),
-      'OCR was unsure of what it read (mean confidence 42 %): the text of 2 pages may be wrong; if the scan is not in eng, set OCR_LANGUAGES',
+      'OCR was unsure of what it read (mean confidence 42 %): the text of 2 pages may be wrong; if the scan is not in eng, choose its language in the knowledge base\'s settings (OCR languages) and re-index',
     );
     assert.equal(lowConfidenceNote([], ['eng']), null);
   });

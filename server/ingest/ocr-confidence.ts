@@ -13,5 +13,5 @@ export function lowConfidenceNote(results: readonly OcrResult[], languages: read
   const confidence = results.reduce((sum, r) => sum + r.confidence * r.text.length, 0) / chars;
   if (confidence >= LOW_CONFIDENCE) return null;
   const pages = results.length === 1 ? '1 page' : `${results.length} pages`;
-  return `OCR was unsure of what it read (mean confidence ${Math.round(confidence * 100)} %): the text of ${pages} may be wrong; if the scan is not in ${languages.join('+')}, set OCR_LANGUAGES`;
+  return `OCR was unsure of what it read (mean confidence ${Math.round(confidence * 100)} %): the text of ${pages} may be wrong; if the scan is not in ${languages.join('+')}, choose its language in the knowledge base's settings (OCR languages) and re-index`;
 }

@@ -11,6 +11,8 @@ import type { Worker } from 'node:worker_threads';
 import { describe, it } from 'node:test';
 import { createCanvas, GlobalFonts } from '@napi-rs/canvas';
 import { ocrAvailable, ocrImage, ocrPdfPages } from './ocr.ts';
+import { installedLanguages } from './ocr/languages.ts';
+import { FRENCH_LINES, textScan, wordsOf } from './ocr/scan-fixture.ts';
 import { IngestError } from './types.ts';
 
 const hostile = fileURLToPath(new URL('../../../shared/docs/hostile/', import.meta.url));
@@ -141,6 +143,24 @@ describe('OCR', () => {
     } finally {
       await rm(folder, { recursive: true, force: true });
     }
+  });
+
+  it('reads a French scan right with French data, where English data misreads its accents', async (t) => {
+    assert.deepEqual(installedLanguages().filter((code) => code === 'eng' || code === 'fra'), ['eng', 'fra'], 'both ship as npm packages');
+    const scan = textScan(FRENCH_LINES);
+    const expected = wordsOf(FRENCH_LINES.join(' '));
+    const read = async (languages: string[]) => {
+      const result = await ocrImage(scan, { languages });
+      const got = new Set(wordsOf(result.text));
+      const right = expected.filter((word) => got.has(word)).length;
+      t.diagnostic(`${languages.join('+')}: confidence ${result.confidence.toFixed(3)}, ${right} of ${expected.length} words right: ${JSON.stringify(result.text)}`);
+      return { confidence: result.confidence, right };
+    };
+    const english = await read(['eng']);
+    const french = await read(['fra']);
+    assert.equal(french.right, expected.length, 'every word read right');
+    assert.ok(english.right <= expected.length - 5, `English data read ${english.right} of ${expected.length} words right`);
+    assert.ok(french.confidence > english.confidence, `confidence ${french.confidence} (fra) against ${english.confidence} (eng)`);
   });
 
   it('refuses bad PDFs and page numbers with the right status', { skip: noShared }, async () => {

@@ -105,7 +105,9 @@ export class IngestPipeline {
       const onParse: ParseProgress = (stage: ParseStage, fraction: number) => void progress.stage(stage, fraction);
       // Streamed, not read whole: text is parsed as it is read, and stops at the text limit.
       const stream = () => this.#d.blobs.stream(doc.sha256);
-      const parsed = await this.#d.parse({ filename: doc.name, size: doc.size, stream }, this.#d.limits, onParse, signal);
+      // Scans are read in the knowledge base's languages when it chose some, else the server's (OCR_LANGUAGES).
+      const limits = kb.settings.ocrLanguages ? { ...this.#d.limits, ocrLanguages: kb.settings.ocrLanguages } : this.#d.limits;
+      const parsed = await this.#d.parse({ filename: doc.name, size: doc.size, stream }, limits, onParse, signal);
       await this.#index(doc, kb, parsed, progress, signal, log);
       log.info({ ms: Math.round(performance.now() - started), format: parsed.format }, 'document ready');
     } catch (err) {

@@ -17,9 +17,11 @@ export type KbSettings = {
   retrievalMode: RetrievalMode;
   /** null: the instance default (EMBEDDING_MODEL). */
   embeddingModel: string | null;
+  /** Tesseract codes scanned pages are read with, e.g. ["rus"] or ["eng", "fra"]; null: the instance default (OCR_LANGUAGES). */
+  ocrLanguages: string[] | null;
 };
 
-export const defaultKbSettings: KbSettings = { chunkSize: 350, chunkOverlap: 50, retrievalMode: 'hybrid', embeddingModel: null };
+export const defaultKbSettings: KbSettings = { chunkSize: 350, chunkOverlap: 50, retrievalMode: 'hybrid', embeddingModel: null, ocrLanguages: null };
 
 export interface KbDoc {
   _id: string;
@@ -75,7 +77,7 @@ export class KnowledgeBaseService {
 
   async update(organisationId: string, id: string, changes: KbChanges): Promise<{ kb: KbDoc; chunkingChanged: boolean }> {
     const kb = await this.get(organisationId, id);
-    const settings = validSettings({ ...kb.settings, ...changes.settings });
+    const settings = validSettings({ ...defaultKbSettings, ...kb.settings, ...changes.settings });
     const $set: Partial<KbDoc> = { updatedAt: this.#deps.clock.now().toISOString(), settings };
     if (changes.name !== undefined) $set.name = changes.name.trim();
     if (changes.description !== undefined) $set.description = changes.description.trim();
@@ -98,7 +100,9 @@ function validSettings(settings: KbSettings): KbSettings {
 
 type KbView = z.input<typeof Kb>;
 
-/** A knowledge base as the API shows it, with its document counts and the embedder's state beside it. */
-export function presentKb(kb: KbDoc, stats: KbView['stats'], embeddings: KbView['embeddings']): KbView {
-  return { id: kb._id, name: kb.name, description: kb.description, createdAt: kb.createdAt, updatedAt: kb.updatedAt, settings: kb.settings, stats, embeddings };
+/** A knowledge base as the API shows it, with its document counts, the embedder's state and the OCR languages on offer beside it. */
+export function presentKb(kb: KbDoc, stats: KbView['stats'], embeddings: KbView['embeddings'], ocr: KbView['ocr']): KbView {
+  // Knowledge bases stored before a setting existed have its default.
+  const settings = { ...defaultKbSettings, ...kb.settings };
+  return { id: kb._id, name: kb.name, description: kb.description, createdAt: kb.createdAt, updatedAt: kb.updatedAt, settings, stats, embeddings, ocr };
 }

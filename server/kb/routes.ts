@@ -23,13 +23,29 @@ export interface KbRouteDeps {
   embeddingsStatus: () => EmbeddingsStatus;
   /** The embedding model configured for this instance; the only one a knowledge base may name. */
   embeddingModel: string;
+  /** OCR languages: the instance default (OCR_LANGUAGES) and, read on each call, those installed, which a knowledge base may choose among. */
+  ocrLanguages: { default: string[]; installed: () => string[] };
 }
 
 export function kbRoutes(d: KbRouteDeps) {
-  const present = async (kb: KbDoc) => presentKb(kb, await d.documents.stats(kb.organisationId, kb._id), d.embeddingsStatus());
+  const ocr = () => ({ default: d.ocrLanguages.default, installed: d.ocrLanguages.installed() });
+  const present = async (kb: KbDoc) => presentKb(kb, await d.documents.stats(kb.organisationId, kb._id), d.embeddingsStatus(), ocr());
   const checkModel = (model: string | null | undefined) => {
     if (model && model !== d.embeddingModel) {
       throw errors.validation([{ path: 'settings.embeddingModel', message: `this instance embeds with ${d.embeddingModel} (EMBEDDING_MODEL); use it or null` }]);
+    }
+  };
+  const checkOcrLanguages = (languages: string[] | null | undefined) => {
+    const installed = d.ocrLanguages.installed();
+    const missing = (languages ?? []).filter((code) => !installed.includes(code));
+    if (missing.length > 0) {
+      const names = missing.map((code) => `"${code}"`).join(', ');
+      throw errors.validation([
+        {
+          path: 'settings.ocrLanguages',
+          message: `OCR language ${names} ${missing.length === 1 ? 'is' : 'are'} not installed; installed: ${installed.join(', ') || 'none'}. An administrator adds one with npm install @tesseract.js-data/<code> (or Debian's tesseract-ocr-<code>)`,
+        },
+      ]);
     }
   };
 
@@ -54,6 +70,7 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: { 201: { description: 'Created', schema: Kb } },
       handler: async (ctx, { body }) => {
         checkModel(body.settings?.embeddingModel);
+        checkOcrLanguages(body.settings?.ocrLanguages);
         const kb = await d.kbs.create(principalOf(ctx).organisationId, body);
         await d.audit.recordFor(actingOf(ctx), { action: 'kb.create', target: audited(kb) });
         return present(kb);
@@ -80,6 +97,7 @@ export function kbRoutes(d: KbRouteDeps) {
       responses: { 200: { description: 'Updated', schema: Kb }, 404: { description: 'No such knowledge base' } },
       handler: async (ctx, { params, body }) => {
         checkModel(body.settings?.embeddingModel);
+        checkOcrLanguages(body.settings?.ocrLanguages);
         const organisationId = principalOf(ctx).organisationId;
         const before = await d.kbs.get(organisationId, params.kbId);
         const { kb, chunkingChanged } = await d.kbs.update(organisationId, params.kbId, body);

@@ -10,9 +10,21 @@ export const KbSettingsInput = z.strictObject({
   chunkOverlap: z.number().int().min(0).max(512).optional(),
   retrievalMode: z.enum(retrievalModes).optional(),
   embeddingModel: z.string().max(100).nullable().optional(),
+  ocrLanguages: z
+    .array(z.string().regex(/^[a-z]{3}(?:_[a-z0-9]+)*$/, 'a Tesseract language code such as eng, rus or chi_sim'))
+    .min(1)
+    .max(8)
+    .nullable()
+    .optional()
+    .describe('Languages scanned pages are read in (OCR), chosen from `ocr.installed`; null: the server default (OCR_LANGUAGES). Applies to documents processed from now on; re-index to read earlier scans again.'),
 });
 
 export const Embeddings = z.object({ available: z.boolean(), model: z.string().nullable(), reason: z.string().nullable() });
+
+export const OcrLanguages = z.object({
+  default: z.array(z.string()).describe('The server default (OCR_LANGUAGES), used while `settings.ocrLanguages` is null'),
+  installed: z.array(z.string()).describe('Languages whose OCR data is installed: the choices for `settings.ocrLanguages`'),
+});
 
 export const Kb = z
   .object({
@@ -21,9 +33,16 @@ export const Kb = z
     description: z.string(),
     createdAt: z.string(),
     updatedAt: z.string(),
-    settings: z.object({ chunkSize: z.number(), chunkOverlap: z.number(), retrievalMode: z.enum(retrievalModes), embeddingModel: z.string().nullable() }),
+    settings: z.object({
+      chunkSize: z.number(),
+      chunkOverlap: z.number(),
+      retrievalMode: z.enum(retrievalModes),
+      embeddingModel: z.string().nullable(),
+      ocrLanguages: z.array(z.string()).nullable(),
+    }),
     stats: z.object({ documents: z.number(), ready: z.number(), processing: z.number(), failed: z.number(), chunks: z.number() }),
     embeddings: Embeddings,
+    ocr: OcrLanguages,
   })
   .meta({ id: 'KnowledgeBase' });
 

@@ -38,7 +38,7 @@ describe('knowledge bases and documents API', () => {
     const created = await owner.post('/api/v1/kbs', { name: 'Maintenance', description: 'Pump manuals' });
     assert.equal(created.status, 201);
     kbId = created.json.id;
-    assert.deepEqual(created.json.settings, { chunkSize: 350, chunkOverlap: 50, retrievalMode: 'hybrid', embeddingModel: null });
+    assert.deepEqual(created.json.settings, { chunkSize: 350, chunkOverlap: 50, retrievalMode: 'hybrid', embeddingModel: null, ocrLanguages: null });
     assert.deepEqual(created.json.stats, { documents: 0, ready: 0, processing: 0, failed: 0, chunks: 0 });
     assert.equal(typeof created.json.embeddings.available, 'boolean');
     assert.equal((await owner.get('/api/v1/kbs')).json.kbs.length, 1);

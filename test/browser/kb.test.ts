@@ -209,8 +209,15 @@ test('knowledge bases: upload, live processing, search and the cited passage', {
     await page.getByRole('button', { name: 'Edit', exact: true }).click();
     const edit = page.getByRole('dialog', { name: 'Edit knowledge base' });
     await edit.getByLabel('Name').fill('Reports');
+    // Scans in this knowledge base are French: chosen among the installed OCR languages, by name.
+    const ocrLanguage = edit.getByLabel('Language of scanned documents');
+    assert.equal(await ocrLanguage.inputValue(), '', 'the server default at first');
+    await ocrLanguage.selectOption({ label: 'French' });
     await edit.getByRole('button', { name: 'Save' }).click();
     await heading(page, 'Reports').waitFor();
+    await page.getByRole('button', { name: 'Edit', exact: true }).click();
+    assert.equal(await edit.getByLabel('Language of scanned documents').inputValue(), 'fra', 'the choice was saved');
+    await edit.getByRole('button', { name: 'Cancel' }).click();
 
     await page.getByRole('button', { name: 'Delete', exact: true }).click();
     const confirm = page.getByRole('dialog', { name: 'Delete “Reports”?' });

@@ -3,7 +3,7 @@
 // ships with Lectern) or in a tessdata folder such as the one Debian's tesseract-ocr-<code>
 // packages fill.
 
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { mkdtemp, rm, symlink } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -62,6 +62,38 @@ export function resolveLanguages(codes: readonly string[], dataDirs: readonly st
     files.push({ code, path });
   }
   return files;
+}
+
+/** Traineddata that is not a language: orientation and script detection, and the equations model. */
+const NOT_LANGUAGES = new Set(['osd', 'equ']);
+
+function listDir(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * The languages whose data is on disk (npm packages, then `dataDirs`), sorted: what a knowledge
+ * base may choose among. Read afresh on each call, so a language installed later shows up.
+ */
+export function installedLanguages(dataDirs: readonly string[] = SYSTEM_TESSDATA_DIRS): string[] {
+  const codes = new Set<string>();
+  const searched = createRequire(import.meta.url).resolve.paths('@tesseract.js-data/eng') ?? [];
+  for (const modules of searched) {
+    for (const code of listDir(join(modules, '@tesseract.js-data'))) {
+      if (LANGUAGE_CODE.test(code) && candidates(code, []).some((file) => existsSync(file))) codes.add(code);
+    }
+  }
+  for (const dir of dataDirs) {
+    for (const file of listDir(dir)) {
+      const code = /^(.+)\.traineddata(?:\.gz)?$/.exec(file)?.[1];
+      if (code && LANGUAGE_CODE.test(code)) codes.add(code);
+    }
+  }
+  return [...codes].filter((code) => !NOT_LANGUAGES.has(code)).sort();
 }
 
 export interface StagedLanguages {

@@ -16,6 +16,7 @@ import { useResource } from '../hooks/use-resource.ts';
 import { useMe } from '../hooks/use-session.ts';
 import { useToast } from '../hooks/use-toast.ts';
 import { useUploads } from '../hooks/use-uploads.ts';
+import { ocrChoices } from '../ocr-languages.ts';
 import { required } from '../validation.ts';
 import { chatPath } from './chat-sidebar.tsx';
 import { DocumentsTable, UploadSection } from './kb-documents.tsx';
@@ -43,6 +44,8 @@ function EditKbDialog({ kb, onClose, onSaved }: { kb: Kb; onClose(): void; onSav
       'settings.chunkSize': String(kb.settings.chunkSize),
       'settings.chunkOverlap': String(kb.settings.chunkOverlap),
       'settings.retrievalMode': kb.settings.retrievalMode,
+      // Codes joined by "+"; '' is the server default.
+      'settings.ocrLanguages': kb.settings.ocrLanguages?.join('+') ?? '',
     },
     validate: (v) => {
       const overlapTooBig = Number(v['settings.chunkOverlap']) >= Number(v['settings.chunkSize']);
@@ -56,10 +59,11 @@ function EditKbDialog({ kb, onClose, onSaved }: { kb: Kb; onClose(): void; onSav
     submit: async (v) => {
       const chunkSize = Number(v['settings.chunkSize']);
       const chunkOverlap = Number(v['settings.chunkOverlap']);
+      const ocrLanguages = v['settings.ocrLanguages'] ? v['settings.ocrLanguages'].split('+') : null;
       const saved = await api.updateKb(kb.id, {
         name: v.name.trim(),
         description: v.description.trim(),
-        settings: { chunkSize, chunkOverlap, retrievalMode: v['settings.retrievalMode'] as RetrievalMode },
+        settings: { chunkSize, chunkOverlap, retrievalMode: v['settings.retrievalMode'] as RetrievalMode, ocrLanguages },
       });
       const rechunk = chunkSize !== kb.settings.chunkSize || chunkOverlap !== kb.settings.chunkOverlap;
       // The server re-indexes by itself when the chunking changes.
@@ -83,6 +87,12 @@ function EditKbDialog({ kb, onClose, onSaved }: { kb: Kb; onClose(): void; onSav
           {...form.field('settings.retrievalMode')}
         />
         <p class="field-hint">Embedding model: {kb.settings.embeddingModel ?? kb.embeddings.model ?? 'none'}</p>
+        <SelectField
+          label="Language of scanned documents"
+          hint="Scans and photos are read (OCR) in this language; reading a scan in the wrong one gives gibberish. Applies to documents added from now on: re-index to read earlier scans again."
+          options={ocrChoices(kb.ocr, kb.settings.ocrLanguages)}
+          {...form.field('settings.ocrLanguages')}
+        />
       </fieldset>
     </FormDialog>
   );
