@@ -110,7 +110,7 @@ export const configSchema = z.object({
     .string()
     .regex(/^[a-z_]{3,16}(\+[a-z_]{3,16})*$/, 'tesseract codes joined by +, e.g. eng+deu')
     .default('eng')
-    .describe('OCR languages, tesseract codes joined by `+`. English ships with Lectern; each other language needs `npm install @tesseract.js-data/<code>` (or Debian\'s `tesseract-ocr-<code>`).'),
+    .describe('Default OCR languages, tesseract codes joined by `+`; a knowledge base may choose others among the installed ones in its settings. English and French ship with Lectern; each other language needs `npm install @tesseract.js-data/<code>` (or Debian\'s `tesseract-ocr-<code>`).'),
   EMBEDDING_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).default('bge-small-en-v1.5').describe('Embedding model id (a folder in MODELS_DIR). When it is missing, search is keyword-only.'),
   EMBEDDING_THREADS: positiveInt.optional().describe('onnxruntime intra-op threads for embeddings (default: half the cores).'),
   LLM_MODEL: z.string().regex(/^[A-Za-z0-9._-]+$/).optional().describe('Local LLM id (from models/manifest.json) or GGUF file name in MODELS_DIR. Default: the manifest\'s small-profile LLM. Missing: answers are extractive (quoted passages).'),
