@@ -1,16 +1,17 @@
-import type { ComponentChildren, Ref } from 'preact';
-import { useEffect, useId, useRef, useState } from 'preact/hooks';
+// A document's page: its details, and its text opened on a cited passage or page (the text view
+// itself lives in ./document/).
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
 import { useLocation, useRoute } from 'preact-iso';
-import { api, canEditContent, documentFileUrl, kbEventsUrl, type Chunk, type ContentBlock, type Doc, type DocContent } from '../api.ts';
+import { api, canEditContent, documentFileUrl, kbEventsUrl, type Chunk, type Doc, type DocContent } from '../api.ts';
 import { Breadcrumbs } from '../components/breadcrumbs.tsx';
 import { Button } from '../components/button.tsx';
 import { ErrorBanner } from '../components/error-banner.tsx';
 import { Time } from '../components/format.tsx';
-import { Marked } from '../components/highlight.tsx';
 import { Page } from '../components/page.tsx';
 import { ResourceView } from '../components/resource-view.tsx';
 import { DocumentStatus } from '../components/status-badge.tsx';
-import { clipRange, rangeOnPage, type Range } from '../components/text-ranges.ts';
+import { rangeOnPage, type Range } from '../components/text-ranges.ts';
 import { useAction } from '../hooks/use-action.ts';
 import { useEventSource } from '../hooks/use-event-source.ts';
 import { useResource } from '../hooks/use-resource.ts';
@@ -18,141 +19,9 @@ import { useMe } from '../hooks/use-session.ts';
 import { formatLabel } from '../document-labels.ts';
 import { fileSize } from './kb-documents.tsx';
 import { documentPath, pageName } from './kb-search.tsx';
+import { PagePicker } from './document/page-picker.tsx';
+import { TextView } from './document/text-view.tsx';
 import { kbPath } from './kbs.tsx';
-
-/** Document headings sit below the page separators (h2) in the outline. */
-const headingTag = (level: number | null) => `h${Math.min(6, 2 + Math.max(1, level ?? 1))}` as 'h3';
-
-interface Group {
-  kind: 'list' | 'table' | 'single';
-  blocks: ContentBlock[];
-}
-
-/** Runs of list items and table rows become one list or table-like group. */
-function group(blocks: readonly ContentBlock[]): Group[] {
-  const out: Group[] = [];
-  for (const block of blocks) {
-    const kind = block.kind === 'list-item' ? 'list' : block.kind === 'table-row' ? 'table' : 'single';
-    const last = out.at(-1);
-    if (kind !== 'single' && last?.kind === kind) last.blocks.push(block);
-    else out.push({ kind, blocks: [block] });
-  }
-  return out;
-}
-
-interface BlockProps {
-  block: ContentBlock;
-  passage: Range | null;
-  markRef: Ref<HTMLElement> | undefined;
-}
-
-function BlockText({ block, passage, markRef }: BlockProps) {
-  const clipped = passage && clipRange(passage, block.start, block.text.length);
-  return <Marked text={block.text} ranges={clipped ? [clipped] : []} markRef={clipped ? markRef : undefined} markClass="passage" />;
-}
-
-function Block(props: BlockProps) {
-  const { block } = props;
-  const text = <BlockText {...props} />;
-  switch (block.kind) {
-    case 'heading': {
-      const Tag = headingTag(block.level);
-      return <Tag class="block-heading">{text}</Tag>;
-    }
-    case 'code':
-      return (
-        <pre class="block-code">
-          <code>{text}</code>
-        </pre>
-      );
-    case 'caption':
-      return <p class="block-caption">{text}</p>;
-    case 'list-item':
-      return <li class={`block-li indent-${Math.min(4, block.level ?? 0)}`}>{text}</li>;
-    case 'table-row':
-      return <p class="block-row">{text}</p>;
-    default:
-      return <p>{text}</p>;
-  }
-}
-
-interface BlocksProps {
-  blocks: readonly ContentBlock[];
-  passage: Range | null;
-  /** The block where the passage starts; only its mark takes `markRef`. */
-  first: ContentBlock | undefined;
-  markRef: BlockProps['markRef'];
-}
-
-function Blocks({ blocks, passage, first, markRef }: BlocksProps) {
-  const render = (b: ContentBlock) => <Block key={b.start} block={b} passage={passage} markRef={b === first ? markRef : undefined} />;
-  return (
-    <>
-      {group(blocks).map((g) => {
-        const key = g.blocks[0]?.start;
-        if (g.kind === 'list') return <ul key={key} class="block-list">{g.blocks.map(render)}</ul>;
-        if (g.kind === 'table') return <div key={key} class="block-table">{g.blocks.map(render)}</div>;
-        return g.blocks.map(render);
-      })}
-    </>
-  );
-}
-
-const pageId = (n: number) => `page-${n}`;
-
-function TextView({ content, passage, focusPage }: { content: DocContent; passage: Range | null; focusPage: number | null }) {
-  const mark = useRef<HTMLElement>(null);
-
-  useEffect(() => {
-    // Scroll to and focus the target so screen readers start reading there.
-    const target = passage ? mark.current : focusPage ? document.getElementById(pageId(focusPage)) : null;
-    if (!target) return;
-    const smooth = !window.matchMedia('(prefers-reduced-motion: reduce)').matches;
-    target.scrollIntoView({ block: 'start', behavior: smooth ? 'smooth' : 'auto' });
-    target.focus({ preventScroll: true });
-  }, [content, passage?.[0], passage?.[1], focusPage]);
-
-  if (content.blocks.length === 0) return <p class="empty">This document has no text.</p>;
-  const first = passage ? content.blocks.find((b) => clipRange(passage, b.start, b.text.length)) : undefined;
-  const shared = { passage, first, markRef: mark };
-  if (!content.pages || content.pages.length === 0) return <Blocks blocks={content.blocks} {...shared} />;
-
-  const byPage = new Map<number, ContentBlock[]>();
-  for (const b of content.blocks) {
-    const n = b.page ?? content.pages[0]?.number ?? 1;
-    byPage.set(n, [...(byPage.get(n) ?? []), b]);
-  }
-  return (
-    <>
-      {content.pages.map((p) => (
-        <div key={p.number} class="doc-page">
-          <h2 id={pageId(p.number)} class="page-sep" tabIndex={-1}>
-            {pageName(p.number, p.label)}
-          </h2>
-          {byPage.has(p.number) ? <Blocks blocks={byPage.get(p.number) ?? []} {...shared} /> : <p class="muted">No text on this page.</p>}
-        </div>
-      ))}
-    </>
-  );
-}
-
-function PagePicker({ content, value, onPage }: { content: DocContent; value: number | null; onPage(n: number): void }) {
-  const id = useId();
-  if (!content.pages || content.pages.length < 2) return null;
-  return (
-    <div class="field page-picker">
-      <label for={id}>Go to page</label>
-      <select id={id} value={value ?? ''} onChange={(e) => onPage(Number(e.currentTarget.value))}>
-        {value === null && <option value="">Choose a page</option>}
-        {content.pages.map((p) => (
-          <option key={p.number} value={p.number}>
-            {pageName(p.number, p.label)}
-          </option>
-        ))}
-      </select>
-    </div>
-  );
-}
 
 function Facts({ doc }: { doc: Doc }) {
   const rows: [string, ComponentChildren][] = [
