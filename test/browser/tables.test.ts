@@ -103,12 +103,15 @@ function misfits(page: Page, tables: string[]): Promise<Misfit[]> {
   }, tables);
 }
 
+// A laptop shows every one of these as a table; a tablet stacks the ones that do not fit as tables
+// (the documents with their actions, Usage's eleven columns); a phone stacks them all.
 for (const viewport of [
-  { width: 1366, height: 768 },
-  { width: 390, height: 844 },
-]) {
+  { width: 1366, height: 768, layout: 'table' },
+  { width: 768, height: 1024, layout: 'either' },
+  { width: 390, height: 844, layout: 'cards' },
+] as const) {
   test(`every table fits at ${viewport.width} px with its actions on screen`, async (t) => {
-    const { context, page, problems } = await openAs(browser, owner, server.url, viewport);
+    const { context, page, problems } = await openAs(browser, owner, server.url, { width: viewport.width, height: viewport.height });
     t.after(() => context.close());
     const actions: Record<string, number> = {};
     for (const p of PAGES) {
@@ -119,6 +122,11 @@ for (const viewport of [
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
       assert.ok(overflow <= 0, `${p.name} at ${viewport.width} px: the page scrolls sideways by ${overflow} px`);
       assert.deepEqual(await misfits(page, p.tables), [], `${p.name} at ${viewport.width} px`);
+      for (const name of p.tables) {
+        // Laid out as a table the column headers show; stacked, each cell carries its column's name instead.
+        const headers = (await page.getByRole('table', { name }).locator('thead').boundingBox())?.height ?? 0;
+        if (viewport.layout !== 'either') assert.equal(headers > 1 ? 'table' : 'cards', viewport.layout, `${name} at ${viewport.width} px`);
+      }
       actions[p.name] = await page.locator('table tbody :is(button, a, select)').count();
       await page.screenshot({ path: path.join(resultsDir, `tables-${p.name}-${viewport.width}.png`), fullPage: true });
     }
