@@ -46,6 +46,8 @@ const startClock = (page: Page) =>
 
 const clock = (page: Page) => page.evaluate(() => (window as unknown as { viewerClock: { content?: number; visible?: number; clicked: number } }).viewerClock);
 
+const shownLast = (headings: string[]) => headings.some((h) => h.startsWith(`Page ${PAGES}`));
+
 const inViewport = (page: Page, selector: string) =>
   page.locator(selector).first().evaluate((el) => {
     const r = el.getBoundingClientRect();
@@ -108,10 +110,24 @@ test('the viewer opens a 400-page PDF on the cited passage and renders only the 
     await page.screenshot({ path: path.join(resultsDir, 'viewer-long-cited.png') });
   });
 
-  await t.test('scrolling renders the pages that come into view', async () => {
+  await t.test('scrolling renders the pages that come into view, never a blank screen', async () => {
     await page.evaluate(() => window.scrollBy(0, -3 * window.innerHeight));
     await page.waitForFunction(() => [...document.querySelectorAll('.doc-page h2')].some((h) => /^Page 37[0-4]\b/.test(h.textContent ?? '')));
     assert.ok((await page.locator('.doc-page').count()) <= 20);
+    // A jump with the scrollbar to the middle and to the end: pages are there once the frame is drawn.
+    for (const at of [0.5, 1]) {
+      await page.evaluate((f) => window.scrollTo(0, f * document.documentElement.scrollHeight), at);
+      await page.waitForFunction(() =>
+        [...document.querySelectorAll('.doc-page')].some((p) => {
+          const r = p.getBoundingClientRect();
+          return r.top < window.innerHeight && r.bottom > 0;
+        }),
+      );
+      const shown = await page.locator('.doc-page h2').allTextContents();
+      t.diagnostic(`scrolled to ${at * 100}%: ${shown.join(', ')}`);
+      assert.ok(shown.length > 0 && shown.length <= 20);
+    }
+    assert.ok(shownLast(await page.locator('.doc-page h2').allTextContents()), 'the end of the document shows the last page');
   });
 
   await t.test('"Go to page" jumps to and focuses an unrendered page', async () => {
