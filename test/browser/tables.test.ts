@@ -166,5 +166,17 @@ test('the console follows a dark system setting', async (t) => {
   assert.deepEqual(await colours(), { page: token(dark, '--color-bg'), text: token(dark, '--color-text'), panel: token(dark, '--color-surface'), scheme: 'dark' });
   assert.notEqual(token(dark, '--color-bg'), token(tokens, '--color-bg'));
   await page.screenshot({ path: path.join(resultsDir, 'tables-users-dark.png') });
+
+  // The System page's charts are canvases: they take their series colours from the tokens and are
+  // redrawn when the setting changes (uPlot's legend marker shows the colour a series is drawn in).
+  await page.goto(`${server.url}/system`);
+  const marker = page.getByRole('figure', { name: 'API requests per minute' }).locator('.u-series .u-marker').nth(1);
+  await marker.waitFor();
+  const drawn = () => marker.evaluate((el) => (el as HTMLElement).style.borderColor);
+  assert.equal(await drawn(), token(dark, '--color-chart-1'));
+  await page.emulateMedia({ colorScheme: 'light' });
+  await page.waitForFunction(() => !matchMedia('(prefers-color-scheme: dark)').matches);
+  await page.getByRole('figure', { name: 'API requests per minute' }).locator('.u-series .u-marker').nth(1).waitFor();
+  assert.equal(await drawn(), token(tokens, '--color-chart-1'));
   assert.deepEqual(problems, []);
 });
