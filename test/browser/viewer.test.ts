@@ -1,7 +1,8 @@
 // The document viewer on a long document, in real Chromium against the real server: a 400-page
 // PDF (built here: ../shared/docs has nothing that long) opened from a search hit on page 377
 // shows the cited passage at once, marked and focused, with only the pages near it in the DOM;
-// "Go to page" and "Show all pages" still work; an HTML table reads as a real table.
+// "Go to page" and "Show all pages" still work; a long Markdown file is windowed the same way;
+// an HTML table reads as a real table.
 // Needs a built console (`node scripts/build-web.ts`) and /usr/bin/chromium.
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -16,6 +17,10 @@ const PAGES = 400;
 const CITED = 377;
 const SENTENCE = 'The heliotrope quartermaster recalibrates the amber windlass every solstice.';
 const QUERY = 'heliotrope quartermaster windlass';
+// An unpaged document as long as the PDF: 2,000 paragraphs under 100 headings, the sentence near the end.
+const LONG_MARKDOWN = Array.from({ length: 100 }, (_, h) =>
+  [`## Chapter ${h + 1}`, ...Array.from({ length: 20 }, (_, p) => (h === 95 && p === 10 ? SENTENCE.replace('heliotrope', 'cerulean') : `Paragraph ${p + 1} of chapter ${h + 1} says what the valve and the gasket need before service.`))].join('\n\n'),
+).join('\n\n');
 const TABLE_HTML = `<!doctype html><html><head><title>Parts</title></head><body><h1>Spare parts</h1>
 <p>Keep these in stock.</p>
 <table><thead><tr><th>Part</th><th>Code</th><th>Stock</th></tr></thead>
@@ -64,6 +69,7 @@ test('the viewer opens a 400-page PDF on the cited passage and renders only the 
   const up = await owner.upload(kbId, [
     { name: 'long-manual.pdf', bytes: pdf.bytes, type: 'application/pdf' },
     { name: 'parts.html', bytes: TABLE_HTML, type: 'text/html' },
+    { name: 'long-notes.md', bytes: LONG_MARKDOWN, type: 'text/markdown' },
   ]);
   assert.equal(up.status, 202, up.text);
   const docs = await owner.settle(kbId, 120_000);
@@ -145,14 +151,32 @@ test('the viewer opens a 400-page PDF on the cited passage and renders only the 
     await page.waitForFunction(() => document.querySelectorAll('.doc-page').length <= 20);
   });
 
-  await t.test('a table in the document is a table, with its header cells', async () => {
+  await t.test('a long unpaged document is windowed too and opens on the passage', async () => {
+    const hits = (await owner.post(`/api/v1/kbs/${kbId}/search`, { query: 'cerulean quartermaster windlass' })).json.hits as Array<{ documentName: string; documentId: string; chunkId: string }>;
+    const hit = hits[0];
+    assert.equal(hit?.documentName, 'long-notes.md');
+    await page.goto(`${server.url}/kbs/${kbId}/documents/${hit.documentId}?chunk=${encodeURIComponent(hit.chunkId)}`);
+    await page.waitForFunction(() => document.activeElement?.matches('mark.passage'));
+    assert.ok(await inViewport(page, 'mark.passage'), 'the passage is in view');
+    assert.match((await page.locator('mark.passage').allTextContents()).join(' '), /cerulean quartermaster/);
+    const slices = await page.locator('.doc-slice').count();
+    t.diagnostic(`slices in the DOM: ${slices}; ${await page.locator('.doc-text p').count()} paragraphs of 2,000`);
+    assert.ok(slices > 0 && slices <= 10, `${slices} slices rendered`);
+  });
+
+  await t.test('a table in the document is a table, with its header cells and the passage marked in them', async () => {
     const tableDoc = docs.find((d) => d['name'] === 'parts.html');
-    await page.goto(`${server.url}/kbs/${kbId}/documents/${tableDoc?.['id']}`);
+    const hits = (await owner.post(`/api/v1/kbs/${kbId}/search`, { query: 'torque spring stock' })).json.hits as Array<{ documentId: string; chunkId: string }>;
+    const hit = hits.find((h) => h.documentId === tableDoc?.['id']);
+    assert.ok(hit, 'the table is found');
+    await page.goto(`${server.url}/kbs/${kbId}/documents/${tableDoc?.['id']}?chunk=${encodeURIComponent(hit.chunkId)}`);
     const table = page.locator('.doc-text').getByRole('table');
     await table.waitFor();
     assert.deepEqual(await table.getByRole('columnheader').allTextContents(), ['Part', 'Code', 'Stock']);
     assert.deepEqual(await table.getByRole('row').nth(2).getByRole('cell').allTextContents(), ['Torque spring', 'T-7', '12']);
     assert.equal(await page.locator('.doc-text').getByText('|').count(), 0, 'no "cell | cell" text left');
+    assert.ok((await table.locator('td mark.passage').count()) > 0, 'the passage is marked inside the cells');
+    await page.screenshot({ path: path.join(resultsDir, 'viewer-table.png') });
   });
 
   await t.test('no script errors or CSP violations', () => {
