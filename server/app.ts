@@ -1,4 +1,3 @@
-import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import Koa from 'koa';
 import Router from '@koa/router';
@@ -43,6 +42,8 @@ import type { RealtimeSpeech } from './realtime/session.ts';
 import { httpMetrics, metricsEndpoint } from './metrics/http.ts';
 import type { PrometheusMetrics } from './metrics/prometheus.ts';
 import type { ModelDownloads } from './models/downloads.ts';
+import { traceRequests } from './tracing/http.ts';
+import { VERSION } from './version.ts';
 
 export interface AppDeps {
   config: Config;
@@ -68,7 +69,6 @@ export interface AppDeps {
 
 const API_BASE = '/api/v1';
 const repoRoot = path.resolve(import.meta.dirname, '..');
-const version = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 
 const isApiPath = (p: string) => p === '/api' || p.startsWith('/api/') || p.startsWith('/v1/') || p === '/healthz' || p === '/readyz' || p === '/metrics';
 
@@ -122,7 +122,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ...systemRoutes({ dataDir: config.dataDir, modelsDir: config.modelsDir, manifestPath: config.manifestPath, inUse: () => modelsInUse(llm, services, speech), readiness, history: metrics.history, downloads }),
     ...(backups ? backupRoutes(backups) : []),
   ];
-  const openapi = buildOpenApi(routes, { version, basePath: API_BASE, external: openAiOperations });
+  const openapi = buildOpenApi(routes, { version: VERSION, basePath: API_BASE, external: openAiOperations });
   const docsHtml = renderDocsPage(openapi);
 
   const api = new Router<AppState>({ prefix: API_BASE });
@@ -174,7 +174,8 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ctx.body = docsCss;
   });
 
-  // Health probes and the console's own files are routine: logged at debug (an error still is at error).
+  // Outermost, so the request's log line is written inside its span and carries its trace id.
+  if (config.OTEL_EXPORTER_OTLP_ENDPOINT) app.use(traceRequests((p) => (isApiPath(p) ? 'unmatched' : 'console')));
   // Probes and Prometheus' scrapes come every few seconds, and the console's files with every page:
   // at info they would bury the requests that matter. Failures are logged whatever the path.
   app.use(requestContext(log, { quiet: (ctx) => ctx.status < 400 && (ctx.path === '/healthz' || ctx.path === '/readyz' || ctx.path === '/metrics' || !isApiPath(ctx.path)) }));

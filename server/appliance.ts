@@ -19,6 +19,8 @@ import { openPrometheusMetrics } from './metrics/prometheus.ts';
 import { openBackups } from './backup/open.ts';
 import { timedQueue } from './queue/timed.ts';
 import { ModelDownloads } from './models/downloads.ts';
+import { openTracing } from './tracing/open.ts';
+import { VERSION } from './version.ts';
 
 export interface ApplianceOptions {
   clock?: Clock;
@@ -45,6 +47,11 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
   const random = options.random ?? cryptoRandom;
   const readiness = new Readiness();
   const registry = new PortRegistry({ lifecycle, readiness, log: log.child({ component: 'ports' }) });
+  // First opened, last closed: the spans of everything shutting down still reach the collector.
+  await registry.open('tracing', () => {
+    const tracing = openTracing({ endpoint: config.OTEL_EXPORTER_OTLP_ENDPOINT, serviceName: config.OTEL_SERVICE_NAME, version: VERSION, log: log.child({ component: 'tracing' }) });
+    return { port: tracing, kind: tracing.url ? 'otlp-http' : 'off', close: () => tracing.close() };
+  });
   // One registry per appliance: what the domains record, served at /metrics.
   const metrics = await registry.open('metrics', () => ({ port: openPrometheusMetrics({ clock }), kind: 'prometheus' }));
   const ports = await openPorts({ config, log, clock, random, registry });

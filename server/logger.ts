@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { activeTraceIds } from './tracing/spans.ts';
 
 export type { Logger };
 
@@ -44,7 +45,9 @@ export function createLogger(options: { level: string; destination?: Destination
       // code deep in a service logs with it without knowing about HTTP.
       mixin: () => {
         const ctx = logContext.getStore();
-        return ctx ? { reqId: ctx.reqId } : {};
+        const ids = activeTraceIds();
+        if (!ids) return ctx ? { reqId: ctx.reqId } : {};
+        return { ...(ctx ? { reqId: ctx.reqId } : {}), traceId: ids.traceId, spanId: ids.spanId };
       },
     },
     options.destination,

@@ -1,7 +1,7 @@
 // Taking one backup: a folder under BACKUP_DIR named by its UTC time, written as
 // `.partial-<name>` and renamed once whole, so a folder with a backup's name is always complete.
 
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { configSchema, secretNames, type Config } from '../config.ts';
@@ -9,6 +9,7 @@ import type { DataKey } from '../crypto/data-key.ts';
 import { snapshotEmbedded, STORE_FILE } from './embedded.ts';
 import { copyFile } from './files.ts';
 import { FORMAT, writeManifest, type FileEntry, type Manifest } from './manifest.ts';
+import { VERSION } from '../version.ts';
 
 export const CONFIG_FILE = 'config.json';
 /** Backup folder names: sortable, and free of ':' (which some filesystems and tools refuse). */
@@ -19,7 +20,6 @@ export const isBackupName = (name: string): boolean => NAME.test(name);
 /** The time a backup's name gives. */
 export const backupTime = (name: string): Date => new Date(name.replace(/T(\d{2})-(\d{2})-(\d{2})/, 'T$1:$2:$3'));
 
-const lecternVersion = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 /** The settings in force, minus secrets (for the record: a restore does not apply them). */
 export function configWithoutSecrets(config: Config): Record<string, unknown> {
@@ -63,7 +63,7 @@ export async function createBackup(target: BackupTarget): Promise<{ path: string
     await rm(plainConfig);
     const manifest: Manifest = {
       format: FORMAT,
-      lectern: lecternVersion(),
+      lectern: VERSION,
       createdAt: now.toISOString(),
       store: target.dumpStore ? 'mongodb' : 'embedded',
       search: config.MEILI_URL ? 'rebuild' : 'in-store',

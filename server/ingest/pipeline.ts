@@ -15,6 +15,7 @@ import { encodeVector } from '../embeddings/vectors.ts';
 import { ScanError, ScannerUnavailableError, type MalwareScanner, type ScanVerdict } from '../scan/scanner.ts';
 import { approximateTokens, chunkDocument, positionBlocks } from './chunker.ts';
 import { IngestError, type ParseInput, type ParseLimits, type ParsedDocument, type ParseProgress, type ParseStage } from './types.ts';
+import { pastSpan } from '../tracing/spans.ts';
 
 export type ParseFn = (input: ParseInput, limits: ParseLimits, onProgress: ParseProgress, signal: AbortSignal) => Promise<ParsedDocument>;
 
@@ -244,7 +245,10 @@ export class IngestPipeline {
     let timed: { stage: string; since: number } | null = null;
     const timeStage = (next: string | null) => {
       const now = performance.now();
-      if (timed) this.#d.metrics.stage(timed.stage, (now - timed.since) / 1000);
+      if (timed) {
+        this.#d.metrics.stage(timed.stage, (now - timed.since) / 1000);
+        pastSpan(`ingest ${timed.stage}`, now - timed.since, { 'lectern.document.id': doc._id, 'lectern.kb.id': doc.kbId });
+      }
       timed = next === null ? null : { stage: next, since: now };
     };
     const update = (stage: DocumentStage, progress: number) =>

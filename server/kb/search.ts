@@ -7,6 +7,7 @@ import type { ChunkDoc } from '../search/sync.ts';
 import { passagePage } from './passage.ts';
 import type { KbHit } from './schema.ts';
 import type { SearchMetrics } from '../metrics/recorder.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 export type { KbHit };
 
@@ -79,7 +80,15 @@ export class KbSearch {
     this.#analyzer = deps.analyzer;
   }
 
-  async search(input: { organisationId: string; kbId: string; query: string; k: number; mode: SearchMode; documentIds?: string[] | undefined }) {
+  search(input: { organisationId: string; kbId: string; query: string; k: number; mode: SearchMode; documentIds?: string[] | undefined }) {
+    return inSpan('search', { 'lectern.kb.id': input.kbId, 'lectern.search.requested_mode': input.mode, 'lectern.search.k': input.k }, async (span) => {
+      const found = await this.#search(input);
+      span.setAttributes({ 'lectern.search.mode': found.mode, 'lectern.search.hits': found.hits.length });
+      return found;
+    });
+  }
+
+  async #search(input: { organisationId: string; kbId: string; query: string; k: number; mode: SearchMode; documentIds?: string[] | undefined }) {
     const started = performance.now();
     const engine = input.mode === 'keyword' ? null : this.#d.embeddings();
     const vector = engine ? await engine.embedQuery(input.query) : undefined;

@@ -1,9 +1,10 @@
 import type { JobMetrics } from '../metrics/recorder.ts';
 import type { JobQueue } from './queue.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 /**
  * The queue, with every handler registered through it timed: how long each run took and how it
- * ended (done, failed, or aborted by a stop or cancel). Whichever implementation runs the jobs.
+ * ended (done, failed, or aborted by a stop or cancel), and traced. Whichever implementation runs the jobs.
  */
 export function timedQueue(queue: JobQueue, metrics: JobMetrics): JobQueue {
   return {
@@ -14,17 +15,21 @@ export function timedQueue(queue: JobQueue, metrics: JobMetrics): JobQueue {
     handle: (type, handler, options) =>
       queue.handle(
         type,
-        async (job, ctx) => {
-          const started = performance.now();
-          const took = () => (performance.now() - started) / 1000;
-          try {
-            await handler(job, ctx);
-          } catch (err) {
-            metrics.finished(type, ctx.signal.aborted ? 'aborted' : 'failed', took());
-            throw err;
-          }
-          metrics.finished(type, 'done', took());
-        },
+        (job, ctx) =>
+          // The job's span is the parent of what it does (ingestion stages, embedding, indexing), in a
+          // trace of its own: the request that queued it has long answered, and with Redis or MongoDB
+          // another process may run it.
+          inSpan(`job ${type}`, { 'lectern.job.type': type, 'lectern.job.id': job.id }, async () => {
+            const started = performance.now();
+            const took = () => (performance.now() - started) / 1000;
+            try {
+              await handler(job, ctx);
+            } catch (err) {
+              metrics.finished(type, ctx.signal.aborted ? 'aborted' : 'failed', took());
+              throw err;
+            }
+            metrics.finished(type, 'done', took());
+          }, { root: true }),
         options,
       ),
     start: () => queue.start(),

@@ -15,6 +15,7 @@ import { createSentenceSplitter, speakable, spokenSources, type SpokenSentence }
 import { defaultOrganisationSettings } from '../organisations/organisations.ts';
 import { answerCharacters, SpokenAnswer } from './spoken-answer.ts';
 import { synthesizeQueued, type SynthesisQueue } from './synthesis-queue.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 /** ~100 ms of audio per `response.output_audio.delta`. */
 export const CHUNK_MS = 100;
@@ -137,7 +138,12 @@ export class RealtimeResponse {
   }
 
   /** Answers, speaks and records; never rejects (failures go to `fail`). `final` says whether response.done may still be sent. */
-  async run(final: () => boolean): Promise<void> {
+  run(final: () => boolean): Promise<void> {
+    // A trace per spoken answer: its search, generation and synthesis are the children.
+    return inSpan('realtime response', { 'lectern.realtime.response.id': this.id, 'lectern.speech.voice': Boolean(this.#d.tts) }, () => this.#run(final), { root: true });
+  }
+
+  async #run(final: () => boolean): Promise<void> {
     const { signal } = this.controller;
     const { tts, question } = this.#d;
     const part = (type: string, fields: Record<string, unknown> = {}) => this.#emit(ev.part(type, this.id, this.item, fields));

@@ -6,6 +6,8 @@ import { LlmError } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { CloudSttEngine, CloudTtsEngine, SpeechError, type CloudSttStream, type SpeechRole } from './cloud.ts';
 import type { AudioChunk, SttEngine, SttStream, TtsEngine } from './speech.ts';
+import type { Span } from '@opentelemetry/api';
+import { inSpan } from '../tracing/spans.ts';
 
 // Picks the speech engines of a session under its organisation's policy, the same three the LLM
 // obeys. `local-only` is the privacy promise: its engines are the local ones, with no cloud engine
@@ -242,7 +244,27 @@ export class SpeechRouter {
   }
 
   /** Runs `call` on each slot in turn until one succeeds; a caller's abort or the last failure ends it. */
-  async #attempt<E, T>(
+  #attempt<E, T>(
+    role: SpeechRole,
+    order: Slot<E>[],
+    skipped: string[],
+    policy: LlmPolicy,
+    signal: AbortSignal | undefined,
+    report: (use: SpeechUse) => void,
+    call: (slot: Slot<E>, index: number, onSend: () => void) => Promise<T>,
+  ): Promise<T> {
+    const traced = (use: SpeechUse) => {
+      span?.setAttributes({ 'lectern.speech.engine': use.engine ?? 'none', 'lectern.speech.sent_to_cloud': use.sentToCloud });
+      report(use);
+    };
+    let span: Span | undefined;
+    return inSpan(role === 'stt' ? 'stt transcribe' : 'tts synthesize', { 'lectern.speech.policy': policy }, (active) => {
+      span = active;
+      return this.#attemptInOrder(role, order, skipped, policy, signal, traced, call);
+    });
+  }
+
+  async #attemptInOrder<E, T>(
     role: SpeechRole,
     order: Slot<E>[],
     skipped: string[],

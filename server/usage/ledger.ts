@@ -3,6 +3,7 @@ import type { Collection } from '../store/store.ts';
 import { tenantCollection } from '../store/tenant.ts';
 import { newId } from '../auth/tokens.ts';
 import type { LlmMetrics } from '../metrics/recorder.ts';
+import { pastSpan } from '../tracing/spans.ts';
 
 /** One answer's consumption: the unit of the usage ledger. */
 export interface UsageDoc {
@@ -75,6 +76,12 @@ export class UsageLedger {
     if (entry.engineKind !== 'extractive') {
       const seconds = (ms: number | null) => (ms === null ? null : ms / 1000);
       this.#d.metrics.generation(entry.engineKind, seconds(entry.firstTokenMs), entry.completionTokens, entry.totalMs / 1000);
+      pastSpan(
+        'llm generate',
+        entry.totalMs,
+        { 'lectern.llm.engine': entry.engine, 'lectern.llm.engine_kind': entry.engineKind, 'gen_ai.usage.input_tokens': entry.promptTokens, 'gen_ai.usage.output_tokens': entry.completionTokens },
+        { 'first token': entry.firstTokenMs },
+      );
       if (entry.engineKind === 'cloud') this.#d.metrics.cloudCall(entry.engine, doc.cost);
     }
     return doc;
