@@ -166,12 +166,13 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
     const states = Object.fromEntries(ready.json.components.map((c: { name: string; kind: string; state: string }) => [c.name, `${c.kind}:${c.state}`]));
-    assert.deepEqual(Object.keys(states).sort(), ['backups', 'embeddings', 'events', 'files', 'limits', 'llm', 'metrics', 'ocr', 'parser', 'quarantine', 'queue', 'resume', 'revocations', 'search', 'store', 'voice']);
+    assert.deepEqual(Object.keys(states).sort(), ['backups', 'embeddings', 'events', 'files', 'limits', 'llm', 'metrics', 'ocr', 'parser', 'quarantine', 'queue', 'resume', 'revocations', 'search', 'store', 'tracing', 'voice']);
     assert.match(states['voice'] ?? '', /^silero.*:degraded$/, 'VAD ships with npm; no STT model is installed in the test');
     assert.equal(states['llm'], 'none:degraded', 'no LLM installed: answers are extractive, the instance stays ready');
     assert.equal(states['ocr'], 'tesseract.js:ok', 'English OCR data ships with the npm install');
     assert.equal(states['store'], 'embedded:ok');
     assert.equal(states['metrics'], 'prometheus:ok');
+    assert.equal(states['tracing'], 'off:ok', 'no OTEL_EXPORTER_OTLP_ENDPOINT: nothing registered');
     assert.equal(states['search'], 'embedded:ok');
     assert.equal(states['backups'], 'local:degraded', 'no BACKUP_KEY_FILE: backups cannot run, the instance stays ready');
     // Without REDIS_URL the shared-state ports stay in this process.
