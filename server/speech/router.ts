@@ -6,7 +6,6 @@ import { LlmError } from '../llm/llm.ts';
 import type { Logger } from '../logger.ts';
 import { CloudSttEngine, CloudTtsEngine, SpeechError, type CloudSttStream, type SpeechRole } from './cloud.ts';
 import type { AudioChunk, SttEngine, SttStream, TtsEngine } from './speech.ts';
-import type { Span } from '@opentelemetry/api';
 import { inSpan } from '../tracing/spans.ts';
 
 // Picks the speech engines of a session under its organisation's policy, the same three the LLM
@@ -216,7 +215,7 @@ export class SpeechRouter {
       },
       partial: () => primary.partial(),
       finish: (options = {}) =>
-        (result ??= this.#attempt('stt', order, skipped, policy, options.signal, report, (slot, index, onSend) => {
+        (result ??= traced('stt', policy, report, (report) => this.#attempt('stt', order, skipped, policy, options.signal, report, (slot, index, onSend) => {
           let stream: SttStream = primary;
           if (index > 0) {
             stream = slot.engine.createStream();
@@ -224,7 +223,7 @@ export class SpeechRouter {
           }
           // Local streams take no options; passing them is harmless.
           return (stream as CloudSttStream).finish({ ...(options.signal ? { signal: options.signal } : {}), onSend });
-        })),
+        }))),
     };
   }
 
@@ -235,8 +234,8 @@ export class SpeechRouter {
       voice: preferred.engine.voice,
       synthesize: (text, options = {}) => {
         const { order, skipped } = this.#order(slots);
-        return this.#attempt('tts', order, skipped, policy, options.signal, report, (slot, _index, onSend) =>
-          (slot.engine as CloudTtsEngine).synthesize(text, { ...options, onSend }),
+        return traced('tts', policy, report, (report) =>
+          this.#attempt('tts', order, skipped, policy, options.signal, report, (slot, _index, onSend) => (slot.engine as CloudTtsEngine).synthesize(text, { ...options, onSend })),
         );
       },
       close: async () => {},
@@ -244,27 +243,7 @@ export class SpeechRouter {
   }
 
   /** Runs `call` on each slot in turn until one succeeds; a caller's abort or the last failure ends it. */
-  #attempt<E, T>(
-    role: SpeechRole,
-    order: Slot<E>[],
-    skipped: string[],
-    policy: LlmPolicy,
-    signal: AbortSignal | undefined,
-    report: (use: SpeechUse) => void,
-    call: (slot: Slot<E>, index: number, onSend: () => void) => Promise<T>,
-  ): Promise<T> {
-    const traced = (use: SpeechUse) => {
-      span?.setAttributes({ 'lectern.speech.engine': use.engine ?? 'none', 'lectern.speech.sent_to_cloud': use.sentToCloud });
-      report(use);
-    };
-    let span: Span | undefined;
-    return inSpan(role === 'stt' ? 'stt transcribe' : 'tts synthesize', { 'lectern.speech.policy': policy }, (active) => {
-      span = active;
-      return this.#attemptInOrder(role, order, skipped, policy, signal, traced, call);
-    });
-  }
-
-  async #attemptInOrder<E, T>(
+  async #attempt<E, T>(
     role: SpeechRole,
     order: Slot<E>[],
     skipped: string[],
@@ -330,6 +309,16 @@ export class SpeechRouter {
 function describe(slot: Slot<unknown>): string {
   const status = slot.breaker?.status();
   return status ? `circuit ${status.state} since ${status.openedAt ?? '?'}${status.lastError ? `; last error: ${status.lastError}` : ''}` : 'unavailable';
+}
+
+/** One recognition or synthesis as a span, naming the engine that served it. */
+function traced<T>(role: SpeechRole, policy: LlmPolicy, report: (use: SpeechUse) => void, call: (report: (use: SpeechUse) => void) => Promise<T>): Promise<T> {
+  return inSpan(role === 'stt' ? 'stt transcribe' : 'tts synthesize', { 'lectern.speech.policy': policy }, (span) =>
+    call((use) => {
+      span.setAttributes({ 'lectern.speech.engine': use.engine ?? 'none', 'lectern.speech.sent_to_cloud': use.sentToCloud });
+      report(use);
+    }),
+  );
 }
 
 /**

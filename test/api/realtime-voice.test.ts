@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { startOpenAiPeer, type OpenAiPeer, type PeerReply } from '../fixtures/openai-peer.ts';
 import { writeTinyGguf } from '../fixtures/tiny-gguf.ts';
-import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../fixtures/tiny-speech-models.ts';
+import { installTinyVoiceModels } from '../fixtures/tiny-speech-models.ts';
 import { Client, setUp } from '../helpers/client.ts';
 import { appendEvents, RealtimeClient, type Event } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -24,10 +24,7 @@ Always remove the chuck key before starting the lathe, because a key left in the
 const QUESTION = 'What must be removed before starting the lathe and why?';
 
 async function writeModels(modelsDir: string): Promise<void> {
-  await writeTinyStreamingCtcStt(join(modelsDir, 'tiny-stream-stt'));
-  await writeFile(join(modelsDir, 'tiny-stream-stt', 'lectern.json'), JSON.stringify({ id: 'tiny-stream-stt', role: 'stt', stt: { type: 'online-ctc', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
-  await writeTinyVitsTts(join(modelsDir, 'tiny-voice'));
-  await writeFile(join(modelsDir, 'tiny-voice', 'lectern.json'), JSON.stringify({ id: 'tiny-voice', role: 'tts', tts: { type: 'vits', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
+  await installTinyVoiceModels(modelsDir);
 }
 
 async function voiceServer(realtime: { resumeMs?: number } = {}, env: Record<string, string> = {}): Promise<{ server: TestServer; owner: Client; kbId: string; key: string; url: string }> {

@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
@@ -7,7 +7,7 @@ import path from 'node:path';
 import { after, before, test } from 'node:test';
 import { readWavFile } from '../../server/speech/wav.ts';
 import { ScriptedEngine } from '../fixtures/scripted-engine.ts';
-import { writeTinyStreamingCtcStt, writeTinyVitsTts } from '../fixtures/tiny-speech-models.ts';
+import { installTinyVoiceModels } from '../fixtures/tiny-speech-models.ts';
 import { setUp, type Client } from '../helpers/client.ts';
 import { appendEvents, RealtimeClient } from '../helpers/realtime.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
@@ -55,10 +55,7 @@ before(async () => {
   dataDir = await mkdtemp(path.join(os.tmpdir(), 'lectern-tracing-'));
   const models = path.join(dataDir, 'models');
   await mkdir(models, { recursive: true });
-  await writeTinyStreamingCtcStt(path.join(models, 'tiny-stream-stt'));
-  await writeFile(path.join(models, 'tiny-stream-stt', 'lectern.json'), JSON.stringify({ id: 'tiny-stream-stt', role: 'stt', stt: { type: 'online-ctc', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
-  await writeTinyVitsTts(path.join(models, 'tiny-voice'));
-  await writeFile(path.join(models, 'tiny-voice', 'lectern.json'), JSON.stringify({ id: 'tiny-voice', role: 'tts', tts: { type: 'vits', files: { model: 'model.onnx', tokens: 'tokens.txt' } } }));
+  await installTinyVoiceModels(models);
   const engine = new ScriptedEngine({ name: 'local', script: () => ({ text: ['Remove the chuck key ', 'first [1].'], usage: { promptTokens: 120, completionTokens: 9 } }) });
   server = await startTestServer({
     dataDir,
