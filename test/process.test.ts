@@ -46,7 +46,7 @@ describe('the server process', () => {
     const { code } = await server.exited;
     assert.equal(code, 0);
     const steps = server.lines.filter((l) => l['msg'] === 'stopped').map((l) => l['step']);
-    assert.deepEqual(steps, ['http', 'organisation deletions', 'retention purge', 'session purge', 'backups', 'queue', 'parser', 'voice', 'llm', 'embeddings', 'search', 'store']);
+    assert.deepEqual(steps, ['http', 'organisation deletions', 'retention purge', 'session purge', 'backups', 'queue', 'parser', 'voice', 'llm', 'embeddings', 'search', 'store', 'tracing']);
   });
 
   it('lists every configuration problem at once and exits 78', async () => {
