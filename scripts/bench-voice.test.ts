@@ -50,7 +50,7 @@ test('parseOptions: defaults, values, and refusals', () => {
     json: true,
   });
   assert.equal(parseOptions(['--only', 'spoken']).only, 'spoken');
-  assert.throws(() => parseOptions(['--only', 'memory']), /--only must be spoken or first-audio/);
+  assert.throws(() => parseOptions(['--only', 'memory']), /--only must be spoken, first-audio or turn-end/);
   assert.throws(() => parseOptions(['--turns', '0']), /--turns must be a positive integer/);
   assert.throws(() => parseOptions(['--max-sessions', 'many']), /--max-sessions must be a positive integer/);
   assert.throws(() => parseOptions(['--trials', '3']), /Unknown option/);

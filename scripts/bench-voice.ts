@@ -1,7 +1,7 @@
 // Realtime voice benchmark: what a spoken turn costs through the real `/v1/realtime` socket of an
 // in-process appliance, and how many sessions one box carries.
 //
-//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--only spoken|first-audio] [--json]
+//   npm run bench:voice -- [--turns N] [--models-dir DIR] [--max-sessions N] [--only spoken|first-audio|turn-end] [--json]
 //
 // 1. Per-turn latency: WAVs from ../shared/speech streamed in real time (100 ms frames paced
 //    by the wall clock, silence between turns, as a microphone would), from the end of speech to
@@ -21,13 +21,17 @@
 //    their starts spread over 2 s, audio paced at playback speed; response.create → first audio
 //    p50/p99 with the first-sentence-first synthesis queue and without it (each sentence
 //    synthesised as it comes). `--only first-audio` runs this section alone.
+// 8. End of turn: every shared recording, and the Harvard sentences with a 1 s pause mid-sentence,
+//    under server_vad and semantic_vad (each eagerness): end of speech → speech_stopped p50/p99 and
+//    the turns cut off before the speaker finished. `--only turn-end` runs this section alone.
 //
 // Without --models-dir, tiny generated models (streaming CTC STT, VITS voice, random-weight GGUF)
 // go into a temporary MODELS_DIR: the numbers then measure Lectern's own overhead, not real
 // models. Apart from section 5 the client runs in the server's process, on the same cores.
 
 import { fork } from 'node:child_process';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
@@ -36,6 +40,7 @@ import v8 from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import WebSocket from 'ws';
 import { float32ToPcm16, resample } from '../server/speech/resample.ts';
+import { TURN_MODEL_ID, turnModelPath } from '../server/speech/smart-turn.ts';
 import { createSileroVad } from '../server/speech/vad.ts';
 import { readWavFile } from '../server/speech/wav.ts';
 import { writeTinyGguf } from '../test/fixtures/tiny-gguf.ts';
@@ -84,7 +89,7 @@ export interface Options {
   modelsDir: string | null;
   maxSessions: number;
   /** Run one section alone. */
-  only: 'spoken' | 'first-audio' | null;
+  only: 'spoken' | 'first-audio' | 'turn-end' | null;
   json: boolean;
 }
 
@@ -111,7 +116,7 @@ export function parseOptions(argv: string[]): Options {
 
 function only(raw: string | undefined): Options['only'] {
   if (raw === undefined) return null;
-  if (raw !== 'spoken' && raw !== 'first-audio') throw new Error(`--only must be spoken or first-audio, not ${JSON.stringify(raw)}`);
+  if (raw !== 'spoken' && raw !== 'first-audio' && raw !== 'turn-end') throw new Error(`--only must be spoken, first-audio or turn-end, not ${JSON.stringify(raw)}`);
   return raw;
 }
 
@@ -276,9 +281,11 @@ interface Clip {
   reference: string;
   /** pcm16 at 24 kHz: lead silence, the recording, trailing silence. */
   pcm: Buffer;
-  /** The VAD's own segmentation of the clip, in ms from its start. */
+  /** The VAD's own segmentation of the clip, in ms from its start: the first onset, the last end. */
   onsetMs: number;
   endMs: number;
+  /** Turns the VAD alone hears in it with silence_duration_ms 600. */
+  turns: number;
 }
 
 const LEAD_MS = 300;
@@ -288,9 +295,10 @@ const TAIL_MS = 1_000;
  * Each WAV with lead and trailing silence, segmented by the VAD alone; recordings it hears as more
  * than one turn are left out. Timing every push gives the VAD's cost per 100 ms frame.
  */
-async function loadClips(): Promise<{ clips: Clip[]; leftOut: string[]; vadFrameMs: number[] }> {
+async function loadClips(): Promise<{ clips: Clip[]; all: Clip[]; leftOut: string[]; vadFrameMs: number[] }> {
   const rows = (await readFile(path.join(SPEECH_DIR, 'transcripts.tsv'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split('\t'));
   const clips: Clip[] = [];
+  const all: Clip[] = [];
   const leftOut: string[] = [];
   const vadFrameMs: number[] = [];
   for (const [file, , , , reference] of rows) {
@@ -311,15 +319,18 @@ async function loadClips(): Promise<{ clips: Clip[]; leftOut: string[]; vadFrame
     const starts = events.filter((e) => e.type === 'speech_start');
     const ends = events.filter((e) => e.type === 'speech_end');
     const [start] = starts;
-    const [end] = ends;
-    if (starts.length !== 1 || ends.length !== 1 || !start || !end) {
-      leftOut.push(`${file} (${ends.length} turns)`);
+    const end = ends.at(-1);
+    if (!start || !end) {
+      leftOut.push(`${file} (no speech heard)`);
       continue;
     }
     const pcm = float32ToPcm16(samples);
-    clips.push({ file, reference: reference ?? '', pcm: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), onsetMs: start.atMs, endMs: end.atMs });
+    const clip = { file, reference: reference ?? '', pcm: Buffer.from(pcm.buffer, pcm.byteOffset, pcm.byteLength), onsetMs: start.atMs, endMs: end.atMs, turns: ends.length };
+    all.push(clip);
+    if (starts.length === 1 && ends.length === 1) clips.push(clip);
+    else leftOut.push(`${file} (${ends.length} turns)`);
   }
-  return { clips, leftOut, vadFrameMs };
+  return { clips, all, leftOut, vadFrameMs };
 }
 
 async function tinyModels(dir: string): Promise<Record<string, string>> {
@@ -436,6 +447,166 @@ function diff(total: number | null | undefined, ...parts: Array<number | null | 
 
 /** The time of a turn spent outside model inference, when the server reports its parts. */
 const overhead = (total: number | null | undefined, m: LecternMetrics | null) => diff(total, m?.stt_ms, m?.first_token_ms, m?.tts_first_sentence_ms);
+
+// ---------------------------------------------------------------------------------------------
+// 8: end of turn, server_vad against semantic_vad
+
+/** A pause inserted mid-sentence: longer than server_vad's 600 ms, as a speaker searching for a word. */
+const MID_PAUSE_MS = 1_000;
+/** A speech_stopped this much (ms of audio) before the clip's last speech end ended a turn the speaker had not finished. */
+const CUT_TOLERANCE_MS = 200;
+const TURN_END_GOAL_MS = 300;
+
+interface TurnEnd {
+  clip: string;
+  /** end of speech (the frame holding it sent) → the speech_stopped that ended the clip's turn. */
+  toStopped: number | null;
+  /** speech_stopped events during the clip before the speaker had finished. */
+  cutOff: number;
+  /** Where (ms into the clip) the early stops were. */
+  cutAtMs: number[];
+}
+
+export interface TurnEndRun {
+  detection: string;
+  ends: TurnEnd[];
+}
+
+/** The clip with MID_PAUSE_MS of silence at its quietest 40 ms between 35 % and 65 % of its speech. */
+function withMidPause(clip: Clip): Clip {
+  const ms = (t: number) => Math.round((t * RATE) / 1000) * 2;
+  const window = ms(40);
+  const from = ms(clip.onsetMs + 0.35 * (clip.endMs - clip.onsetMs));
+  const to = ms(clip.onsetMs + 0.65 * (clip.endMs - clip.onsetMs));
+  let best = from;
+  let bestEnergy = Infinity;
+  for (let at = from; at + window <= to; at += ms(10)) {
+    let energy = 0;
+    for (let i = at; i < at + window; i += 2) energy += clip.pcm.readInt16LE(i) ** 2;
+    if (energy < bestEnergy) [best, bestEnergy] = [at + window / 2 - ((window / 2) % 2), energy];
+  }
+  const pcm = Buffer.concat([clip.pcm.subarray(0, best), Buffer.alloc(ms(MID_PAUSE_MS)), clip.pcm.subarray(best)]);
+  return { ...clip, file: `${clip.file} + ${MID_PAUSE_MS / 1000} s pause mid-sentence`, pcm, endMs: clip.endMs + MID_PAUSE_MS };
+}
+
+/** Each clip spoken into one session with the given turn detection: when its turn ends, and whether it ended early. */
+async function turnEndRun(url: string, key: string, clips: Clip[], detection: Record<string, unknown>): Promise<TurnEnd[]> {
+  const client = await RealtimeClient.open(url, key);
+  const updated = client.length;
+  // Text answers: what is measured ends before the answer starts.
+  client.send({ type: 'session.update', session: { output_modalities: ['text'], audio: { input: { turn_detection: detection } } } });
+  if (!(await client.waitFor((e) => e['type'] === 'session.updated', updated, WAIT_MS))) throw new Error('no session.updated');
+  const mic = new PacedMicrophone(client);
+  mic.start();
+  const ends: TurnEnd[] = [];
+  try {
+    for (const clip of clips) {
+      const from = client.length;
+      const { firstFrame, sent } = mic.say(clip.pcm);
+      const clipStartMs = firstFrame * FRAME_MS;
+      const finalEndMs = clipStartMs + clip.endMs;
+      const stops = (e: ServerEvent) => e['type'] === 'input_audio_buffer.speech_stopped';
+      const last = await client.waitFor((e) => stops(e) && e['audio_end_ms'] >= finalEndMs - CUT_TOLERANCE_MS, from, WAIT_MS + clip.pcm.length / 48);
+      await sent;
+      const endAt = mic.sent[firstFrame + Math.floor(clip.endMs / FRAME_MS)];
+      const early = client.events.slice(from, last?.index ?? client.length).filter((s) => stops(s.event) && s.event['audio_end_ms'] < finalEndMs - CUT_TOLERANCE_MS);
+      ends.push({ clip: clip.file, toStopped: last && endAt !== undefined ? last.at - endAt : null, cutOff: early.length, cutAtMs: early.map((s) => s.event['audio_end_ms'] - clipStartMs) });
+      // Let the answer to the turn start and the session settle before the next clip.
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
+  } finally {
+    await mic.stop();
+    await client.close();
+  }
+  return ends;
+}
+
+const TURN_DETECTIONS: Array<{ name: string; detection: Record<string, unknown> }> = [
+  { name: 'server_vad (600 ms)', detection: { type: 'server_vad' } },
+  { name: 'semantic_vad auto (medium)', detection: { type: 'semantic_vad', eagerness: 'auto' } },
+  { name: 'semantic_vad high', detection: { type: 'semantic_vad', eagerness: 'high' } },
+  { name: 'semantic_vad low', detection: { type: 'semantic_vad', eagerness: 'low' } },
+];
+
+/** Section 8, on an appliance of its own with the turn model when it is installed. */
+async function turnEnds(options: Options): Promise<{ models: string; clips: string[]; runs: TurnEndRun[] }> {
+  const scratch = await mkdtemp(path.join(tmpdir(), 'lectern-bench-turns-'));
+  const env: Record<string, string> = { LOG_LEVEL: 'warn', ...NO_RATE_LIMITS };
+  let models: string;
+  if (options.modelsDir) {
+    env['MODELS_DIR'] = options.modelsDir;
+    for (const name of ['LLM_MODEL', 'STT_MODEL', 'TTS_MODEL', 'LLM_THREADS']) if (process.env[name]) env[name] = process.env[name];
+    models = `models from ${options.modelsDir}`;
+  } else {
+    const dir = path.join(scratch, 'models');
+    Object.assign(env, await tinyModels(dir));
+    // The tiny recogniser hears speech as "a"s: words it does not have would only mislead the judge.
+    env['STT_MODEL'] = 'off';
+    models = 'no recogniser (the tiny one hears "a"s, not words), so pauses are judged by the turn model alone';
+    // The turn model, when `npm run models:turn` has put it in ./models.
+    const turnModel = turnModelPath(path.resolve(import.meta.dirname, '../models'));
+    if (existsSync(turnModel)) {
+      await mkdir(path.dirname(turnModelPath(dir)), { recursive: true });
+      await copyFile(turnModel, turnModelPath(dir));
+    }
+  }
+  const turnModel = existsSync(turnModelPath(env['MODELS_DIR'] as string));
+  models += turnModel ? `; turn model ${TURN_MODEL_ID}` : '; NO TURN MODEL (npm run models:turn): semantic_vad judges by words alone';
+  const server = await startTestServer({ env, dataDir: path.join(scratch, 'data') });
+  try {
+    const { owner } = await setUp(server.url);
+    const kbId = (await owner.post('/api/v1/kbs', { name: 'Clinic' })).json.id as string;
+    await owner.upload(kbId, DOCUMENTS.map((d) => ({ name: d.name, bytes: d.text })));
+    await owner.settle(kbId);
+    const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
+    const url = `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`;
+    const { all } = await loadClips();
+    // Harvard sentences (one speaker's breath each) also with a pause in their middle.
+    const clips = [...all, ...all.filter((c) => c.file.startsWith('spk')).map(withMidPause)];
+    const runs: TurnEndRun[] = [];
+    for (const { name, detection } of TURN_DETECTIONS) {
+      progress(`turn end: ${name}`);
+      runs.push({ detection: name, ends: await turnEndRun(url, key, clips, detection) });
+    }
+    return { models, clips: clips.map((c) => c.file), runs };
+  } finally {
+    await server.close();
+    await rm(scratch, { recursive: true, force: true });
+  }
+}
+
+function printTurnEnds(print: (text?: string) => void, result: Awaited<ReturnType<typeof turnEnds>>): void {
+  print('## 8. End of turn: server_vad against semantic_vad\n');
+  print(
+    `Each recording of ${SPEECH_DIR} (lead and ${TAIL_MS} ms trailing silence), then each Harvard sentence again with ${MID_PAUSE_MS} ms of silence inserted at its quietest point between 35 % and 65 % of its speech (a speaker pausing mid-sentence), ` +
+      `streamed in real time into one session per turn detection (${result.models}). "End" is when the frame holding the clip's last speech end (the VAD's own segmentation) was sent; ` +
+      `a turn is **cut off** when speech_stopped came more than ${CUT_TOLERANCE_MS} ms of audio before that end. Goal: semantic_vad p50 ≤ ${TURN_END_GOAL_MS} ms with none cut off.\n`,
+  );
+  const rows = result.runs.map((run) => {
+    const whole = run.ends.filter((e) => !e.clip.includes('mid-sentence'));
+    const paused = run.ends.filter((e) => e.clip.includes('mid-sentence'));
+    const times = run.ends.map((e) => e.toStopped);
+    return [
+      run.detection,
+      formatMs(percentile(whole.map((e) => e.toStopped), 50)),
+      formatMs(percentile(whole.map((e) => e.toStopped), 99)),
+      formatMs(percentile(times, 50)),
+      formatMs(percentile(times, 99)),
+      `${whole.filter((e) => e.cutOff).length} / ${whole.length}`,
+      `${paused.filter((e) => e.cutOff).length} / ${paused.length}`,
+      run.ends.filter((e) => e.toStopped === null).length,
+    ];
+  });
+  print(markdownTable(['turn detection', 'recordings: end → speech_stopped p50 ms', 'p99 ms', 'all clips p50 ms', 'all clips p99 ms', 'recordings cut off', 'mid-sentence pauses cut off', 'no end seen'], rows));
+  print('\nPer clip (end → speech_stopped ms; ✂ marks a turn cut off, at ms into the clip):\n');
+  print(
+    markdownTable(
+      ['clip', ...result.runs.map((r) => r.detection)],
+      result.clips.map((clip, i) => [clip, ...result.runs.map((r) => { const e = r.ends[i]; return e ? `${formatMs(e.toStopped)}${e.cutOff ? ` ✂ ${e.cutAtMs.map((t) => Math.round(t)).join(', ')}` : ''}` : 'n/a'; })]),
+    ),
+  );
+  print();
+}
 
 // ---------------------------------------------------------------------------------------------
 // 3: barge-in
@@ -792,6 +963,7 @@ async function main(argv: string[]): Promise<void> {
     const print = (text = '') => lines.push(text);
     const out: Record<string, unknown> = {};
     if (options.only === 'spoken') printSpoken(print, (out['spoken'] = await spokenAnswerLength(options)) as SpokenLength);
+    else if (options.only === 'turn-end') printTurnEnds(print, (out['turnEnds'] = await turnEnds(options)) as Awaited<ReturnType<typeof turnEnds>>);
     else printFirstAudio(print, (out['firstAudio'] = await firstAudioUnderLoad(options)) as FirstAudioStep[]);
     console.log(options.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
     return;
@@ -1022,6 +1194,10 @@ async function main(argv: string[]): Promise<void> {
   const firstAudio = await firstAudioUnderLoad(options);
   out['firstAudio'] = firstAudio;
   printFirstAudio(print, firstAudio);
+  progress('end of turn');
+  const ends = await turnEnds(options);
+  out['turnEnds'] = ends;
+  printTurnEnds(print, ends);
   console.log(options.json ? JSON.stringify(out, null, 2) : lines.join('\n'));
 }
 

@@ -168,6 +168,7 @@ export async function createAppliance(config: Config, log: Logger, lifecycle: Li
     },
     voiceAnswerSeconds: async (organisationId) => (await services.organisations.settings(organisationId)).voice.answerSeconds,
     minSpeechMs: config.VAD_MIN_SPEECH_MS,
+    turnDetection: config.REALTIME_TURN_DETECTION,
     log,
     random,
     publicUrl: config.PUBLIC_URL,

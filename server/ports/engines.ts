@@ -10,6 +10,7 @@ import type { Logger } from '../logger.ts';
 import type { RealtimeSpeech } from '../realtime/session.ts';
 import { openSpeechEngines } from '../speech/open-speech.ts';
 import { openSpeechRouter, type SpeechRouter } from '../speech/router.ts';
+import { openTurnModel, type TurnModel } from '../speech/smart-turn.ts';
 import { loadSileroVadModel, type SileroVadModel } from '../speech/vad.ts';
 import type { Store } from '../store/store.ts';
 import type { PortRegistry } from './registry.ts';
@@ -79,6 +80,7 @@ export async function openEngines(context: EngineContext): Promise<Engines> {
 
   const { speech, speechRouter } = await registry.open('voice', async () => {
     const speech = await openSpeech(config, log.child({ component: 'speech' }));
+    speech.turn = speech.vad ? await openTurn(config, log.child({ component: 'speech' })) : null;
     const speechRouter = openSpeechRouter(config, speech, log.child({ component: 'speech' }), clock);
     return {
       port: { speech, speechRouter },
@@ -87,7 +89,7 @@ export async function openEngines(context: EngineContext): Promise<Engines> {
         const missing = [speech.vad ? null : speech.vadReason, speech.stt ? null : speech.sttReason, speech.tts ? null : speech.ttsReason].filter(Boolean);
         return missing.length ? { state: 'degraded', message: missing.join('; ') } : { state: 'ok' };
       },
-      close: async () => void (await Promise.allSettled([speech.vad?.close(), speech.stt?.close(), speech.tts?.close(), speechRouter.close()])),
+      close: async () => void (await Promise.allSettled([speech.vad?.close(), speech.turn?.close(), speech.stt?.close(), speech.tts?.close(), speechRouter.close()])),
     };
   });
 
@@ -111,4 +113,11 @@ async function openSpeech(config: Config, log: Logger): Promise<RealtimeSpeech> 
   }
   const engines = await openSpeechEngines({ modelsDir: config.modelsDir, espeakDataDir: config.espeakDataDir, log, ...(config.STT_MODEL ? { stt: config.STT_MODEL } : {}), ...(config.TTS_MODEL ? { tts: config.TTS_MODEL } : {}) });
   return { vad, vadReason, ...engines };
+}
+
+/** The end-of-turn model for semantic_vad; optional: without it, pauses are judged by their words alone. */
+async function openTurn(config: Config, log: Logger): Promise<TurnModel | null> {
+  const { model, reason } = await openTurnModel(config.modelsDir);
+  if (reason) log.info({ reason }, 'no turn model');
+  return model;
 }

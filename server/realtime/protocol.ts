@@ -8,12 +8,20 @@ import type { Citation } from '../agent/types.ts';
 export const INPUT_RATES = [16_000, 24_000] as const;
 export type InputRate = (typeof INPUT_RATES)[number];
 
-export interface TurnDetection {
-  type: 'server_vad';
-  threshold: number;
-  prefix_padding_ms: number;
-  silence_duration_ms: number;
-}
+export const EAGERNESS = ['low', 'medium', 'high', 'auto'] as const;
+export type Eagerness = (typeof EAGERNESS)[number];
+
+/**
+ * `server_vad` ends a turn after `silence_duration_ms` of silence. `semantic_vad` judges each pause
+ * (the words so far, and a turn model where one is installed): a finished question ends at once,
+ * a sentence left hanging waits longer, and a pause it cannot judge waits `silence_duration_ms`.
+ */
+export type TurnDetection =
+  | { type: 'server_vad'; threshold: number; prefix_padding_ms: number; silence_duration_ms: number }
+  | { type: 'semantic_vad'; eagerness: Eagerness; threshold: number; prefix_padding_ms: number; silence_duration_ms: number };
+
+export const SERVER_VAD: TurnDetection = { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 };
+export const SEMANTIC_VAD: TurnDetection = { type: 'semantic_vad', eagerness: 'auto', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 };
 
 export interface SessionConfig {
   id: string;
@@ -29,13 +37,16 @@ export interface SessionConfig {
 
 const eventId = z.string().max(128).optional();
 const format = z.object({ type: z.literal('audio/pcm'), rate: z.union(INPUT_RATES.map((r) => z.literal(r))) });
+const vadSettings = {
+  threshold: z.number().min(0.05).max(0.95).optional(),
+  prefix_padding_ms: z.int().min(0).max(2_000).optional(),
+  silence_duration_ms: z.int().min(100).max(5_000).optional(),
+};
 const turnDetection = z
-  .object({
-    type: z.literal('server_vad'),
-    threshold: z.number().min(0.05).max(0.95).optional(),
-    prefix_padding_ms: z.int().min(0).max(2_000).optional(),
-    silence_duration_ms: z.int().min(100).max(5_000).optional(),
-  })
+  .discriminatedUnion('type', [
+    z.object({ type: z.literal('server_vad'), ...vadSettings }),
+    z.object({ type: z.literal('semantic_vad'), eagerness: z.enum(EAGERNESS).optional(), ...vadSettings }),
+  ])
   .nullable();
 
 const sessionUpdate = z.object({

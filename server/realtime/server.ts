@@ -22,7 +22,7 @@ import type { RateLimits } from '../limits/rate-limits.ts';
 import type { VoiceMetrics } from '../metrics/recorder.ts';
 import { CLIENT_EVENT_TYPES, clientEvent } from './protocol.ts';
 import { MemoryDetachedSessions, ownerOf, type DetachedSessions } from './resume-state.ts';
-import { RealtimeSession, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
+import { RealtimeSession, type RealtimeSessionDeps, type RealtimeSpeech, type SessionSnapshot } from './session.ts';
 import { createSynthesisQueues } from './synthesis-queue.ts';
 import type { ClientSecrets } from './client-secrets.ts';
 
@@ -46,6 +46,8 @@ export interface RealtimeDeps {
   speechFor?: ((acting: Acting) => Promise<Pick<RealtimeSpeech, 'stt' | 'sttReason' | 'tts' | 'ttsReason'>>) | undefined;
   /** VAD_MIN_SPEECH_MS: shorter sounds neither start a turn nor interrupt an answer. */
   minSpeechMs?: number | undefined;
+  /** REALTIME_TURN_DETECTION: a new session's turn detection until its client chooses. */
+  turnDetection?: RealtimeSessionDeps['turnDetection'];
   log: Logger;
   random: Random;
   /** The public origin (PUBLIC_URL); otherwise the request's own Host is the origin cookies may come from. */
@@ -333,6 +335,7 @@ export function attachRealtime(server: http.Server, deps: RealtimeDeps): Attache
       send,
       fail,
       minSpeechMs: deps.minSpeechMs,
+      turnDetection: deps.turnDetection,
       audioLeadMs: limits.audioLeadMs,
       resume: snapshot,
       conversationId: ctx.conversationId,

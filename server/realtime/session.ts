@@ -7,15 +7,20 @@ import type { Acting } from '../auth/principal.ts';
 import type { AnswerService } from '../conversations/answer.ts';
 import { AppError, errors } from '../errors.ts';
 import { pcm16ToFloat32 } from '../speech/resample.ts';
-import type { SttEngine, SttStream, TtsEngine, VoiceActivityDetector } from '../speech/speech.ts';
+import type { TurnModel } from '../speech/smart-turn.ts';
+import type { SttEngine, SttStream, TtsEngine, VadEvent, VoiceActivityDetector } from '../speech/speech.ts';
 import type { SileroVadModel, SileroVadOptions } from '../speech/vad.ts';
-import { serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate, type TurnMetrics } from './protocol.ts';
+import { SEMANTIC_VAD, SERVER_VAD, serverEvents as ev, type ClientEvent, type SessionConfig, type SessionUpdate, type TurnDetection, type TurnMetrics } from './protocol.ts';
 import { CHUNK_MS, RealtimeResponse, type ResponseDeps, type SpokenItem, type TurnTiming } from './response.ts';
+import { eagernessSettings, pauseDecision } from './semantic-turns.ts';
 import { heardText } from './speakable.ts';
+import { judgeCompleteness } from './turn-completeness.ts';
 
 export interface RealtimeSpeech {
   vad: SileroVadModel | null;
   vadReason?: string | undefined;
+  /** Judges from the audio whether a speaker who paused has finished (semantic_vad); optional. */
+  turn?: TurnModel | null | undefined;
   stt: SttEngine | null;
   sttReason?: string | undefined;
   tts: TtsEngine | null;
@@ -43,6 +48,8 @@ export interface RealtimeSessionDeps {
   fail: (err: unknown) => void;
   /** Shorter sounds neither start a turn nor interrupt an answer. */
   minSpeechMs?: number | undefined;
+  /** Turn detection of a new session until the client chooses (REALTIME_TURN_DETECTION); semantic_vad by default. */
+  turnDetection?: TurnDetection['type'] | undefined;
   /** Monotonic milliseconds, for the per-turn metrics. */
   now?: () => number;
   /** How far audio may run ahead of real-time playback; beyond it, sending is paced. */
@@ -76,6 +83,8 @@ interface Turn extends TurnTiming {
   partial: string;
   /** The partial transcript the current speculation was built from. */
   speculatedOn: string | null;
+  /** The pause being judged (semantic_vad): where it began and the turn model's say, once known. */
+  pause: { atMs: number; heard: boolean; turnProbability: number | null; waitMs: number | null } | null;
 }
 
 export class RealtimeSession {
@@ -116,7 +125,7 @@ export class RealtimeSession {
       model: deps.model,
       output_modalities: deps.speech.tts ? ['audio'] : ['text'],
       audio: {
-        input: { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 } },
+        input: { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { ...(deps.turnDetection === 'server_vad' ? SERVER_VAD : SEMANTIC_VAD) } },
         output: { format: { type: 'audio/pcm', rate: 24_000 }, voice: deps.speech.tts?.voice.id ?? null },
       },
     };
@@ -224,8 +233,11 @@ export class RealtimeSession {
     if (input?.format) audio.input.format = input.format;
     if (update.audio?.output?.format) audio.output.format = update.audio.output.format;
     if (input?.turn_detection !== undefined) {
-      const current = audio.input.turn_detection ?? { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 };
-      audio.input.turn_detection = input.turn_detection && { ...current, ...input.turn_detection };
+      const next = input.turn_detection;
+      const current = audio.input.turn_detection;
+      // Settings carry over within a type; a change of type starts from that type's defaults.
+      const base = current?.type === next?.type ? current : next?.type === 'semantic_vad' ? SEMANTIC_VAD : SERVER_VAD;
+      audio.input.turn_detection = next && ({ ...base, ...next } as TurnDetection);
     }
     if (update.output_modalities) this.#config.output_modalities = update.output_modalities;
     if (input) this.#resetDetector();
@@ -241,10 +253,13 @@ export class RealtimeSession {
     this.#turn = null;
     const turns = this.#config.audio.input.turn_detection;
     if (!turns || !this.#d.speech.vad) return;
+    // semantic_vad: every pause is judged; until it is, no turn ends on silence alone.
+    const semantic = turns.type === 'semantic_vad' ? eagernessSettings(turns.eagerness) : null;
     const options: SileroVadOptions = {
       threshold: turns.threshold,
       prefixPaddingMs: turns.prefix_padding_ms,
-      endOfSpeechMs: turns.silence_duration_ms,
+      endOfSpeechMs: semantic ? Math.max(semantic.incompleteMs, turns.silence_duration_ms) : turns.silence_duration_ms,
+      ...(semantic ? { pauseMs: [semantic.pauseMs] } : {}),
       ...(this.#d.minSpeechMs ? { minSpeechMs: this.#d.minSpeechMs } : {}),
     };
     this.#detector = this.#d.speech.vad.createDetector(options);
@@ -271,7 +286,13 @@ export class RealtimeSession {
       }
       return;
     }
-    for (const event of await this.#detector.push({ samples, sampleRate: rate })) {
+    await this.#onVad(await this.#detector.push({ samples, sampleRate: rate }));
+  }
+
+  async #onVad(events: VadEvent[]): Promise<void> {
+    // A pause is judged once the audio before it has reached the recogniser.
+    const pauses = events.filter((e) => e.type === 'speech_pause');
+    for (const event of events) {
       switch (event.type) {
         case 'speech_candidate':
           // Maybe the listener is talking over the answer: stop playing it on until we know.
@@ -305,6 +326,50 @@ export class RealtimeSession {
         }
       }
     }
+    for (const pause of pauses) if (this.#turn && pause.type === 'speech_pause') await this.#judgePause(this.#turn, pause);
+  }
+
+  /**
+   * semantic_vad: decides how long this pause must last to end the turn, from the words heard so
+   * far and, where a turn model is installed, how the audio sounds. The words are judged at once;
+   * the model runs beside the event queue and its verdict joins the queue when it is in.
+   */
+  async #judgePause(turn: Turn, { atMs, audio }: { atMs: number; audio: Float32Array }): Promise<void> {
+    const detector = this.#detector;
+    const turns = this.#config.audio.input.turn_detection;
+    if (!detector || turns?.type !== 'semantic_vad') return;
+    const model = this.#d.speech.turn;
+    turn.pause = { atMs, heard: !model, turnProbability: null, waitMs: null };
+    if (!model) return this.#decidePause(turn);
+    const pause = turn.pause;
+    void model
+      .complete(audio)
+      .then(
+        (p) => p,
+        () => null,
+      )
+      .then((p) =>
+        this.#enqueue(() => {
+          if (turn.pause !== pause || this.#turn !== turn || this.#detector !== detector) return;
+          // A model that failed leaves the words alone to judge, as if there were none.
+          pause.turnProbability = p;
+          pause.heard = true;
+          return this.#decidePause(turn);
+        }),
+      );
+  }
+
+  /** Tells the detector how long the turn's current pause may last, and ends the turn if that is now. */
+  async #decidePause(turn: Turn): Promise<void> {
+    const pause = turn.pause;
+    const turns = this.#config.audio.input.turn_detection;
+    const detector = this.#detector;
+    if (!pause || this.#turn !== turn || !detector?.endPause || turns?.type !== 'semantic_vad') return;
+    if (!pause.heard) return;
+    const decision = pauseDecision({ text: judgeCompleteness(turn.partial), turnProbability: pause.turnProbability }, turns.eagerness, turns.silence_duration_ms);
+    if (decision.waitMs === pause.waitMs) return;
+    pause.waitMs = decision.waitMs;
+    await this.#onVad(await detector.endPause(pause.atMs, decision.waitMs));
   }
 
   /** Feeds the current turn's audio to a streaming recogniser and passes on what it hears so far. */
@@ -317,13 +382,15 @@ export class RealtimeSession {
     if (partial.length > turn.partial.length && partial.startsWith(turn.partial)) {
       this.#d.send(ev.transcriptionDelta(turn.item, partial.slice(turn.partial.length)));
       turn.partial = partial;
+      // The recogniser caught up with the last words during a pause: judge it again.
+      if (turn.pause) this.#enqueue(() => this.#decidePause(turn));
       // Once the question has a few words, its retrieval and passages can be evaluated too.
       if (turn.speculatedOn === '' && partial.trim().split(/\s+/).length >= SPECULATE_AFTER_WORDS) this.#speculate(turn, partial);
     }
   }
 
   #newTurn(stream: SttStream | null): Turn {
-    return { item: this.#d.newId('item'), stream, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0, speculation: null, speculatedOn: null };
+    return { item: this.#d.newId('item'), stream, partial: '', endedAt: null, transcribedAt: null, sttMs: null, audioSeconds: 0, speculation: null, speculatedOn: null, pause: null };
   }
 
   /** Evaluates the prompt the turn will most likely get, after any speculation already running. */

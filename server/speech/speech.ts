@@ -32,6 +32,13 @@ export type VadEvent =
    * streaming recogniser can follow the speaker.
    */
   | { type: 'speech_start'; atMs: number; audio: Float32Array }
+  /**
+   * The speaker paused (each of `pauseMs`, when the detector has that option): `atMs` is where the
+   * pause began, `silenceMs` how long it has lasted, `audio` the turn so far at 16 kHz. The caller
+   * may judge whether the turn is over and say so with `endPause`; otherwise it ends after
+   * `endOfSpeechMs` as usual.
+   */
+  | { type: 'speech_pause'; atMs: number; silenceMs: number; audio: Float32Array }
   /** More of the current turn's audio (16 kHz), in order, up to its `speech_end`. */
   | { type: 'speech_audio'; audio: Float32Array }
   /** `atMs` is where speech ended; `audio` is the utterance with its padding, at 16 kHz. */
@@ -44,6 +51,12 @@ export interface VoiceActivityDetector {
   /** Audio time consumed so far, in ms. */
   readonly positionMs: number;
   reset(): void;
+  /**
+   * Sets how much silence ends the pause that began at `atMs` (a `speech_pause`): 0 ends the turn
+   * at once. Applied after the pushes already made; returns the `speech_end` when that ends the
+   * turn now, and nothing if speech resumed or the turn already ended meanwhile.
+   */
+  endPause?(atMs: number, silenceMs: number): Promise<VadEvent[]>;
   close(): Promise<void>;
 }
 

@@ -188,3 +188,27 @@ test('options, position, reset and close behave as the port says', { skip }, asy
   await detector.close();
   await assert.rejects(detector.push({ samples: wav, sampleRate: RATE }), /closed/);
 });
+
+test('a pause is reported at pauseMs and ends the turn when the caller says so', { skip }, async () => {
+  const speech = (await load('spk2_snt2.wav')).samples;
+  const detector = model.createDetector({ endOfSpeechMs: 2_000, pauseMs: [96] });
+  const audio = join16(silence(0.3), speech, silence(1));
+  const events: VadEvent[] = [];
+  let ended: VadEvent[] = [];
+  for (let at = 0; at < audio.length && !ended.length; at += 1_600) {
+    const got = await detector.push({ samples: audio.subarray(at, at + 1_600), sampleRate: RATE });
+    events.push(...got);
+    const pause = got.find((e) => e.type === 'speech_pause');
+    // Ending a pause other than the current one does nothing; ending the current one ends the turn there.
+    if (pause?.type === 'speech_pause') {
+      assert.deepEqual(await detector.endPause?.(pause.atMs + 32, 0), []);
+      assert.ok(pause.silenceMs >= 96 && pause.audio.length > speech.length * 0.8, `${pause.silenceMs} ms, ${pause.audio.length} samples`);
+      ended = (await detector.endPause?.(pause.atMs, 0)) ?? [];
+      const end = ended.find((e) => e.type === 'speech_end');
+      assert.equal(end?.atMs, pause.atMs, 'the turn ends where the pause began');
+    }
+  }
+  assert.deepEqual(events.filter(isTurn).map((e) => e.type), ['speech_start'], 'no end on silence alone within 2 s');
+  assert.ok(ended.some((e) => e.type === 'speech_end'));
+  await detector.close();
+});

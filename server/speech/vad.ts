@@ -28,6 +28,8 @@ export interface SileroVadOptions extends Partial<VadOptions> {
    * someone talking over background noise cannot grow the buffer without bound. Default 60 s.
    */
   maxUtteranceMs?: number;
+  /** Silences (ascending) at which a pause is reported (`speech_pause`), for the caller to judge; none when unset. */
+  pauseMs?: number[];
 }
 
 export interface SileroVadModel {
@@ -82,6 +84,7 @@ export async function createSileroVad(options: SileroVadOptions & { modelPath?: 
     {
       push: (chunk: AudioChunk) => detector.push(chunk),
       reset: () => detector.reset(),
+      endPause: (atMs: number, silenceMs: number) => detector.endPause?.(atMs, silenceMs) ?? Promise.resolve([]),
       close: async () => {
         await detector.close();
         await model.close();
@@ -127,6 +130,10 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
   let voicedFrames = 0;
   /** First silent frame of the current pause, or -1 while voiced. */
   let silentSince = -1;
+  /** Silence that ends the current pause, when the caller judged it (endPause); else endOfSpeechMs. */
+  let pauseEndMs: number | null = null;
+  /** speech_pause events of the current pause so far. */
+  let pausesReported = 0;
   /** Frames of the current turn not yet handed out in a speech_audio event. */
   let live: Float32Array[] = [];
   const flushLive = (events: VadEvent[]) => {
@@ -147,12 +154,26 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
     return concat(history.slice(from - historyStart, endFrame - historyStart));
   };
 
+  /** Ends the turn at frame `end`, with frames up to `upTo` (exclusive) seen. */
+  const finish = (end: number, upTo: number, events: VadEvent[]) => {
+    // Trailing padding as long as the leading one, so the last consonant reaches STT too.
+    const audio = utterance(Math.min(upTo, end + prefixFrames));
+    flushLive(events);
+    events.push({ type: 'speech_end', atMs: ms(end), audio });
+    phase = 'idle';
+    pauseEndMs = null;
+    pausesReported = 0;
+  };
+
   const step = (frame: Float32Array, probability: number, events: VadEvent[]) => {
     const at = frameIndex++;
     history.push(frame);
     voiced = voiced ? probability >= options.threshold - RELEASE : probability > options.threshold;
-    if (voiced) silentSince = -1;
-    else if (silentSince < 0) silentSince = at;
+    if (voiced) {
+      silentSince = -1;
+      pauseEndMs = null;
+      pausesReported = 0;
+    } else if (silentSince < 0) silentSince = at;
 
     if (phase === 'idle' && voiced) {
       phase = 'candidate';
@@ -171,16 +192,16 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       }
     } else if (phase === 'speaking') {
       live.push(frame);
-      const ended = !voiced && ms(at + 1 - silentSince) >= options.endOfSpeechMs;
+      const silence = voiced ? 0 : ms(at + 1 - silentSince);
+      const ended = !voiced && silence >= (pauseEndMs ?? options.endOfSpeechMs);
       const tooLong = ms(at + 1 - onset) >= options.maxUtteranceMs;
       if (ended || tooLong) {
-        const end = ended ? silentSince : at + 1;
-        // Trailing padding as long as the leading one, so the last consonant reaches STT too.
-        const audio = utterance(Math.min(at + 1, end + prefixFrames));
-        flushLive(events);
-        events.push({ type: 'speech_end', atMs: ms(end), audio });
-        phase = 'idle';
+        finish(ended ? silentSince : at + 1, at + 1, events);
         if (tooLong) voiced = false;
+      } else if (!voiced && silence >= (options.pauseMs?.[pausesReported] ?? Infinity)) {
+        pausesReported++;
+        flushLive(events);
+        events.push({ type: 'speech_pause', atMs: ms(silentSince), silenceMs: silence, audio: utterance(at + 1) });
       }
     }
     if (phase === 'idle') trimHistory(frameIndex - prefixFrames);
@@ -224,6 +245,21 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       queue = result.catch(() => undefined);
       return result;
     },
+    endPause(atMs, silenceMs) {
+      if (closed) return Promise.resolve([]);
+      const mine = generation;
+      const result = queue.then((): VadEvent[] => {
+        if (mine !== generation || phase !== 'speaking' || voiced || silentSince < 0 || ms(silentSince) !== atMs) return [];
+        pauseEndMs = silenceMs;
+        if (ms(frameIndex - silentSince) < silenceMs) return [];
+        const events: VadEvent[] = [];
+        finish(silentSince, frameIndex, events);
+        trimHistory(frameIndex - prefixFrames);
+        return events;
+      });
+      queue = result.catch(() => undefined);
+      return result;
+    },
     reset() {
       generation++;
       state = initialState();
@@ -237,6 +273,8 @@ function createDetector(score: FrameScorer, initialState: () => Tensor, partial:
       phase = 'idle';
       voiced = false;
       silentSince = -1;
+      pauseEndMs = null;
+      pausesReported = 0;
       live = [];
     },
     async close() {

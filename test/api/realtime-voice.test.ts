@@ -32,7 +32,9 @@ async function voiceServer(realtime: { resumeMs?: number } = {}, env: Record<str
   await mkdir(join(dataDir, 'models'), { recursive: true });
   await writeModels(join(dataDir, 'models'));
   if (env['LLM_MODEL'] === 'tiny') await writeTinyGguf(join(dataDir, 'models', 'tiny.gguf'));
-  const server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice', ...env }, realtime });
+  // The tiny recogniser hears "a"s, which semantic_vad would read as words: these tests are about
+  // barge-in, resuming and speculation, so turns end on silence alone (turn-detection.test.ts covers semantic_vad).
+  const server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice', REALTIME_TURN_DETECTION: 'server_vad', ...env }, realtime });
   const close = server.close;
   server.close = async () => (await close(), await rm(dataDir, { recursive: true, force: true }));
   const owner = (await setUp(server.url)).owner;

@@ -73,9 +73,17 @@ describe('/v1/realtime', () => {
     const c = await connect();
     const created = (await c.next('session.created')).session;
     assert.equal(created.model, `kb:${kbId}`);
-    assert.deepEqual(created.audio.input.turn_detection, { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 });
+    // REALTIME_TURN_DETECTION's default; a client still gets server_vad, with its settings, by asking.
+    assert.deepEqual(created.audio.input.turn_detection, { type: 'semantic_vad', eagerness: 'auto', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 });
     c.send({ type: 'session.update', session: { audio: { output: { format: { type: 'audio/pcm', rate: 16000 } } } } });
     assert.equal((await c.next('session.updated')).session.audio.output.format.rate, 16_000);
+    const updated = (from: number) => c.next('session.updated', from).then((e) => e['session'].audio.input.turn_detection);
+    let mark = c.events.length;
+    c.send({ type: 'session.update', session: { audio: { input: { turn_detection: { type: 'server_vad', silence_duration_ms: 700 } } } } });
+    assert.deepEqual(await updated(mark), { type: 'server_vad', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 700 });
+    mark = c.events.length;
+    c.send({ type: 'session.update', session: { audio: { input: { turn_detection: { type: 'semantic_vad', eagerness: 'high' } } } } });
+    assert.deepEqual(await updated(mark), { type: 'semantic_vad', eagerness: 'high', threshold: 0.5, prefix_padding_ms: 300, silence_duration_ms: 600 });
 
     c.send({ type: 'conversation.item.create', item: { type: 'message', role: 'user', content: [{ type: 'input_text', text: 'What must be removed before starting the lathe?' }] } });
     await c.next('conversation.item.created');
