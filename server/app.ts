@@ -11,7 +11,7 @@ import type { Config } from './config.ts';
 import { errors } from './errors.ts';
 import type { AppState } from './http/context.ts';
 import { docsCss, renderDocsPage } from './http/docs-page.ts';
-import { errorHandler, requestContext, securityHeaders } from './http/middleware.ts';
+import { errorHandler, liveness, requestContext, securityHeaders } from './http/middleware.ts';
 import { buildOpenApi } from './http/openapi.ts';
 import { mount } from './http/route.ts';
 import { serveConsole } from './http/static.ts';
@@ -151,10 +151,6 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
   });
 
   const ops = new Router<AppState>();
-  ops.get('/healthz', (ctx) => {
-    ctx.set('cache-control', 'no-store');
-    ctx.body = { status: 'ok' };
-  });
   ops.get('/readyz', async (ctx) => {
     const report = await readiness.report();
     ctx.set('cache-control', 'no-store');
@@ -174,6 +170,7 @@ export function createApp({ config, log, services, readiness, streams, blobs, cl
     ctx.body = docsCss;
   });
 
+  app.use(liveness());
   // Outermost, so the request's log line is written inside its span and carries its trace id.
   if (config.OTEL_EXPORTER_OTLP_ENDPOINT) app.use(traceRequests((p) => (isApiPath(p) ? 'unmatched' : 'console')));
   // Probes and Prometheus' scrapes come every few seconds, and the console's files with every page:

@@ -43,7 +43,7 @@ export const configSchema = z.object({
     .describe(
       'How many reverse proxies in front of Lectern to trust for `X-Forwarded-For`/`-Proto`: `false` (0, direct), `true` (1, e.g. Caddy), or a number. The client address is the one the outermost trusted proxy saw; entries further left are the client\'s own claims and are ignored.',
     ),
-  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level. At `info` each API request writes one JSON line when it ends (method, path, client address, status, ms, `reqId`); health probes (`/healthz`, `/readyz`) and the console\'s files only at `debug`.'),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info').describe('pino log level. At `info` each API request writes one JSON line when it ends (method, path, client address, status, ms, `reqId`); readiness probes (`/readyz`), Prometheus scrapes (`/metrics`) and the console\'s files only at `debug`, and the liveness probe (`/healthz`) not at all; a failing probe, scrape or file request is logged at `info`.'),
   BODY_LIMIT: z.string().regex(/^\d+(b|kb|mb)$/i, 'like 1mb or 512kb').default('1mb').describe('Largest JSON request body accepted.'),
   SESSION_TTL_HOURS: positiveInt.default(24 * 14).describe('Idle lifetime of a console session; each use within the second half of it extends it (sliding expiry).'),
   SESSION_MAX_HOURS: positiveInt.default(24 * 30).describe('Absolute lifetime of a console session: however active, it ends this long after sign-in (and its sockets and event streams with it), so a stolen cookie kept busy does not live for ever.'),

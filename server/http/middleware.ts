@@ -39,6 +39,19 @@ export function requestContext(log: Logger, options: { quiet?: (ctx: Context) =>
   };
 }
 
+/**
+ * GET /healthz, answered ahead of every other middleware: a liveness probe asks only whether the
+ * process answers, every few seconds, so it skips the request id, the log line, the metrics and
+ * the headers meant for pages; what it costs is what a probe should cost.
+ */
+export function liveness(): Middleware {
+  return async (ctx, next) => {
+    if (ctx.path !== '/healthz' || (ctx.method !== 'GET' && ctx.method !== 'HEAD')) return next();
+    ctx.set({ 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
+    ctx.body = { status: 'ok' };
+  };
+}
+
 // Errors raised by Koa and its body parser carry `status`/`type`; they are translated to the
 // catalogue so clients see one error shape whatever layer refused the request.
 function fromHttpError(err: unknown, bodyLimit: string): unknown {

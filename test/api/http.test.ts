@@ -162,6 +162,9 @@ describe('HTTP edge: bad input, CSRF, request ids, docs, health', () => {
   it('reports liveness and readiness per component', async () => {
     const live = await new Client(server.url).get('/healthz');
     assert.deepEqual([live.status, live.json], [200, { status: 'ok' }]);
+    assert.equal(live.headers.get('cache-control'), 'no-store');
+    assert.equal((await new Client(server.url).request('HEAD', '/healthz')).status, 200);
+    assert.equal((await new Client(server.url).request('POST', '/healthz')).status, 404, 'only GET and HEAD are probes');
     const ready = await new Client(server.url).get('/readyz');
     assert.equal(ready.status, 200);
     assert.equal(ready.json.status, 'ready');
