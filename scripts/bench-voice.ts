@@ -382,6 +382,10 @@ const since = (from: number, stamped: Stamped | null | undefined) => (stamped ? 
 
 async function voiceTurns(url: string, key: string, clips: Clip[], turns: number): Promise<Turn[]> {
   const client = await RealtimeClient.open(url, key);
+  // The fixed timeout, whatever the default: the tiny recogniser's "a"s are no words to judge (section 8 compares).
+  const updated = client.length;
+  client.send({ type: 'session.update', session: { audio: { input: { turn_detection: { type: 'server_vad' } } } } });
+  await client.waitFor((e) => e['type'] === 'session.updated', updated, WAIT_MS);
   const mic = new PacedMicrophone(client);
   mic.start();
   const results: Turn[] = [];
@@ -1050,7 +1054,7 @@ async function main(argv: string[]): Promise<void> {
     print(
       `${options.turns} turns, WAVs from ${SPEECH_DIR} streamed in real time (100 ms frames of 24 kHz pcm16, paced by the wall clock; silence between turns), one session. ` +
         `"End" is when the frame holding the end of speech (by the VAD's own segmentation of the clip alone) was sent; "VAD end Δ" is how much later (ms of audio) the server's detector, running across turns, put it. ` +
-        `speech_stopped comes after silence_duration_ms (${SILENCE_DURATION_MS} ms) of silence, so every client column includes that wait. ` +
+        `The session uses server_vad: speech_stopped comes after silence_duration_ms (${SILENCE_DURATION_MS} ms) of silence, so every client column includes that wait (section 8 measures semantic_vad). ` +
         `Each answer is cancelled once its first audio arrives (the rest is paced playback). ` +
         `Server columns are response.done's lectern_metrics${metricsSeen ? ' (server clock, from the VAD\'s speech end)' : ` — ${noMetrics}`}.\n`,
     );

@@ -37,6 +37,11 @@ const table: Array<[string, Completeness]> = [
   ['the symptoms are very', 'incomplete'],
   ['unless a system is established for the frequent formal review of activities thereunder in this regard,', 'incomplete'],
   ['The treatment options include surgery, radiation and…', 'incomplete'],
+  ['if i cancel late', 'incomplete'],
+  ['when i take the tablets', 'incomplete'],
+  ['unless a system is established', 'incomplete'],
+  ['if i cancel late do i have to pay', 'complete'],
+  ['where is the pharmacy', 'complete'],
   // Nothing to judge, or the words cannot tell.
   ['', 'unknown'],
   ['a a a a a', 'unknown'],

@@ -32,6 +32,10 @@ const HANGING = set('very really quite rather just i');
 const TRAILING_PAIRS = ['you know', 'i mean', 'kind of', 'sort of', 'like um', 'and then', 'and so', 'or maybe', 'such as', 'for example', 'as well as', 'rather than', 'in order'];
 /** "What is it made of": the few words after which "of" ends a question; elsewhere a noun must follow. */
 const STRANDS_OF = set('made consist consists composed think thinking heard afraid aware sure capable full');
+/** Words that open a subordinate clause: "if I cancel late" still needs its main clause. */
+const SUBORDINATORS = set('if unless because although though whereas while until once since when where before after whenever wherever');
+/** A subordinate clause this short has not reached its main clause yet. */
+const SHORT_CLAUSE_WORDS = 5;
 const QUESTION_WORDS = set('what who whom whose where when why how which');
 const AUXILIARIES = set('is are was were am be do does did can could will would shall should may might must have has had');
 
@@ -71,6 +75,9 @@ export function judgeCompleteness(transcript: string): CompletenessJudgement {
   // "What is", "How do": a question word and an auxiliary, and nothing asked yet.
   if (all.length <= 2 && QUESTION_WORDS.has(first) && (all.length === 1 || AUXILIARIES.has(last))) return { verdict: 'incomplete', reason: 'a question not yet asked' };
   if (AUXILIARIES.has(last) && !question && all.length <= 3) return { verdict: 'incomplete', reason: `ends with the verb "${last}"` };
+  // "When is…" asks; "when I take it" opens a clause. Punctuation from the recogniser settles it.
+  const clause = SUBORDINATORS.has(first) && !AUXILIARIES.has(all[1] ?? '') && all.length >= 2 && all.length <= SHORT_CLAUSE_WORDS;
+  if (clause && !/[.?!]\s*$/.test(text)) return { verdict: 'incomplete', reason: `a clause opened by "${first}" with no main clause yet` };
   if (/[.?!]\s*$/.test(text)) return { verdict: 'complete', reason: 'ends with a full stop or question mark', punctuated: true };
   if (question) return { verdict: 'complete', reason: 'a whole question' };
   return { verdict: 'complete', reason: 'ends on a content word' };
