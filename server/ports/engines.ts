@@ -111,7 +111,7 @@ async function openSpeech(config: Config, log: Logger): Promise<RealtimeSpeech> 
     vadReason = `the Silero VAD model could not be loaded: ${err instanceof Error ? err.message : String(err)}`;
     log.warn({ reason: vadReason }, 'no voice activity detection');
   }
-  const engines = await openSpeechEngines({ modelsDir: config.modelsDir, espeakDataDir: config.espeakDataDir, log, ...(config.STT_MODEL ? { stt: config.STT_MODEL } : {}), ...(config.TTS_MODEL ? { tts: config.TTS_MODEL } : {}) });
+  const engines = await openSpeechEngines({ modelsDir: config.modelsDir, manifestPath: config.manifestPath, espeakDataDir: config.espeakDataDir, log, ...(config.STT_MODEL ? { stt: config.STT_MODEL } : {}), ...(config.TTS_MODEL ? { tts: config.TTS_MODEL } : {}) });
   return { vad, vadReason, ...engines };
 }
 

@@ -155,7 +155,8 @@ describe('voice in /metrics', { skip: !existsSync(SPEECH) && `${SPEECH} is absen
     const models = path.join(dataDir, 'models');
     await mkdir(models, { recursive: true });
     await installTinyVoiceModels(models);
-    server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice' } });
+    // The tiny recogniser hears only "a"s, which semantic turn detection reads as an unfinished sentence.
+    server = await startTestServer({ dataDir, env: { STT_MODEL: 'tiny-stream-stt', TTS_MODEL: 'tiny-voice', REALTIME_TURN_DETECTION: 'server_vad' } });
     const { owner } = await setUp(server.url);
     const kbId = (await owner.post('/api/v1/kbs', { name: 'Workshop' })).json.id as string;
     await owner.upload(kbId, [{ name: 'lathe.md', bytes: 'Always remove the chuck key before starting the lathe.' }]);

@@ -181,7 +181,7 @@ test('voice: hands-free turns with partial transcripts, spoken answers and barge
     const created = await log.waitFor('session.created', () => log.received('session.created')[0], 10_000);
     assert.match(created.event['session'].id, /^sess_/);
     const update = await log.waitFor('session.update', () => log.sent('session.update')[0], 5_000);
-    assert.deepEqual(update.event['session'].audio.input, { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { type: 'server_vad' } });
+    assert.deepEqual(update.event['session'].audio.input, { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { type: 'semantic_vad' } });
     assert.deepEqual(update.event['session'].audio.output, { format: { type: 'audio/pcm', rate: 24_000 } });
     assert.match(log.sockets[0]?.url() ?? '', new RegExp(`/v1/realtime\\?model=kb%3A${kbId}$`));
     await panel.getByRole('status').getByText(/Listening…|You’re speaking…/).waitFor();

@@ -11,7 +11,7 @@ test('the socket follows the page’s scheme and host, and resumes by session id
 
 test('session.update asks for 24 kHz pcm both ways; push-to-talk turns the server’s turn detection off', () => {
   const handsFree = sessionUpdate('hands-free') as { session: { audio: { input: Record<string, unknown>; output: Record<string, unknown> } } };
-  assert.deepEqual(handsFree.session.audio.input, { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { type: 'server_vad' } });
+  assert.deepEqual(handsFree.session.audio.input, { format: { type: 'audio/pcm', rate: 24_000 }, turn_detection: { type: 'semantic_vad' } });
   assert.deepEqual(handsFree.session.audio.output, { format: { type: 'audio/pcm', rate: 24_000 } });
   const ptt = sessionUpdate('push-to-talk') as typeof handsFree;
   assert.equal(ptt.session.audio.input['turn_detection'], null);

@@ -21,8 +21,9 @@ export function sessionUpdate(mode: VoiceMode): Record<string, unknown> {
     session: {
       type: 'realtime',
       audio: {
-        // Hands-free lets the server's voice-activity detector find the turns; push-to-talk commits by hand.
-        input: { format, turn_detection: mode === 'hands-free' ? { type: 'server_vad' } : null },
+        // Hands-free lets the server find the turns, ending one at the first short pause once the
+        // speaker has finished (semantic_vad, docs/realtime.md); push-to-talk commits by hand.
+        input: { format, turn_detection: mode === 'hands-free' ? { type: 'semantic_vad' } : null },
         output: { format },
       },
     },
