@@ -54,12 +54,26 @@ async function speak(vad: SileroVadModel, speech: Float32Array, script: string, 
   const sent: Array<Record<string, any>> = [];
   const failures: unknown[] = [];
   let n = 0;
+  // The model's verdict arrives beside the event queue; live, it is in before the next 100 ms of
+  // audio (it takes about 55 ms). Here each frame waits for it, so a loaded machine cannot make a
+  // verdict land frames late and the silence counted below stays audio time, not wall time.
+  const judging = new Set<Promise<number>>();
+  const model: TurnModel | null = turn && {
+    id: turn.id,
+    complete: (audio) => {
+      const verdict = turn.complete(audio);
+      judging.add(verdict);
+      void verdict.finally(() => judging.delete(verdict)).catch(() => {});
+      return verdict;
+    },
+    close: () => turn.close(),
+  };
   const session = new RealtimeSession({
     acting: { principal: {} as never, ip: null },
     kbId: 'kb',
     model: 'kb:kb',
     answers: { ask: async () => ({ answer: { citations: [], usage: { promptTokens: 1, completionTokens: 1 } } }) as never, prepare: () => Promise.resolve(0), truncate: () => Promise.reject(new Error('no truncate expected')), recordVoice: () => Promise.resolve() },
-    speech: { vad, turn, stt: scriptedStt(script, speech.length), tts: null },
+    speech: { vad, turn: model, stt: scriptedStt(script, speech.length), tts: null },
     newId: (prefix) => `${prefix}_${++n}`,
     send: (event) => sent.push(event),
     fail: (err) => failures.push(err),
@@ -73,8 +87,12 @@ async function speak(vad: SileroVadModel, speech: Float32Array, script: string, 
   const append = async (samples: Float32Array) => {
     send({ type: 'input_audio_buffer.append', audio: Buffer.from(float32ToPcm16(samples).buffer).toString('base64') });
     await session.drained(0);
-    // A turn model's verdict joins the event queue when it is in.
-    if (turn) await new Promise((resolve) => setTimeout(resolve, 5));
+    if (judging.size > 0) {
+      await Promise.allSettled(judging);
+      // The verdict joins the event queue once it is in.
+      await new Promise((resolve) => setImmediate(resolve));
+      await session.drained(0);
+    }
   };
   const audio = new Float32Array(lead.length + speech.length);
   audio.set(speech, lead.length);
