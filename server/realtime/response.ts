@@ -139,8 +139,9 @@ export class RealtimeResponse {
 
   /** Answers, speaks and records; never rejects (failures go to `fail`). `final` says whether response.done may still be sent. */
   run(final: () => boolean): Promise<void> {
-    // A trace per spoken answer: its search, generation and synthesis are the children.
-    return inSpan('realtime response', { 'lectern.realtime.response.id': this.id, 'lectern.speech.voice': Boolean(this.#d.tts) }, () => this.#run(final), { root: true });
+    // Under the spoken turn it answers (or a trace of its own for a typed item): its search,
+    // generation and synthesis are its children.
+    return inSpan('realtime response', { 'lectern.realtime.response.id': this.id, 'lectern.speech.voice': Boolean(this.#d.tts) }, () => this.#run(final));
   }
 
   async #run(final: () => boolean): Promise<void> {

@@ -15,6 +15,7 @@ import { CHUNK_MS, RealtimeResponse, type ResponseDeps, type SpokenItem, type Tu
 import { eagernessSettings, pauseDecision } from './semantic-turns.ts';
 import { heardText } from './speakable.ts';
 import { judgeCompleteness } from './turn-completeness.ts';
+import { inSpan } from '../tracing/spans.ts';
 
 export interface RealtimeSpeech {
   vad: SileroVadModel | null;
@@ -426,8 +427,15 @@ export class RealtimeSession {
     await this.#userAudio(turn, audio, rate);
   }
 
-  /** A finished user turn in audio: commit it, transcribe it, answer it. */
-  async #userAudio(turn: Turn, samples: Float32Array, sampleRate: number): Promise<void> {
+  /**
+   * A finished user turn in audio: commit it, transcribe it, answer it. A trace of its own, so the
+   * recognition and the answer (search, generation, synthesis) are found together.
+   */
+  #userAudio(turn: Turn, samples: Float32Array, sampleRate: number): Promise<void> {
+    return inSpan('realtime turn', { 'lectern.realtime.item': turn.item, 'lectern.realtime.audio_seconds': samples.length / sampleRate }, () => this.#transcribeAndAnswer(turn, samples, sampleRate), { root: true });
+  }
+
+  async #transcribeAndAnswer(turn: Turn, samples: Float32Array, sampleRate: number): Promise<void> {
     this.#d.send(ev.committed(turn.item, this.#lastItem));
     this.#lastItem = turn.item;
     turn.audioSeconds = samples.length / sampleRate;

@@ -138,9 +138,13 @@ test('a spoken turn has speech-to-text and text-to-speech spans naming their eng
   const stt = spans.find((s) => s.name === 'stt transcribe');
   assert.ok(stt, spans.map((s) => s.name).join(', '));
   assert.match(String(attr(stt, 'lectern.speech.engine')), /tiny-stream-stt/);
+  const turn = spans.find((s) => s.name === 'realtime turn');
+  assert.ok(turn);
+  assert.equal(turn.parentSpanId ?? '', '', 'each spoken turn is a trace');
+  assert.equal(stt.parentSpanId, turn.spanId, 'its recognition is part of it');
   const response = spans.find((s) => s.name === 'realtime response');
   assert.ok(response);
-  assert.equal(response.parentSpanId ?? '', '', 'each spoken answer is a trace');
+  assert.equal(response.parentSpanId, turn.spanId, 'and so is the answer');
   const tts = spans.filter((s) => s.name === 'tts synthesize' && s.parentSpanId === response.spanId);
   assert.ok(tts.length > 0, 'the synthesis is part of the answer');
   assert.ok(spans.some((s) => s.name === 'llm generate' && s.parentSpanId === response.spanId), 'and so is the generation');
