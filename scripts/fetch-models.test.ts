@@ -453,6 +453,17 @@ describe('the command line', () => {
     assert.equal(ok.code, 0);
     assert.match(ok.stdout, /1 downloaded, 0 already present, 0 failed/);
   });
+
+  test('reads MODELS_MANIFEST and MODELS_MIRROR_URL as the server does; flags win', async () => {
+    const script = fileURLToPath(new URL('./fetch-models.ts', import.meta.url));
+    const env = { ...process.env, MODELS_MANIFEST: '', MODELS_MIRROR_URL: 'https://mirror.example.org' };
+    const run = (args: string[]) => promisify(execFile)(process.execPath, [script, '--profile', 'small', '--dry-run', '--dir', join(dir, 'dry'), ...args], { env });
+    // The shipped manifest (an empty MODELS_MANIFEST is unset), every hub URL through the mirror.
+    const mirrored = (await run([])).stdout;
+    assert.match(mirrored, /from mirror\.example\.org/);
+    assert.doesNotMatch(mirrored, /from huggingface\.co/);
+    assert.match((await run(['--base-url', 'https://other.example.net'])).stdout, /from other\.example\.net/);
+  });
 });
 
 test('the shipped manifest pins every file by revision, size and sha256', async () => {

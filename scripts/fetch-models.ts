@@ -159,11 +159,11 @@ export async function main(argv: string[]): Promise<number> {
   }
   const selection = {
     modelsDir: values.dir ?? process.env.MODELS_DIR ?? './models',
-    manifestPath: values.manifest,
+    // As the server reads them: an empty variable is unset.
+    manifestPath: values.manifest ?? (process.env.MODELS_MANIFEST || undefined),
     profile: values.profile,
     only: values.only?.flatMap((v) => v.split(',')).filter(Boolean),
-    baseUrl: values['base-url'],
-    // As the server reads it: an empty variable is unset.
+    baseUrl: values['base-url'] ?? (process.env.MODELS_MIRROR_URL || undefined),
     espeakDataDir: process.env.ESPEAK_NG_DATA_DIR ? resolve(process.env.ESPEAK_NG_DATA_DIR) : undefined,
   };
   try {

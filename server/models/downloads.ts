@@ -73,11 +73,6 @@ export class ModelDownloads {
     return { ...download };
   }
 
-  /** Waits for every queued download (tests, and a graceful shutdown that wants them finished). */
-  async idle(): Promise<void> {
-    await this.#queue;
-  }
-
   async #bytesInPlace(model: ModelEntry): Promise<number> {
     let bytes = 0;
     for (const file of model.files) {
