@@ -93,13 +93,16 @@ export class BackupService {
   async status(): Promise<BackupStatus> {
     const find = (id: Outcome['_id']) => this.#outcomes.findOne({ _id: id });
     const schedule = this.#settings?.schedule ?? null;
+    // A copy taken before the outcomes are read: a job seen done has recorded its outcome already,
+    // where the live object, read after them, could turn done in between and show no last success.
+    const job = this.#job && { ...this.#job };
     return {
       problem: this.#problem,
       dir: this.#settings?.dir ?? null,
       schedule: this.#deps.config.BACKUP_SCHEDULE,
       nextRun: schedule && !this.#problem ? nextRun(schedule, this.#deps.clock.now()).toISOString() : null,
       offsite: this.#settings?.restic != null,
-      job: this.#job,
+      job,
       lastSuccess: await find('last-success'),
       lastFailure: await find('last-failure'),
       lastDrill: await find('last-drill'),
