@@ -295,6 +295,16 @@ const TAIL_MS = 1_000;
  * Each WAV with lead and trailing silence, segmented by the VAD alone; recordings it hears as more
  * than one turn are left out. Timing every push gives the VAD's cost per 100 ms frame.
  */
+/** The bench's knowledge base of clinic documents on a fresh server, and a viewer key to speak to it. */
+async function clinic(base: string): Promise<{ owner: Awaited<ReturnType<typeof setUp>>['owner']; key: string; url: string }> {
+  const { owner } = await setUp(base);
+  const kbId = (await owner.post('/api/v1/kbs', { name: 'Clinic' })).json.id as string;
+  await owner.upload(kbId, DOCUMENTS.map((d) => ({ name: d.name, bytes: d.text })));
+  await owner.settle(kbId);
+  const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
+  return { owner, key, url: `${base.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}` };
+}
+
 async function loadClips(): Promise<{ clips: Clip[]; all: Clip[]; leftOut: string[]; vadFrameMs: number[] }> {
   const rows = (await readFile(path.join(SPEECH_DIR, 'transcripts.tsv'), 'utf8')).trim().split('\n').slice(1).map((line) => line.split('\t'));
   const clips: Clip[] = [];
@@ -558,12 +568,7 @@ async function turnEnds(options: Options): Promise<{ models: string; clips: stri
   models += turnModel ? `; turn model ${TURN_MODEL_ID}` : '; NO TURN MODEL (npm run models:turn): semantic_vad judges by words alone';
   const server = await startTestServer({ env, dataDir: path.join(scratch, 'data') });
   try {
-    const { owner } = await setUp(server.url);
-    const kbId = (await owner.post('/api/v1/kbs', { name: 'Clinic' })).json.id as string;
-    await owner.upload(kbId, DOCUMENTS.map((d) => ({ name: d.name, bytes: d.text })));
-    await owner.settle(kbId);
-    const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
-    const url = `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`;
+    const { key, url } = await clinic(server.url);
     const { all } = await loadClips();
     // Harvard sentences (one speaker's breath each) also with a pause in their middle.
     const clips = [...all, ...all.filter((c) => c.file.startsWith('spk')).map(withMidPause)];
@@ -995,12 +1000,7 @@ async function main(argv: string[]): Promise<void> {
   const lines: string[] = [];
   const print = (text = '') => lines.push(text);
   try {
-    const { owner } = await setUp(server.url);
-    const kbId = (await owner.post('/api/v1/kbs', { name: 'Clinic' })).json.id as string;
-    await owner.upload(kbId, DOCUMENTS.map((d) => ({ name: d.name, bytes: d.text })));
-    await owner.settle(kbId);
-    const key = (await owner.post('/api/v1/api-keys', { name: 'bench', role: 'viewer' })).json.key as string;
-    const url = `${server.url.replace('http', 'ws')}/v1/realtime?model=kb:${kbId}`;
+    const { owner, key, url } = await clinic(server.url);
     const components = ((await owner.get('/readyz')).json?.components ?? []) as Array<{ name: string; kind: string; state: string; message?: string }>;
     const engines = components
       .filter((c) => c.name === 'voice' || c.name === 'llm')
